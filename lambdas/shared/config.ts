@@ -1,0 +1,136 @@
+/**
+ * Environment variables of each function (names per docs/design.md), read and validated.
+ * Read on every invocation (cheap): the local stack runs every handler in one process and
+ * may change them between runs, so nothing here is frozen at module load.
+ */
+import { parseSaltPeriod, type SaltPeriod } from '../domain/visitor';
+import type { GeoDatabaseType } from './geo';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function required(name: string): string {
+  const value = process.env[name]?.trim();
+  if (!value) throw new ConfigError(`Environment variable ${name} is not set.`);
+  return value;
+}
+
+function optional(name: string): string | undefined {
+  return process.env[name]?.trim() || undefined;
+}
+
+function nonNegativeNumber(name: string, fallback: number): number {
+  const raw = optional(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigError(`Environment variable ${name} must be a non-negative number, got "${raw}".`);
+  }
+  return value;
+}
+
+export interface RedirectConfig {
+  readonly linksTableName: string;
+  readonly saltsTableName: string;
+  readonly clickQueueUrl: string;
+  readonly saltPeriod: SaltPeriod;
+  /** 0 disables the link cache. */
+  readonly linkCacheTtlSeconds: number;
+  readonly clickFlushDelayMs: number;
+}
+
+export function redirectConfig(): RedirectConfig {
+  let saltPeriod: SaltPeriod;
+  try {
+    saltPeriod = parseSaltPeriod(optional('VISITOR_SALT_PERIOD'));
+  } catch (error) {
+    throw new ConfigError(`Environment variable VISITOR_SALT_PERIOD is invalid: ${(error as Error).message}`);
+  }
+  return {
+    linksTableName: required('LINKS_TABLE_NAME'),
+    saltsTableName: required('SALTS_TABLE_NAME'),
+    clickQueueUrl: required('CLICK_QUEUE_URL'),
+    saltPeriod,
+    linkCacheTtlSeconds: nonNegativeNumber('LINK_CACHE_TTL_SECONDS', 60),
+    clickFlushDelayMs: nonNegativeNumber('CLICK_FLUSH_DELAY_MS', 25),
+  };
+}
+
+export interface EnrichConfig {
+  readonly rawClicksTableName: string;
+  /** As configured: relative paths are resolved by the GeoIP adapter. */
+  readonly geoDatabase: string;
+  readonly geoDatabaseType: GeoDatabaseType;
+}
+
+export function enrichConfig(): EnrichConfig {
+  const geoDatabaseType = required('GEOIP_DATABASE_TYPE');
+  if (geoDatabaseType !== 'dbip-country' && geoDatabaseType !== 'maxmind') {
+    throw new ConfigError(
+      `Environment variable GEOIP_DATABASE_TYPE must be "dbip-country" or "maxmind", got "${geoDatabaseType}".`,
+    );
+  }
+  return {
+    rawClicksTableName: required('RAW_CLICKS_TABLE_NAME'),
+    geoDatabase: required('GEOIP_DATABASE'),
+    geoDatabaseType,
+  };
+}
+
+export interface AggregateConfig {
+  readonly hourlyTableName: string;
+}
+
+export function aggregateConfig(): AggregateConfig {
+  return { hourlyTableName: required('HOURLY_TABLE_NAME') };
+}
+
+/** Where the admin API key comes from: a plain value locally, a Secrets Manager secret in AWS. */
+export type ApiKeySource = { readonly kind: 'value'; readonly value: string } | { readonly kind: 'secret'; readonly secretArn: string };
+
+export interface ApiConfig {
+  readonly linksTableName: string;
+  readonly hourlyTableName: string;
+  readonly apiKey: ApiKeySource;
+  /** Origin short links are served from, without a trailing slash. */
+  readonly publicBaseUrl: string | undefined;
+  /** Extra host names of the shortener: links may not point back at them. */
+  readonly shortLinkHosts: readonly string[];
+}
+
+function apiKeySource(): ApiKeySource {
+  const value = optional('CLICKS_API_KEY');
+  if (value !== undefined) return { kind: 'value', value };
+  const secretArn = optional('API_KEY_SECRET_ARN');
+  if (secretArn !== undefined) return { kind: 'secret', secretArn };
+  throw new ConfigError('Neither CLICKS_API_KEY nor API_KEY_SECRET_ARN is set.');
+}
+
+function publicBaseUrl(): string | undefined {
+  const raw = optional('PUBLIC_BASE_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Environment variable PUBLIC_BASE_URL is not a URL: "${raw}".`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`Environment variable PUBLIC_BASE_URL must be http or https, got "${raw}".`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+export function apiConfig(): ApiConfig {
+  return {
+    linksTableName: required('LINKS_TABLE_NAME'),
+    hourlyTableName: required('HOURLY_TABLE_NAME'),
+    apiKey: apiKeySource(),
+    publicBaseUrl: publicBaseUrl(),
+    shortLinkHosts: (optional('SHORT_LINK_HOSTS') ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter((host) => host.length > 0),
+  };
+}

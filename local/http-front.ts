@@ -1,0 +1,394 @@
+/**
+ * The local stand-in for the HTTP API: routes from the template's
+ * AWS::ApiGatewayV2::Route resources, payload format 2.0 events, API Gateway's answers
+ * for what never reaches a function (no route, bad escape, oversized body, failure).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { isRecord, LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
+import type { CfnTemplate, LocalFunction, Stoppable } from './types';
+
+/** API Gateway's payload quota for HTTP APIs. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const LOCAL_API_ID = 'local';
+
+type SegmentKind = 'literal' | 'param' | 'greedy';
+
+interface RouteSegment {
+  readonly kind: SegmentKind;
+  /** Literal text, or the parameter's name. */
+  readonly value: string;
+}
+
+export interface HttpRoute {
+  readonly routeKey: string;
+  /** Upper case, or `ANY`. */
+  readonly method: string;
+  readonly segments: readonly RouteSegment[];
+  readonly fn: LocalFunction;
+}
+
+export function parseRouteKey(routeKey: string, fn: LocalFunction): HttpRoute {
+  const [method, path] = routeKey.split(' ');
+  if (!method || !path?.startsWith('/')) throw new Error(`Unsupported route key "${routeKey}"`);
+  const segments = path
+    .split('/')
+    .slice(1)
+    .filter((segment) => segment !== '')
+    .map((segment): RouteSegment => {
+      const param = /^\{([^}+]+)(\+?)\}$/.exec(segment);
+      if (!param) return { kind: 'literal', value: segment };
+      return { kind: param[2] ? 'greedy' : 'param', value: param[1] };
+    });
+  return { routeKey, method: method.toUpperCase(), segments, fn };
+}
+
+/** Template target `integrations/<id>`: the first Ref anywhere in the (Fn::Join'ed) target. */
+function firstRef(value: unknown): string | undefined {
+  const direct = referencedLogicalId(value);
+  if (direct) return direct;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const item of Object.values(value)) {
+    const found = firstRef(item);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export function httpRoutesFromTemplate(
+  template: CfnTemplate,
+  functions: ReadonlyMap<string, LocalFunction>,
+): HttpRoute[] {
+  return resourcesOfType(template, 'AWS::ApiGatewayV2::Route').map(({ logicalId, resource }) => {
+    const routeKey = resource.Properties?.RouteKey;
+    const integrationId = firstRef(resource.Properties?.Target);
+    const integration = integrationId ? template.Resources[integrationId] : undefined;
+    const functionId = referencedLogicalId(integration?.Properties?.IntegrationUri);
+    const fn = functionId ? functions.get(functionId) : undefined;
+    if (typeof routeKey !== 'string' || !fn) {
+      throw new Error(`Route ${logicalId} does not lead to a Lambda function through a Lambda proxy integration`);
+    }
+    if (integration?.Properties?.PayloadFormatVersion !== '2.0') {
+      throw new Error(`Route ${logicalId}: only payload format 2.0 is emulated locally`);
+    }
+    return parseRouteKey(routeKey, fn);
+  });
+}
+
+export interface RouteMatch {
+  readonly route: HttpRoute;
+  /** Still percent-encoded: decoding can fail and is the caller's 400. */
+  readonly rawPathParameters: Readonly<Record<string, string>>;
+}
+
+const SEGMENT_RANK: Readonly<Record<SegmentKind, number>> = { literal: 2, param: 1, greedy: 0 };
+
+function matchSegments(route: HttpRoute, pathSegments: readonly string[]): Record<string, string> | undefined {
+  const parameters: Record<string, string> = {};
+  for (const [index, segment] of route.segments.entries()) {
+    if (segment.kind === 'greedy') {
+      const rest = pathSegments.slice(index);
+      if (rest.length === 0) return undefined;
+      parameters[segment.value] = rest.join('/');
+      return parameters;
+    }
+    const actual = pathSegments[index];
+    if (actual === undefined || actual === '') return undefined;
+    if (segment.kind === 'literal' && actual !== segment.value) return undefined;
+    if (segment.kind === 'param') parameters[segment.value] = actual;
+  }
+  return pathSegments.length === route.segments.length ? parameters : undefined;
+}
+
+/** Positive when `a` is more specific than `b`: literal > {param} > {proxy+}, segment by segment, then a method over ANY. */
+function compareSpecificity(a: HttpRoute, b: HttpRoute): number {
+  const length = Math.max(a.segments.length, b.segments.length);
+  for (let index = 0; index < length; index += 1) {
+    const rankA = a.segments[index] ? SEGMENT_RANK[a.segments[index].kind] : -1;
+    const rankB = b.segments[index] ? SEGMENT_RANK[b.segments[index].kind] : -1;
+    if (rankA !== rankB) return rankA - rankB;
+  }
+  return Number(a.method !== 'ANY') - Number(b.method !== 'ANY');
+}
+
+/** Picks the most specific route like API Gateway HTTP APIs do. */
+export function matchRoute(routes: readonly HttpRoute[], method: string, rawPath: string): RouteMatch | undefined {
+  const pathSegments = rawPath.split('/').slice(1);
+  if (pathSegments.at(-1) === '') pathSegments.pop();
+  let best: RouteMatch | undefined;
+  for (const route of routes) {
+    if (route.method !== 'ANY' && route.method !== method.toUpperCase()) continue;
+    const rawPathParameters = matchSegments(route, pathSegments);
+    if (rawPathParameters && (!best || compareSpecificity(route, best.route) > 0)) best = { route, rawPathParameters };
+  }
+  return best;
+}
+
+/** A request as the front received it, before it becomes an event. */
+export interface FrontRequest {
+  readonly method: string;
+  /** Path and query string exactly as sent. */
+  readonly url: string;
+  /** Alternating names and values, as node's `rawHeaders`. */
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+  readonly sourceIp: string;
+  readonly httpVersion: string;
+  readonly receivedAt: Date;
+}
+
+export class BadRequestError extends Error {}
+
+const TEXT_CONTENT_TYPE = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `26/Nov/2026:05:40:07 +0000`, API Gateway's requestContext.time format. */
+export function apiGatewayTime(date: Date): string {
+  const pad = (value: number): string => String(value).padStart(2, '0');
+  return (
+    `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
+    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
+  );
+}
+
+function decodePathParameters(raw: Readonly<Record<string, string>>): Record<string, string> {
+  const decoded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    try {
+      decoded[name] = decodeURIComponent(value);
+    } catch {
+      throw new BadRequestError(`Malformed percent-encoding in path parameter ${name}`);
+    }
+  }
+  return decoded;
+}
+
+function commaJoined(pairs: Iterable<readonly [string, string]>): Record<string, string> {
+  const joined: Record<string, string> = {};
+  for (const [name, value] of pairs) joined[name] = name in joined ? `${joined[name]},${value}` : value;
+  return joined;
+}
+
+/** The payload format 2.0 event API Gateway would send for this request. */
+export function buildHttpApiEvent(match: RouteMatch, request: FrontRequest): APIGatewayProxyEventV2 {
+  const queryStart = request.url.indexOf('?');
+  const rawPath = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
+  const rawQueryString = queryStart < 0 ? '' : request.url.slice(queryStart + 1);
+
+  const headerPairs: [string, string][] = [];
+  const cookies: string[] = [];
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    const name = request.rawHeaders[index].toLowerCase();
+    const value = request.rawHeaders[index + 1];
+    // Payload 2.0 moves cookies out of the headers into their own list.
+    if (name === 'cookie') cookies.push(...value.split(';').map((cookie) => cookie.trim()).filter(Boolean));
+    else headerPairs.push([name, value]);
+  }
+  const headers = commaJoined(headerPairs);
+  const queryPairs = [...new URLSearchParams(rawQueryString)].map(([name, value]): [string, string] => [name, value]);
+  const domainName = headers.host ?? 'localhost';
+  const hasBody = request.body.length > 0;
+  const isBase64Encoded = hasBody && !TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '');
+
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: match.route.routeKey,
+    rawPath,
+    rawQueryString,
+    headers,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId: LOCAL_API_ID,
+      domainName,
+      domainPrefix: domainName.split('.')[0],
+      http: {
+        method: request.method.toUpperCase(),
+        path: rawPath,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomBytes(12).toString('base64'),
+      routeKey: match.route.routeKey,
+      stage: '$default',
+      time: apiGatewayTime(request.receivedAt),
+      timeEpoch: request.receivedAt.getTime(),
+    },
+    isBase64Encoded,
+  };
+  if (cookies.length > 0) event.cookies = cookies;
+  if (queryPairs.length > 0) event.queryStringParameters = commaJoined(queryPairs);
+  if (Object.keys(match.rawPathParameters).length > 0) {
+    event.pathParameters = decodePathParameters(match.rawPathParameters);
+  }
+  if (hasBody) event.body = request.body.toString(isBase64Encoded ? 'base64' : 'utf8');
+  return event;
+}
+
+export interface FrontResponse {
+  readonly statusCode: number;
+  /** Name/value pairs; a name may repeat (Set-Cookie). */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Buffer;
+}
+
+export function jsonMessage(statusCode: number, message: string): FrontResponse {
+  return {
+    statusCode,
+    headers: [['content-type', 'application/json']],
+    body: Buffer.from(JSON.stringify({ message })),
+  };
+}
+
+function isHeaderValue(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** Maps a handler's result the way API Gateway interprets payload format 2.0 responses. */
+export function toFrontResponse(result: unknown): FrontResponse {
+  if (!isRecord(result) || !('statusCode' in result)) {
+    // No statusCode: API Gateway answers 200 with the JSON of whatever came back.
+    return {
+      statusCode: 200,
+      headers: [['content-type', 'application/json']],
+      body: Buffer.from(JSON.stringify(result ?? null)),
+    };
+  }
+  const { statusCode, headers, multiValueHeaders, cookies, body, isBase64Encoded } = result;
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
+    throw new Error(`Malformed Lambda proxy response: statusCode ${String(statusCode)}`);
+  }
+  const pairs: [string, string][] = [];
+  if (isRecord(headers)) {
+    for (const [name, value] of Object.entries(headers)) if (isHeaderValue(value)) pairs.push([name, String(value)]);
+  }
+  if (isRecord(multiValueHeaders)) {
+    for (const [name, values] of Object.entries(multiValueHeaders)) {
+      if (Array.isArray(values)) for (const value of values) if (isHeaderValue(value)) pairs.push([name, String(value)]);
+    }
+  }
+  if (Array.isArray(cookies)) for (const cookie of cookies) if (typeof cookie === 'string') pairs.push(['set-cookie', cookie]);
+  const text = typeof body === 'string' ? body : '';
+  return { statusCode, headers: pairs, body: Buffer.from(text, isBase64Encoded === true ? 'base64' : 'utf8') };
+}
+
+export interface HttpFrontOptions {
+  readonly port: number;
+  readonly trustProxy: boolean;
+  readonly log: (line: string) => void;
+}
+
+export interface HttpFront extends Stoppable {
+  readonly port: number;
+  /** Starts routing to functions; until then every request gets a 503. */
+  serve(routes: readonly HttpRoute[]): void;
+}
+
+function sourceIpOf(request: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = request.headers['x-forwarded-for'];
+  const firstForwarded = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  if (trustProxy && firstForwarded) return firstForwarded;
+  return (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+}
+
+function send(response: ServerResponse, front: FrontResponse, isHead: boolean): void {
+  response.statusCode = front.statusCode;
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of front.headers) grouped.set(name.toLowerCase(), [...(grouped.get(name.toLowerCase()) ?? []), value]);
+  for (const [name, values] of grouped) response.setHeader(name, name === 'set-cookie' ? values : values.join(','));
+  if (!grouped.has('content-length')) response.setHeader('content-length', front.body.length);
+  response.end(isHead ? undefined : front.body);
+}
+
+/** Reads the body up to the limit; undefined when it is larger (the caller answers 413). */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+async function handle(
+  request: IncomingMessage,
+  routes: readonly HttpRoute[] | undefined,
+  options: HttpFrontOptions,
+): Promise<FrontResponse> {
+  const receivedAt = new Date();
+  const method = request.method ?? 'GET';
+  const url = request.url ?? '/';
+  const body = await readBody(request);
+  if (!body) return jsonMessage(413, 'Request Entity Too Large');
+  if (!routes) return jsonMessage(503, 'Service Unavailable');
+  const match = matchRoute(routes, method, url.split('?')[0]);
+  if (!match) return jsonMessage(404, 'Not Found');
+  let event: APIGatewayProxyEventV2;
+  try {
+    event = buildHttpApiEvent(match, {
+      method,
+      url,
+      rawHeaders: request.rawHeaders,
+      body,
+      sourceIp: sourceIpOf(request, options.trustProxy),
+      httpVersion: request.httpVersion,
+      receivedAt,
+    });
+  } catch (error) {
+    if (error instanceof BadRequestError) return jsonMessage(400, 'Bad Request');
+    throw error;
+  }
+  try {
+    return toFrontResponse(await match.route.fn.invoke(event));
+  } catch (error) {
+    options.log(`${match.route.fn.name} failed for ${method} ${event.rawPath}: ${error instanceof Error ? error.message : String(error)}`);
+    return jsonMessage(500, 'Internal Server Error');
+  }
+}
+
+/** Bound to 127.0.0.1 only. Port 0 picks a free port; the real one is on the result. */
+export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
+  let routes: readonly HttpRoute[] | undefined;
+  let stopped: Promise<void> | undefined;
+  const server: Server = createServer((request, response) => {
+    handle(request, routes, options)
+      .catch((error: unknown) => {
+        options.log(`HTTP front error: ${error instanceof Error ? error.message : String(error)}`);
+        return jsonMessage(500, 'Internal Server Error');
+      })
+      .then((front) => send(response, front, request.method === 'HEAD'))
+      .catch(() => response.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    serve: (served) => {
+      routes = served;
+    },
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        // In-flight requests finish; idle keep-alive sockets close now, stragglers after a grace period.
+        const forceClose = setTimeout(() => server.closeAllConnections(), 5_000);
+        server.close(() => {
+          clearTimeout(forceClose);
+          resolve();
+        });
+        server.closeIdleConnections();
+      })),
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * Creates the template's tables and queues on the emulators, from the same definitions
+ * CloudFormation deploys. Safe to run on every start: DynamoDB Local keeps its data in
+ * the data folder, fauxqs starts empty.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+  type LocalSecondaryIndex,
+  type StreamViewType,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { asRecord, LOCAL_ACCOUNT_ID, LOCAL_REGION, referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
+import type { CfnResource, CfnTemplate } from './types';
+
+export interface ProvisionedTable {
+  readonly tableName: string;
+  readonly ttlAttribute?: string;
+  readonly streamArn?: string;
+}
+
+export interface ProvisionedQueue {
+  readonly queueUrl: string;
+  readonly queueArn: string;
+}
+
+export interface Provisioned {
+  readonly tables: Readonly<Record<string, ProvisionedTable>>;
+  readonly queues: Readonly<Record<string, ProvisionedQueue>>;
+  /** What Ref / Fn::GetAtt yield locally, for tables, queues and functions. */
+  readonly physical: Readonly<Record<string, PhysicalResource>>;
+}
+
+/** A table definition as the DynamoDB API wants it, from CloudFormation's (which uses the same shapes). */
+export function tableDefinition(logicalId: string, resource: CfnResource) {
+  const properties = asRecord(resource.Properties);
+  const stream = asRecord(properties.StreamSpecification);
+  const ttl = asRecord(properties.TimeToLiveSpecification);
+  // Throughput has no meaning on an on-demand table.
+  const withoutThroughput = (indexes: unknown): Record<string, unknown>[] | undefined =>
+    Array.isArray(indexes) && indexes.length > 0
+      ? indexes.map((index: unknown) => {
+          const { ProvisionedThroughput: _throughput, ...rest } = asRecord(index);
+          return rest;
+        })
+      : undefined;
+  return {
+    TableName: logicalId,
+    KeySchema: properties.KeySchema as KeySchemaElement[],
+    AttributeDefinitions: properties.AttributeDefinitions as AttributeDefinition[],
+    GlobalSecondaryIndexes: withoutThroughput(properties.GlobalSecondaryIndexes) as GlobalSecondaryIndex[] | undefined,
+    LocalSecondaryIndexes: withoutThroughput(properties.LocalSecondaryIndexes) as LocalSecondaryIndex[] | undefined,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    StreamSpecification:
+      typeof stream.StreamViewType === 'string'
+        ? { StreamEnabled: true, StreamViewType: stream.StreamViewType as StreamViewType }
+        : undefined,
+    ttlAttribute: ttl.Enabled === true && typeof ttl.AttributeName === 'string' ? ttl.AttributeName : undefined,
+  };
+}
+
+type TableDefinition = ReturnType<typeof tableDefinition>;
+
+/** Key schema (with attribute types) and index names: what cannot change on an existing table. */
+function shapeOf(
+  keySchema: readonly KeySchemaElement[] | undefined,
+  attributes: readonly AttributeDefinition[] | undefined,
+  indexNames: readonly (string | undefined)[],
+): string {
+  const types = new Map((attributes ?? []).map((attribute) => [attribute.AttributeName, attribute.AttributeType]));
+  const keys = (keySchema ?? []).map((key) => `${key.AttributeName}:${types.get(key.AttributeName)}:${key.KeyType}`);
+  return `${keys.join(',')} indexes[${[...indexNames].sort().join(',')}]`;
+}
+
+function checkCompatible(definition: TableDefinition, existing: TableDescription): void {
+  const indexes = (definitions: readonly { IndexName?: string }[] | undefined): (string | undefined)[] =>
+    (definitions ?? []).map((index) => index.IndexName);
+  const wanted = shapeOf(definition.KeySchema, definition.AttributeDefinitions, [
+    ...indexes(definition.GlobalSecondaryIndexes),
+    ...indexes(definition.LocalSecondaryIndexes),
+  ]);
+  const actual = shapeOf(existing.KeySchema, existing.AttributeDefinitions, [
+    ...indexes(existing.GlobalSecondaryIndexes),
+    ...indexes(existing.LocalSecondaryIndexes),
+  ]);
+  if (wanted !== actual) {
+    throw new Error(
+      `Local table ${definition.TableName} was created from an older template (it has ${actual}, the stack now ` +
+        `defines ${wanted}). Delete the data folder (DATA_DIR) to start over.`,
+    );
+  }
+}
+
+async function describeTable(dynamo: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
+  try {
+    return (await dynamo.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+async function provisionTable(dynamo: DynamoDBClient, definition: TableDefinition): Promise<TableDescription> {
+  const { ttlAttribute, ...createInput } = definition;
+  const existing = await describeTable(dynamo, definition.TableName);
+  let table: TableDescription | undefined;
+  if (!existing) {
+    table = (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
+  } else {
+    checkCompatible(definition, existing);
+    const wantedStream = definition.StreamSpecification?.StreamViewType;
+    const actualStream = existing.StreamSpecification?.StreamEnabled ? existing.StreamSpecification.StreamViewType : undefined;
+    table =
+      wantedStream === actualStream
+        ? existing
+        : (
+            await dynamo.send(
+              new UpdateTableCommand({
+                TableName: definition.TableName,
+                StreamSpecification: wantedStream
+                  ? { StreamEnabled: true, StreamViewType: wantedStream }
+                  : { StreamEnabled: false },
+              }),
+            )
+          ).TableDescription;
+  }
+  if (ttlAttribute) {
+    const { TimeToLiveDescription } = await dynamo.send(new DescribeTimeToLiveCommand({ TableName: definition.TableName }));
+    if (TimeToLiveDescription?.AttributeName !== ttlAttribute || TimeToLiveDescription.TimeToLiveStatus !== 'ENABLED') {
+      await dynamo.send(
+        new UpdateTimeToLiveCommand({
+          TableName: definition.TableName,
+          TimeToLiveSpecification: { Enabled: true, AttributeName: ttlAttribute },
+        }),
+      );
+    }
+  }
+  if (!table) throw new Error(`DynamoDB Local returned no description for table ${definition.TableName}`);
+  return table;
+}
+
+/** SQS queue attributes CloudFormation sets from these properties; the rest (encryption) has no local meaning. */
+const QUEUE_ATTRIBUTES = [
+  'DelaySeconds',
+  'MaximumMessageSize',
+  'MessageRetentionPeriod',
+  'ReceiveMessageWaitTimeSeconds',
+  'VisibilityTimeout',
+  'FifoQueue',
+  'ContentBasedDeduplication',
+] as const;
+
+/** Dead-letter queues first, so a redrive policy can name its target's ARN. */
+export function queuesInCreationOrder(template: CfnTemplate): { logicalId: string; resource: CfnResource }[] {
+  const queues = resourcesOfType(template, 'AWS::SQS::Queue');
+  const byId = new Map(queues.map((queue) => [queue.logicalId, queue]));
+  const ordered: { logicalId: string; resource: CfnResource }[] = [];
+  const visiting = new Set<string>();
+  const visit = (logicalId: string): void => {
+    const queue = byId.get(logicalId);
+    if (!queue || ordered.includes(queue)) return;
+    if (visiting.has(logicalId)) throw new Error(`Queue ${logicalId} is part of a redrive cycle`);
+    visiting.add(logicalId);
+    const target = referencedLogicalId(asRecord(queue.resource.Properties?.RedrivePolicy).deadLetterTargetArn);
+    if (target) visit(target);
+    ordered.push(queue);
+  };
+  for (const { logicalId } of queues) visit(logicalId);
+  return ordered;
+}
+
+async function provisionQueue(
+  sqs: SQSClient,
+  logicalId: string,
+  resource: CfnResource,
+  queues: Readonly<Record<string, ProvisionedQueue>>,
+): Promise<ProvisionedQueue> {
+  const properties = asRecord(resource.Properties);
+  const attributes: Record<string, string> = {};
+  for (const name of QUEUE_ATTRIBUTES) {
+    if (properties[name] !== undefined) attributes[name] = String(properties[name]);
+  }
+  const redrive = asRecord(properties.RedrivePolicy);
+  if (Object.keys(redrive).length > 0) {
+    const targetId = referencedLogicalId(redrive.deadLetterTargetArn);
+    const target = targetId ? queues[targetId] : undefined;
+    if (!target) throw new Error(`Queue ${logicalId}: its dead-letter queue is not a queue of this stack`);
+    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: target.queueArn, maxReceiveCount: redrive.maxReceiveCount });
+  }
+  const queueName = properties.FifoQueue === true ? `${logicalId}.fifo` : logicalId;
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`fauxqs returned no URL for queue ${queueName}`);
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes?.QueueArn;
+  if (!queueArn) throw new Error(`fauxqs returned no ARN for queue ${queueName}`);
+  return { queueUrl: QueueUrl, queueArn };
+}
+
+export async function provision(template: CfnTemplate, dynamo: DynamoDBClient, sqs: SQSClient): Promise<Provisioned> {
+  const tables: Record<string, ProvisionedTable> = {};
+  const queues: Record<string, ProvisionedQueue> = {};
+  const physical: Record<string, PhysicalResource> = {};
+
+  for (const { logicalId, resource } of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
+    const definition = tableDefinition(logicalId, resource);
+    const table = await provisionTable(dynamo, definition);
+    const streamArn = definition.StreamSpecification ? table.LatestStreamArn : undefined;
+    tables[logicalId] = { tableName: logicalId, ttlAttribute: definition.ttlAttribute, streamArn };
+    physical[logicalId] = {
+      ref: logicalId,
+      attributes: { ...(table.TableArn ? { Arn: table.TableArn } : {}), ...(streamArn ? { StreamArn: streamArn } : {}) },
+    };
+  }
+
+  for (const { logicalId, resource } of queuesInCreationOrder(template)) {
+    const queue = await provisionQueue(sqs, logicalId, resource, queues);
+    queues[logicalId] = queue;
+    physical[logicalId] = {
+      ref: queue.queueUrl,
+      attributes: { Arn: queue.queueArn, QueueUrl: queue.queueUrl, QueueName: queue.queueArn.split(':').at(-1) ?? logicalId },
+    };
+  }
+
+  // Functions exist locally under their logical IDs.
+  for (const { logicalId } of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    physical[logicalId] = {
+      ref: logicalId,
+      attributes: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${logicalId}` },
+    };
+  }
+  return { tables, queues, physical };
+}

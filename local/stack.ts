@@ -1,0 +1,352 @@
+/**
+ * The whole pipeline on one machine: emulators, the template's tables and queues, the
+ * unchanged handlers, and the AWS plumbing between them (HTTP API, event source
+ * mappings, schedules, TTL).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startDynamoDbLocal } from './emulators/dynamodb-local';
+import { startSqs } from './emulators/sqs';
+import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-front';
+import { functionDefinitions, loadFunctions, type LoadedFunctions } from './lambda-runtime';
+import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
+import { SqsPoller } from './pollers/sqs-poller';
+import { provision, type Provisioned } from './provision';
+import { Scheduler } from './scheduler';
+import { asRecord, LOCAL_REGION, referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
+import { TtlSweeper } from './ttl-sweeper';
+import type { CfnTemplate, LocalFunction, Stoppable } from './types';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export const DEMO_CODE = 'demo';
+export const DEMO_URL = 'https://example.com/';
+/** The owner the local admin key acts as. */
+const LOCAL_OWNER = 'admin';
+/** A clean stop waits this long for accepted clicks to reach the tables. */
+const DRAIN_TIMEOUT_MS = 10_000;
+/** Lambda retries a failed SQS batch after the visibility timeout; locally, after a second. */
+const LOCAL_RETRY_DELAY_SECONDS = 1;
+const DEFAULT_TTL_SWEEP_INTERVAL_SECONDS = 60;
+/** Any value will do for the emulators; fixed so a developer's real AWS credentials are never used. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface LocalStackOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly dataDir: string;
+  readonly apiKey: string;
+  readonly trustProxy: boolean;
+  readonly log: (line: string) => void;
+}
+
+export interface LocalStack extends Stoppable {
+  readonly baseUrl: string;
+  readonly dynamodbPid: number;
+}
+
+/** Written to `<dataDir>/local-stack.json` for tests and tools; holds no secret. */
+export interface LocalStackDescription {
+  readonly baseUrl: string;
+  readonly dynamodbEndpoint: string;
+  readonly dynamodbPid: number;
+  readonly sqsEndpoint: string;
+  readonly region: string;
+  readonly tables: Readonly<Record<string, string>>;
+  readonly queues: Readonly<Record<string, string>>;
+}
+
+interface Poller extends Stoppable {
+  start(): void;
+  /** False when the timeout passed with work left. */
+  drain(timeoutMs: number): Promise<boolean>;
+}
+
+interface Clients {
+  readonly dynamo: DynamoDBClient;
+  readonly streams: DynamoDBStreamsClient;
+  readonly sqs: SQSClient;
+}
+
+function createClients(dynamodbEndpoint: string, sqsEndpoint: string): Clients {
+  const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  return {
+    dynamo: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
+    streams: new DynamoDBStreamsClient({ ...common, endpoint: dynamodbEndpoint }),
+    sqs: new SQSClient({ ...common, endpoint: sqsEndpoint }),
+  };
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
+function functionFor(reference: unknown, functions: ReadonlyMap<string, LocalFunction>, owner: string): LocalFunction {
+  const logicalId = referencedLogicalId(reference);
+  const fn = logicalId ? functions.get(logicalId) : undefined;
+  if (!fn) throw new Error(`${owner} does not target a Lambda function of this stack`);
+  return fn;
+}
+
+/** One poller per AWS::Lambda::EventSourceMapping, with the mapping's own settings. */
+function createPollers(
+  template: CfnTemplate,
+  provisioned: Provisioned,
+  functions: ReadonlyMap<string, LocalFunction>,
+  clients: Clients,
+  dataDir: string,
+  log: (line: string) => void,
+): { queuePollers: Poller[]; streamPollers: Poller[] } {
+  const queuePollers: Poller[] = [];
+  const streamPollers: Poller[] = [];
+  for (const { logicalId, resource } of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const properties = asRecord(resource.Properties);
+    const fn = functionFor(properties.FunctionName, functions, `Event source mapping ${logicalId}`);
+    const sourceId = referencedLogicalId(properties.EventSourceArn) ?? '';
+    const reportBatchItemFailures =
+      Array.isArray(properties.FunctionResponseTypes) && properties.FunctionResponseTypes.includes('ReportBatchItemFailures');
+    const maxBatchingWindowSeconds = optionalNumber(properties.MaximumBatchingWindowInSeconds) ?? 0;
+    const queue = provisioned.queues[sourceId];
+    const table = provisioned.tables[sourceId];
+    if (queue) {
+      queuePollers.push(
+        new SqsPoller({
+          sqs: clients.sqs,
+          queueUrl: queue.queueUrl,
+          queueArn: queue.queueArn,
+          fn,
+          batchSize: optionalNumber(properties.BatchSize) ?? 10,
+          maxBatchingWindowSeconds,
+          reportBatchItemFailures,
+          maxConcurrency: optionalNumber(asRecord(properties.ScalingConfig).MaximumConcurrency) ?? 1000,
+          retryDelaySeconds: LOCAL_RETRY_DELAY_SECONDS,
+          region: LOCAL_REGION,
+        }),
+      );
+    } else if (table?.streamArn) {
+      const filters = asRecord(properties.FilterCriteria).Filters;
+      const filterPatterns = (Array.isArray(filters) ? filters : [])
+        .map((filter) => asRecord(filter).Pattern)
+        .filter((pattern): pattern is string => typeof pattern === 'string');
+      const onFailureArn = resolveIntrinsics(
+        asRecord(asRecord(properties.DestinationConfig).OnFailure).Destination,
+        provisioned.physical,
+      );
+      const onFailureQueue = Object.values(provisioned.queues).find((candidate) => candidate.queueArn === onFailureArn);
+      if (onFailureArn !== undefined && !onFailureQueue) {
+        throw new Error(`Event source mapping ${logicalId}: only SQS on-failure destinations are emulated locally`);
+      }
+      streamPollers.push(
+        new DynamoDbStreamPoller({
+          streams: clients.streams,
+          streamArn: table.streamArn,
+          fn,
+          batchSize: optionalNumber(properties.BatchSize) ?? 100,
+          maxBatchingWindowSeconds,
+          startingPosition: properties.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
+          filterPatterns,
+          reportBatchItemFailures,
+          bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
+          maximumRetryAttempts: optionalNumber(properties.MaximumRetryAttempts) ?? -1,
+          onFailure: onFailureQueue
+            ? async (failureRecord: unknown) => {
+                await clients.sqs.send(
+                  new SendMessageCommand({ QueueUrl: onFailureQueue.queueUrl, MessageBody: JSON.stringify(failureRecord) }),
+                );
+                log(`Event source mapping ${logicalId}: a failed batch went to ${onFailureQueue.queueUrl}`);
+              }
+            : undefined,
+          checkpointFile: path.join(dataDir, 'stream-checkpoints', `${logicalId}.json`),
+          region: LOCAL_REGION,
+        }),
+      );
+    } else {
+      throw new Error(`Event source mapping ${logicalId}: its source ${sourceId} is neither a queue nor a table stream of this stack`);
+    }
+  }
+  return { queuePollers, streamPollers };
+}
+
+/** EventBridge rules and EventBridge Scheduler schedules that invoke a function of this stack. */
+function createScheduler(template: CfnTemplate, functions: ReadonlyMap<string, LocalFunction>): Scheduler {
+  const parseInput = (input: unknown): unknown => (typeof input === 'string' ? JSON.parse(input) : undefined);
+  const rules = resourcesOfType(template, 'AWS::Events::Rule').flatMap(({ logicalId, resource }) => {
+    const properties = asRecord(resource.Properties);
+    if (typeof properties.ScheduleExpression !== 'string' || properties.State === 'DISABLED') return [];
+    const expression = properties.ScheduleExpression;
+    return (Array.isArray(properties.Targets) ? properties.Targets : []).map((target) => ({
+      name: `${logicalId}/${String(asRecord(target).Id)}`,
+      expression,
+      fn: functionFor(asRecord(target).Arn, functions, `Rule ${logicalId}`),
+      input: parseInput(asRecord(target).Input),
+    }));
+  });
+  const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule').flatMap(({ logicalId, resource }) => {
+    const properties = asRecord(resource.Properties);
+    if (typeof properties.ScheduleExpression !== 'string' || properties.State === 'DISABLED') return [];
+    const target = asRecord(properties.Target);
+    return [
+      {
+        name: logicalId,
+        expression: properties.ScheduleExpression,
+        fn: functionFor(target.Arn, functions, `Schedule ${logicalId}`),
+        input: parseInput(target.Input),
+      },
+    ];
+  });
+  return new Scheduler({ schedules: [...rules, ...schedules] });
+}
+
+/** The links table is the one the functions are told to read links from. */
+async function ensureDemoLink(dynamo: DynamoDBClient, linksTableName: string | undefined): Promise<void> {
+  if (!linksTableName) throw new Error('No function reads LINKS_TABLE_NAME: cannot create the demo link');
+  try {
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: linksTableName,
+        Item: {
+          code: { S: DEMO_CODE },
+          url: { S: DEMO_URL },
+          owner: { S: LOCAL_OWNER },
+          createdAt: { S: new Date().toISOString() },
+        },
+        ConditionExpression: 'attribute_not_exists(code)',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+  }
+}
+
+function ttlSweepIntervalSeconds(): number {
+  const raw = process.env.TTL_SWEEP_INTERVAL_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_TTL_SWEEP_INTERVAL_SECONDS;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`TTL_SWEEP_INTERVAL_SECONDS must be a positive number, got "${raw}"`);
+  return value;
+}
+
+async function stopAll(stoppables: readonly Stoppable[], log: (line: string) => void): Promise<void> {
+  for (const stoppable of stoppables) {
+    await stoppable.stop().catch((error: unknown) => log(`While stopping: ${error instanceof Error ? error.message : String(error)}`));
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { dataDir, log } = options;
+  /** Stopped in reverse order, on a failed start-up or after the clean stop has drained the pipeline. */
+  const started: Stoppable[] = [];
+  const fail = async (step: string, error: unknown): Promise<never> => {
+    await stopAll([...started].reverse(), log);
+    throw new Error(`Local stack failed while ${step}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  };
+  const step = async <T>(description: string, action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      return fail(description, error);
+    }
+  };
+
+  await mkdir(path.join(dataDir, 'stream-checkpoints'), { recursive: true });
+  const dynamodb = await step('starting DynamoDB Local', () => startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') }));
+  started.push(dynamodb);
+  const sqsEmulator = await step('starting fauxqs', () => startSqs({ region: LOCAL_REGION }));
+  started.push(sqsEmulator);
+  const clients = createClients(dynamodb.endpoint, sqsEmulator.endpoint);
+  started.push({
+    stop: async () => {
+      clients.dynamo.destroy();
+      clients.streams.destroy();
+      clients.sqs.destroy();
+    },
+  });
+
+  const template = await step('synthesizing the CDK app', async () => synthesizeTemplate());
+  const provisioned = await step('creating tables and queues', () => provision(template, clients.dynamo, clients.sqs));
+
+  // The front listens first so PUBLIC_BASE_URL (read when handlers load) names the real port.
+  const front: HttpFront = await step('starting the HTTP front', () =>
+    startHttpFront({ port: options.port, trustProxy: options.trustProxy, log }),
+  );
+  started.push(front);
+  const baseUrl = `http://127.0.0.1:${front.port}`;
+
+  const definitions = await step('reading functions', async () => functionDefinitions(template, provisioned.physical));
+  const loaded: LoadedFunctions = await step('loading handlers', () =>
+    loadFunctions({
+      definitions,
+      projectRoot: PROJECT_ROOT,
+      taskRoot: path.join(dataDir, 'task-root'),
+      sharedEnvironment: {
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+        CLICKS_API_KEY: options.apiKey,
+        PUBLIC_BASE_URL: baseUrl,
+      },
+    }),
+  );
+  const linksTableName = definitions.find((definition) => definition.environment.LINKS_TABLE_NAME)?.environment.LINKS_TABLE_NAME;
+  await step('creating the demo link', () => ensureDemoLink(clients.dynamo, linksTableName));
+
+  const { queuePollers, streamPollers, scheduler, sweeper, routes } = await step('wiring triggers', async () => ({
+    routes: httpRoutesFromTemplate(template, loaded.functions),
+    ...createPollers(template, provisioned, loaded.functions, clients, dataDir, log),
+    scheduler: createScheduler(template, loaded.functions),
+    sweeper: new TtlSweeper({
+      dynamo: clients.dynamo,
+      tables: Object.values(provisioned.tables).flatMap(({ tableName, ttlAttribute }) =>
+        ttlAttribute ? [{ tableName, ttlAttribute }] : [],
+      ),
+      intervalSeconds: ttlSweepIntervalSeconds(),
+    }),
+  }));
+  for (const poller of [...queuePollers, ...streamPollers]) {
+    poller.start();
+    started.push(poller);
+  }
+  scheduler.start();
+  started.push(scheduler);
+  sweeper.start();
+  started.push(sweeper);
+  front.serve(routes);
+
+  const description: LocalStackDescription = {
+    baseUrl,
+    dynamodbEndpoint: dynamodb.endpoint,
+    dynamodbPid: dynamodb.pid,
+    sqsEndpoint: sqsEmulator.endpoint,
+    region: LOCAL_REGION,
+    tables: Object.fromEntries(Object.entries(provisioned.tables).map(([id, table]) => [id, table.tableName])),
+    queues: Object.fromEntries(Object.entries(provisioned.queues).map(([id, queue]) => [id, queue.queueUrl])),
+  };
+  await step('writing local-stack.json', () =>
+    writeFile(path.join(dataDir, 'local-stack.json'), `${JSON.stringify(description, null, 2)}\n`),
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    // Stop accepting clicks first, then let every accepted one through the pipeline.
+    await front.stop();
+    await loaded.flushPublishers().catch((error: unknown) => log(`Flushing clicks failed: ${String(error)}`));
+    // Clicks flow queue -> enrichment -> raw table -> stream -> aggregation: drain in that order.
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    for (const group of [queuePollers, streamPollers]) {
+      const drained = await Promise.all(group.map((poller) => poller.drain(Math.max(0, deadline - Date.now()))));
+      if (drained.includes(false)) log('stopping with clicks still in flight (the drain timed out)');
+    }
+    await stopAll([...started].reverse(), log);
+  };
+  return {
+    baseUrl,
+    dynamodbPid: dynamodb.pid,
+    stop: () => (stopping ??= stop()),
+  };
+}

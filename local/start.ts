@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the whole click-analytics pipeline on this machine, no AWS account needed.
+ * Settings come from the environment: PORT, DATA_DIR, CLICKS_API_KEY, TRUST_PROXY.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { DEMO_CODE, DEMO_URL, startLocalStack, type LocalStack } from './stack';
+
+/** A second Ctrl-C skips the clean stop: exit as a shell reports an interrupted process (128 + SIGINT). */
+const FORCED_EXIT_CODE = 130;
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 3000;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0-65535, got "${raw}"`);
+  return port;
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[local] ${line}\n`);
+};
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.PORT);
+  const dataDir = path.resolve(process.env.DATA_DIR || '.data');
+  const generatedKey = !process.env.CLICKS_API_KEY;
+  const apiKey = process.env.CLICKS_API_KEY || `local-${randomBytes(18).toString('base64url')}`;
+  const trustProxy = process.env.TRUST_PROXY === '1';
+
+  let stack: LocalStack | undefined;
+  let signals = 0;
+  const shutdown = (exitCode: number): void => {
+    signals += 1;
+    if (signals > 1) {
+      // Impatient second signal: take DynamoDB Local down with us and leave now.
+      if (stack) process.kill(stack.dynamodbPid, 'SIGKILL');
+      process.exit(FORCED_EXIT_CODE);
+    }
+    log('stopping (draining accepted clicks; press Ctrl-C again to force)');
+    void (stack?.stop() ?? Promise.resolve()).then(
+      () => process.exit(exitCode),
+      (error: unknown) => {
+        log(`stop failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+  const crash = (error: unknown): void => {
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    shutdown(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
+  log(`starting (data in ${dataDir})`);
+  stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log });
+  if (signals > 0) return; // Ctrl-C during start-up: shutdown() already handles it.
+  const { baseUrl } = stack;
+  const lines = [
+    `click-analytics local stack ready at ${baseUrl}`,
+    `  admin API key:  ${generatedKey ? `${apiKey}  (generated; set CLICKS_API_KEY to choose one)` : '(from CLICKS_API_KEY)'}`,
+    `  demo link:      ${baseUrl}/${DEMO_CODE} -> ${DEMO_URL}`,
+    `  stats:          ${baseUrl}/api/links/${DEMO_CODE}/stats`,
+    `                  curl -H "Authorization: Bearer ${generatedKey ? apiKey : '$CLICKS_API_KEY'}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
+    `  data folder:    ${dataDir}`,
+    '  note: DynamoDB Local listens on all network interfaces (it has no host option); the rest binds 127.0.0.1.',
+    '  Ctrl-C stops cleanly.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,135 @@
+/**
+ * Runs `npm start`'s entry as a child process, the way a user runs it, and talks to it
+ * over real HTTP. (fauxqs is ESM-only, so jest could not load the stack in-process anyway.)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { LocalStackDescription } from '../../../local/stack';
+
+const PROJECT_ROOT = path.resolve(__dirname, '../../..');
+const READY_TIMEOUT_MS = 60_000;
+const READY_LINE = /ready at (http:\/\/127\.0\.0\.1:\d+)/;
+
+export const TEST_API_KEY = 'e2e-test-key';
+
+export interface LocalStackProcessOptions {
+  /** Reuse a data folder (e.g. to prove a restart keeps data); default: a fresh temp folder. */
+  readonly dataDir?: string;
+  /** Extra environment for the child. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface LocalStackProcess {
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  readonly description: LocalStackDescription;
+  readonly pid: number;
+  /** Everything the child printed so far, stdout and stderr interleaved. */
+  output(): string;
+  /** Sends the signal and resolves with the exit code once the child has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Kills the whole process group (teardown after a failed test); safe to call twice. */
+  kill(): Promise<void>;
+}
+
+function waitForExit(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export async function startLocalStackProcess(options: LocalStackProcessOptions = {}): Promise<LocalStackProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'click-analytics-e2e-')));
+  const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['local/start.ts'], {
+    cwd: PROJECT_ROOT,
+    // Its own process group, so teardown can take java down with it.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: '0',
+      DATA_DIR: dataDir,
+      CLICKS_API_KEY: TEST_API_KEY,
+      TRUST_PROXY: '1',
+      ...options.env,
+    },
+  });
+  let output = '';
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = waitForExit(child);
+
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await exited;
+  };
+
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Local stack not ready within ${READY_TIMEOUT_MS / 1000} s. Output:\n${output}`)), READY_TIMEOUT_MS);
+    const check = (): void => {
+      const match = READY_LINE.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`Local stack exited with code ${code} before it was ready. Output:\n${output}`));
+    });
+  }).catch(async (error: unknown) => {
+    await kill();
+    throw error;
+  });
+
+  const description = JSON.parse(await readFile(path.join(dataDir, 'local-stack.json'), 'utf8')) as LocalStackDescription;
+  return {
+    baseUrl,
+    dataDir,
+    description,
+    pid: child.pid ?? -1,
+    output: () => output,
+    stop: async (signal = 'SIGINT') => {
+      child.kill(signal);
+      return exited;
+    },
+    kill,
+  };
+}
+
+/** Deletes a data folder the harness created. */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+/** Whether a process is alive, by `ps` (kill(pid, 0) still succeeds on a zombie). */
+export function processIsAlive(pid: number): boolean {
+  try {
+    return !execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim().startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until the check passes or the time is up; the last failure is rethrown. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { startSqs } from '../../local/emulators/sqs';
+import { TtlSweeper } from '../../local/ttl-sweeper';
+import { dynamoClient, sqsClient } from '../fixtures/local/emulators';
+
+jest.setTimeout(60_000);
+
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const canConnect = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+const createClicksTable = (tableName: string) =>
+  new CreateTableCommand({
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'code', AttributeType: 'S' },
+      { AttributeName: 'clickKey', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'code', KeyType: 'HASH' },
+      { AttributeName: 'clickKey', KeyType: 'RANGE' },
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+  });
+
+describe('DynamoDB Local', () => {
+  it('starts in memory, creates a table with a stream and a TTL, and leaves no java process after stop()', async () => {
+    const dynamo = await startDynamoDbLocal({});
+    const client = dynamoClient(dynamo.endpoint);
+    try {
+      expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const { TableDescription } = await client.send(createClicksTable('raw-clicks'));
+      expect(TableDescription?.LatestStreamArn).toMatch(/^arn:aws:dynamodb:.+:table\/raw-clicks\/stream\//);
+      expect(TableDescription?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
+      await client.send(new UpdateTimeToLiveCommand({ TableName: 'raw-clicks', TimeToLiveSpecification: { Enabled: true, AttributeName: 'expiresAt' } }));
+      const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: 'raw-clicks' }));
+      expect(TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'expiresAt' });
+    } finally {
+      client.destroy();
+      await dynamo.stop();
+    }
+    expect(isRunning(dynamo.pid)).toBe(false);
+  });
+
+  it('has its expired items deleted by the TTL sweeper, which DynamoDB Local never does itself', async () => {
+    const dynamo = await startDynamoDbLocal({});
+    const client = dynamoClient(dynamo.endpoint);
+    try {
+      await client.send(createClicksTable('expiring'));
+      const now = new Date('2026-03-10T12:00:00Z');
+      const nowSeconds = now.getTime() / 1000;
+      const items = [
+        { clickKey: 'expired', expiresAt: nowSeconds - 1 },
+        { clickKey: 'expiring-now', expiresAt: nowSeconds },
+        { clickKey: 'alive', expiresAt: nowSeconds + 3600 },
+      ];
+      for (const { clickKey, expiresAt } of items) {
+        await client.send(new PutItemCommand({ TableName: 'expiring', Item: { code: { S: 'abc' }, clickKey: { S: clickKey }, expiresAt: { N: String(expiresAt) } } }));
+      }
+      await client.send(new PutItemCommand({ TableName: 'expiring', Item: { code: { S: 'abc' }, clickKey: { S: 'no-ttl' } } }));
+      const sweeper = new TtlSweeper({ dynamo: client, tables: [{ tableName: 'expiring', ttlAttribute: 'expiresAt' }], intervalSeconds: 60, now: () => now });
+
+      expect(await sweeper.sweepOnce()).toBe(1);
+      const { Items = [] } = await client.send(new ScanCommand({ TableName: 'expiring' }));
+      expect(Items.map((item) => item.clickKey?.S).sort()).toEqual(['alive', 'expiring-now', 'no-ttl']);
+      expect(await sweeper.sweepOnce()).toBe(0);
+      await sweeper.stop();
+    } finally {
+      client.destroy();
+      await dynamo.stop();
+    }
+  });
+
+  it('keeps tables under a data folder across a restart', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'dynamodb-local-'));
+    try {
+      const first = await startDynamoDbLocal({ dataDir });
+      const firstClient = dynamoClient(first.endpoint);
+      await firstClient.send(createClicksTable('survivor'));
+      firstClient.destroy();
+      await first.stop();
+
+      const second = await startDynamoDbLocal({ dataDir });
+      const secondClient = dynamoClient(second.endpoint);
+      try {
+        const { TableNames } = await secondClient.send(new ListTablesCommand({}));
+        expect(TableNames).toEqual(['survivor']);
+        const { Table } = await secondClient.send(new DescribeTableCommand({ TableName: 'survivor' }));
+        expect(Table?.StreamSpecification?.StreamViewType).toBe('NEW_IMAGE');
+      } finally {
+        secondClient.destroy();
+        await second.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with a clear error on a port already taken', async () => {
+    const holder = await startDynamoDbLocal({});
+    const port = Number(new URL(holder.endpoint).port);
+    try {
+      await expect(startDynamoDbLocal({ port })).rejects.toThrow(`Port ${port} is not free for DynamoDB Local`);
+    } finally {
+      await holder.stop();
+    }
+  });
+});
+
+describe('fauxqs', () => {
+  it('serves SQS on 127.0.0.1 only, with queue URLs that need an explicit endpoint', async () => {
+    const sqs = await startSqs({ region: 'eu-west-1' });
+    const client = sqsClient(sqs.endpoint);
+    try {
+      const port = Number(new URL(sqs.endpoint).port);
+      expect(new URL(sqs.endpoint).hostname).toBe('127.0.0.1');
+      expect(await canConnect('127.0.0.1', port)).toBe(true);
+      const externalAddresses = Object.values(networkInterfaces())
+        .flat()
+        .filter((address) => address !== undefined && !address.internal && address.family === 'IPv4');
+      for (const address of externalAddresses) {
+        expect(await canConnect(address?.address ?? '', port)).toBe(false);
+      }
+
+      const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'clicks' }));
+      expect(QueueUrl).toMatch(/^http:\/\/sqs\.us-east-1\.localhost:\d+\/000000000000\/clicks$/);
+      await client.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"v":1}' }));
+      const { Messages } = await client.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }));
+      expect(Messages?.map((message) => message.Body)).toEqual(['{"v":1}']);
+    } finally {
+      client.destroy();
+      await sqs.stop();
+    }
+    expect(await canConnect('127.0.0.1', Number(new URL(sqs.endpoint).port))).toBe(false);
+  });
+});

