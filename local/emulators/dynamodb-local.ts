@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Stoppable } from '../types';
+import { sleep } from '../retry';
 
 export interface DynamoDbLocal extends Stoppable {
   /** http://127.0.0.1:P (DynamoDB Local itself listens on all interfaces: it has no host flag). */
@@ -62,7 +63,6 @@ function assertPortFree(port: number): Promise<void> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const lib = findDynamoDbLocalLib();

@@ -16,7 +16,7 @@ import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord, DynamoDBSt
 import { matchesFilters } from '../event-filter';
 import type { LocalFunction, Stoppable } from '../types';
 import { failedItemIdentifiers } from './batch-item-failures';
-import { describeError } from '../describe-error';
+import { backoffMs as retryBackoffMs, describeError, sleep } from '../retry';
 
 export interface DynamoDbStreamPollerOptions {
   readonly streams: DynamoDBStreamsClient;
@@ -63,11 +63,9 @@ const IDLE_POLL_MS = 250;
 const DESCRIBE_INTERVAL_MS = 1_000;
 const GET_RECORDS_LIMIT = 1_000;
 const BACKOFF_FIRST_MS = 100;
-const BACKOFF_MAX_MS = 5_000;
 const LOCAL_ACCOUNT_ID = '000000000000';
 
-const backoffMs = (failures: number): number => Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const backoffMs = (failures: number): number => retryBackoffMs(failures, BACKOFF_FIRST_MS);
 
 /**
  * Lambda's DynamoDB Streams event source mapping, played locally: reads every shard in order
@@ -224,7 +222,9 @@ export class DynamoDbStreamPoller implements Stoppable {
         }
       } catch (error) {
         failures += 1;
-        this.log(`reading shard ${shardId} failed, retrying in ${backoffMs(failures)} ms:`, error);
+        // DynamoDB Local answers a new shard's first read with this once; only a repeat is news.
+        const expectedOnNewShard = failures === 1 && error instanceof TrimmedDataAccessException;
+        if (!expectedOnNewShard) this.log(`reading shard ${shardId} failed, retrying in ${backoffMs(failures)} ms:`, error);
         reader.resetIterator();
         await this.pause(backoffMs(failures));
       }

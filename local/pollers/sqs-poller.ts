@@ -10,7 +10,7 @@ import {
 import type { SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import type { LocalFunction, Stoppable } from '../types';
 import { failedItemIdentifiers } from './batch-item-failures';
-import { describeError } from '../describe-error';
+import { backoffMs as retryBackoffMs, describeError, sleep } from '../retry';
 
 export interface SqsPollerOptions {
   readonly sqs: SQSClient;
@@ -32,11 +32,9 @@ export interface SqsPollerOptions {
 const LONG_POLL_SECONDS = 20;
 const SQS_MAX_MESSAGES_PER_CALL = 10;
 const BACKOFF_FIRST_MS = 200;
-const BACKOFF_MAX_MS = 5_000;
 const DRAIN_CHECK_MS = 50;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const backoffMs = (failures: number): number => Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+const backoffMs = (failures: number): number => retryBackoffMs(failures, BACKOFF_FIRST_MS);
 
 /**
  * Lambda's SQS event source mapping, played locally: long-polls the queue, gathers batches,
