@@ -37,11 +37,22 @@ interface Rate {
 /** Handler log lines seen, by message; they are formatted as in Lambda but not printed. */
 const loggedMessages = new Map<string, number>();
 
-/** The terminal would otherwise be the bottleneck: count the handlers' JSON log lines instead of printing them. */
-function captureJsonLogLines(): void {
+/** The SDK's warning for a request slower than its timeout: here, a sign of one overloaded process. */
+const SLOW_SDK_REQUEST = '@smithy/node-http-handler - [WARN] a request has exceeded';
+let slowSdkRequests = 0;
+
+function chunkText(chunk: unknown): string {
+  return typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+}
+
+/**
+ * The terminal would otherwise be the bottleneck: the handlers' JSON log lines are counted by
+ * message instead of printed, and so are the SDK's slow-request warnings.
+ */
+function captureLogLines(): void {
   const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
   process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+    const text = chunkText(chunk);
     if (!text.startsWith('{')) return write(chunk, ...rest);
     for (const line of text.split('\n').filter(Boolean)) {
       const message = /"message":"([^"]*)"/.exec(line)?.[1] ?? '(metrics)';
@@ -49,6 +60,12 @@ function captureJsonLogLines(): void {
     }
     return true;
   }) as typeof process.stdout.write;
+  const writeError = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    if (!chunkText(chunk).startsWith(SLOW_SDK_REQUEST)) return writeError(chunk, ...rest);
+    slowSdkRequests += 1;
+    return true;
+  }) as typeof process.stderr.write;
 }
 
 function report(subject: Rate, baseline: Rate): void {
@@ -158,7 +175,7 @@ async function benchEnrichment(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  captureJsonLogLines();
+  captureLogLines();
   console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
   await benchEnrichment();
 
@@ -183,6 +200,7 @@ async function main(): Promise<void> {
       const bareRate = await loadTest('baseline: bare node:http server answering 302', bare.url);
       const frontRate = await loadTest('HTTP redirects through the local front', `${stack.baseUrl}/${DEMO_CODE}`);
       report(frontRate, bareRate);
+      console.log(`SDK requests slower than their 3 s timeout while the local stack was saturated: ${slowSdkRequests}\n`);
     } finally {
       await new Promise<void>((resolve) => bare.server.close(() => resolve()));
     }

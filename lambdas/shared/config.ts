@@ -53,7 +53,7 @@ export function redirectConfig(): RedirectConfig {
     clickQueueUrl: required('CLICK_QUEUE_URL'),
     saltPeriod,
     linkCacheTtlSeconds: nonNegativeNumber('LINK_CACHE_TTL_SECONDS', 60),
-    clickFlushDelayMs: nonNegativeNumber('CLICK_FLUSH_DELAY_MS', 25),
+    clickFlushDelayMs: nonNegativeNumber('CLICK_FLUSH_DELAY_MS', 0),
   };
 }
 
