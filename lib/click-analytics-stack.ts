@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -17,7 +17,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -68,8 +68,9 @@ export interface ClickAnalyticsStackProps extends StackProps {
    */
   readonly aggregationBatchWindow?: Duration;
   /**
-   * Deliveries of a click message before it moves to the click DLQ.
-   * @default 3
+   * Deliveries of a click message before it moves to the click DLQ (AWS advises at least 5 for
+   * Lambda consumers, so throttled receives do not send good clicks to the DLQ).
+   * @default 5
    */
   readonly clickMaxReceiveCount?: number;
   /**
@@ -218,6 +219,19 @@ function geoipAsset(operatorDatabase: string | undefined): { asset: HouseFunctio
 }
 
 /**
+ * An SQS on-failure destination of an event source mapping that grants the function only what Lambda uses
+ * to deliver a failure record, sqs:SendMessage (SqsDlq also grants sqs:GetQueueAttributes and sqs:GetQueueUrl).
+ */
+class SendOnlySqsDestination implements lambda.IEventSourceDlq {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
+  }
+}
+
+/**
  * Click analytics of the link shortener: redirects at the edge, a click queue, enrichment into a raw
  * clicks table, stream aggregation into hourly counters, a stats API, and alarms on queue depth and lag.
  */
@@ -245,21 +259,31 @@ export class ClickAnalyticsStack extends Stack {
     const table = (
       name: string,
       keys: { partitionKey: string; sortKey?: string },
-      options: { ttl?: string; stream?: dynamodb.StreamViewType; removalPolicy: RemovalPolicy },
+      options: { ttl?: string; stream?: dynamodb.StreamViewType; removalPolicy: RemovalPolicy; pointInTimeRecovery?: boolean },
     ): dynamodb.Table =>
       new dynamodb.Table(this, name, {
         partitionKey: { name: keys.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: keys.sortKey === undefined ? undefined : { name: keys.sortKey, type: dynamodb.AttributeType.STRING },
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery ?? true },
         timeToLiveAttribute: options.ttl,
         stream: options.stream,
         removalPolicy: options.removalPolicy,
       });
     this.linksTable = table('LinksTable', { partitionKey: 'code' }, { removalPolicy: RemovalPolicy.RETAIN });
-    // Salts are worthless once rotated out, and destroying them is the point: DESTROY.
-    this.saltsTable = table('VisitorSaltsTable', { partitionKey: 'period' }, { ttl: 'expiresAt', removalPolicy: RemovalPolicy.DESTROY });
+    // Salts are worthless once rotated out, and destroying them is the point: DESTROY, and no
+    // point-in-time recovery, which would keep a rotated-out salt restorable for 35 days.
+    this.saltsTable = table(
+      'VisitorSaltsTable',
+      { partitionKey: 'period' },
+      { ttl: 'expiresAt', removalPolicy: RemovalPolicy.DESTROY, pointInTimeRecovery: false },
+    );
+    Validations.of(this.saltsTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Visitor salts must be destroyed when their period ends (a kept salt makes old visitor hashes linkable); a backup would keep them restorable. Losing the current salt only splits that period\'s uniques.',
+    });
     this.rawClicksTable = table(
       'RawClicksTable',
       { partitionKey: 'code', sortKey: 'clickKey' },
@@ -294,7 +318,7 @@ export class ClickAnalyticsStack extends Stack {
       visibilityTimeout: Duration.seconds(enrichTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
       deadLetterQueue: {
         queue: this.clickDeadLetterQueue,
-        maxReceiveCount: checkRange('clickMaxReceiveCount', props.clickMaxReceiveCount ?? 3, 1, 1000),
+        maxReceiveCount: checkRange('clickMaxReceiveCount', props.clickMaxReceiveCount ?? 5, 1, 1000),
       },
     });
 
@@ -317,7 +341,8 @@ export class ClickAnalyticsStack extends Stack {
     });
     this.linksTable.grant(this.redirectFunction, 'dynamodb:GetItem');
     this.saltsTable.grant(this.redirectFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    this.clickQueue.grantSendMessages(this.redirectFunction);
+    // SendMessageBatch is authorised by sqs:SendMessage; grantSendMessages would add GetQueueAttributes and GetQueueUrl.
+    this.clickQueue.grant(this.redirectFunction, 'sqs:SendMessage');
 
     const geoip = geoipAsset(props.geoipDatabasePath);
     this.enrichFunction = new HouseFunction(this, 'EnrichFunction', {
@@ -334,19 +359,23 @@ export class ClickAnalyticsStack extends Stack {
       assets: [geoip.asset],
     });
     this.rawClicksTable.grant(this.enrichFunction, 'dynamodb:PutItem');
-    this.enrichFunction.addEventSource(
-      new SqsEventSource(this.clickQueue, {
-        batchSize: 100,
-        maxBatchingWindow: props.enrichmentBatchWindow ?? Duration.seconds(1),
-        reportBatchItemFailures: true,
-        maxConcurrency: checkRange(
-          'enrichmentMaxConcurrency',
-          props.enrichmentMaxConcurrency ?? 10,
-          MIN_SQS_MAX_CONCURRENCY,
-          MAX_SQS_MAX_CONCURRENCY,
-        ),
-      }),
-    );
+    // The mapping is added directly rather than through SqsEventSource, whose grantConsumeMessages also hands the
+    // function sqs:ChangeMessageVisibility and sqs:GetQueueUrl, which Lambda's SQS poller does not use. The id is
+    // the one SqsEventSource gives, so the deployed mapping keeps its logical ID.
+    this.enrichFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(this.clickQueue.node)}`, {
+      eventSourceArn: this.clickQueue.queueArn,
+      batchSize: 100,
+      maxBatchingWindow: props.enrichmentBatchWindow ?? Duration.seconds(1),
+      reportBatchItemFailures: true,
+      maxConcurrency: checkRange(
+        'enrichmentMaxConcurrency',
+        props.enrichmentMaxConcurrency ?? 10,
+        MIN_SQS_MAX_CONCURRENCY,
+        MAX_SQS_MAX_CONCURRENCY,
+      ),
+    });
+    // What Lambda's SQS poller needs (the AWSLambdaSQSQueueExecutionRole actions), on this queue only.
+    this.clickQueue.grant(this.enrichFunction, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
     Validations.of(this.enrichFunction).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason: 'SQS event source mappings take no failure destination: failed clicks go to the click queue DLQ via its redrive policy.',
@@ -369,7 +398,7 @@ export class ClickAnalyticsStack extends Stack {
         bisectBatchOnError: true,
         retryAttempts: 5,
         reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.streamFailureQueue),
+        onFailure: new SendOnlySqsDestination(this.streamFailureQueue),
       }),
     );
 
@@ -415,14 +444,19 @@ export class ClickAnalyticsStack extends Stack {
     });
     const viewerHostFunction = new cloudfront.Function(this, 'ViewerHostFunction', {
       runtime: cloudfront.FunctionRuntime.JS_2_0,
-      comment: 'Copies the viewer Host into x-forwarded-host (the origin sees the API Gateway host)',
+      comment: 'Copies the viewer Host into x-forwarded-host and the viewer IP into true-client-ip',
       // A viewer-sent x-forwarded-host is dropped, so the API never builds short URLs on a spoofed host.
+      // The origin request policy below forwards viewer headers only, not CloudFront-Viewer-Address, so the
+      // viewer IP (event.viewer.ip) travels in true-client-ip; viewer-sent copies of either header are dropped.
       code: cloudfront.FunctionCode.fromInline(
         [
           'function handler(event) {',
           '  var request = event.request;',
           "  delete request.headers['x-forwarded-host'];",
           "  if (request.headers.host) request.headers['x-forwarded-host'] = { value: request.headers.host.value };",
+          "  delete request.headers['cloudfront-viewer-address'];",
+          "  delete request.headers['true-client-ip'];",
+          "  if (event.viewer && event.viewer.ip) request.headers['true-client-ip'] = { value: event.viewer.ip };",
           '  return request;',
           '}',
         ].join('\n'),
@@ -441,8 +475,9 @@ export class ClickAnalyticsStack extends Stack {
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         // Every click must reach the redirect function: nothing is cached at the edge.
         cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        // API Gateway rejects a foreign Host; this managed policy forwards everything else, including
-        // the query string, the Authorization header and CloudFront-Viewer-Address (the client IP).
+        // API Gateway rejects a foreign Host; this managed policy forwards every other viewer header (with
+        // Authorization and what the viewer-request function adds), cookies and the query string. It adds
+        // no CloudFront headers: CloudFront-Viewer-Address never reaches the origin, hence true-client-ip.
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         functionAssociations: [{ function: viewerHostFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
@@ -480,7 +515,12 @@ export class ClickAnalyticsStack extends Stack {
     });
     this.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.hourlyTable.grant(this.apiFunction, 'dynamodb:Query');
-    this.apiKeySecret.grantRead(this.apiFunction);
+    // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.apiKeySecret.secretArn],
+    });
 
     const redirectRoutes = this.httpApi.addRoutes({
       path: '/{code}',
@@ -530,6 +570,13 @@ export class ClickAnalyticsStack extends Stack {
       'The oldest click has waited longer than the 5-minute aggregation-lag budget.',
       this.clickQueue.metricApproximateAgeOfOldestMessage(maxPerMinute),
       AGGREGATION_LAG_BUDGET.toSeconds(),
+    );
+    // The second half of the lag: a click written to the raw table but not yet aggregated waits in the stream.
+    alarm(
+      'AggregationIteratorAgeAlarm',
+      'The oldest raw click in the table stream has waited longer than the 5-minute aggregation-lag budget: aggregation is behind or failing.',
+      this.aggregateFunction.metric('IteratorAge', maxPerMinute),
+      AGGREGATION_LAG_BUDGET.toMilliseconds(),
     );
     alarm(
       'ClickDeadLetterQueueAlarm',

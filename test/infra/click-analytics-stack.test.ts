@@ -33,13 +33,21 @@ function actionsOn(fn: typeof stack.redirectFunction, resourceLogicalId: string)
 }
 
 describe('tables', () => {
-  it('creates exactly the four tables of docs/design.md, on demand, with PITR and AWS-managed encryption', () => {
+  it('creates exactly the four tables of docs/design.md, on demand, with AWS-managed encryption', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
-      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
+  });
+
+  it('keeps point-in-time recovery on every data table, and none on the salts table (salts must die)', () => {
+    const pitr = (table: typeof stack.linksTable): unknown =>
+      template.toJSON().Resources[logicalId(table)].Properties.PointInTimeRecoverySpecification;
+    for (const table of [stack.linksTable, stack.rawClicksTable, stack.hourlyTable]) {
+      expect(pitr(table)).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+    expect(pitr(stack.saltsTable)).toEqual({ PointInTimeRecoveryEnabled: false });
   });
 
   it('keys the links table on code, with no TTL or stream, and retains it', () => {
@@ -114,7 +122,7 @@ describe('queues', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       MessageRetentionPeriod: 7 * 24 * 3600,
       SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.clickDeadLetterQueue), 'Arn'] }, maxReceiveCount: 3 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.clickDeadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
     });
     tlsOnly(clickQueue);
   });
@@ -283,16 +291,16 @@ describe('least privilege', () => {
   it('lets the redirect read links, read/write salts and send clicks, nothing more on data', () => {
     expect(actionsOn(stack.redirectFunction, logicalId(stack.linksTable))).toEqual(['dynamodb:GetItem']);
     expect(actionsOn(stack.redirectFunction, logicalId(stack.saltsTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(actionsOn(stack.redirectFunction, logicalId(stack.clickQueue))).toEqual(
-      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-    );
+    // SendMessageBatch is authorised by sqs:SendMessage; the redirect never reads queue attributes or URLs.
+    expect(actionsOn(stack.redirectFunction, logicalId(stack.clickQueue))).toEqual(['sqs:SendMessage']);
     expect(actionsOn(stack.redirectFunction, logicalId(stack.rawClicksTable))).toEqual([]);
   });
 
   it('lets enrichment only put raw clicks (and consume the click queue)', () => {
     expect(actionsOn(stack.enrichFunction, logicalId(stack.rawClicksTable))).toEqual(['dynamodb:PutItem']);
+    // What Lambda's SQS poller uses (AWSLambdaSQSQueueExecutionRole), nothing more.
     expect(actionsOn(stack.enrichFunction, logicalId(stack.clickQueue))).toEqual(
-      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+      ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
     );
   });
 
@@ -301,17 +309,15 @@ describe('least privilege', () => {
     expect(actionsOn(stack.aggregateFunction, logicalId(stack.rawClicksTable))).toEqual(
       ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
     );
-    expect(actionsOn(stack.aggregateFunction, logicalId(stack.streamFailureQueue))).toEqual(
-      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
-    );
+    // Lambda only sends the failure record to the on-failure destination.
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.streamFailureQueue))).toEqual(['sqs:SendMessage']);
   });
 
   it('lets the api read/create links, query hourly rows and read its key', () => {
     expect(actionsOn(stack.apiFunction, logicalId(stack.linksTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
     expect(actionsOn(stack.apiFunction, logicalId(stack.hourlyTable))).toEqual(['dynamodb:Query']);
-    expect(actionsOn(stack.apiFunction, logicalId(stack.apiKeySecret))).toEqual(
-      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-    );
+    // Powertools' SecretsProvider calls GetSecretValue only.
+    expect(actionsOn(stack.apiFunction, logicalId(stack.apiKeySecret))).toEqual(['secretsmanager:GetSecretValue']);
   });
 
   it('grants Resource * only for actions that have no resource-level permissions', () => {
@@ -330,6 +336,25 @@ describe('least privilege', () => {
     );
     expect(allActions.length).toBeGreaterThan(0);
     expect(allActions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('grants each function data access only on its own resources', () => {
+    const dataResources = [
+      stack.linksTable, stack.saltsTable, stack.rawClicksTable, stack.hourlyTable,
+      stack.clickQueue, stack.clickDeadLetterQueue, stack.streamFailureQueue, stack.apiKeySecret,
+    ].map(logicalId);
+    const touched = (fn: typeof stack.redirectFunction): string[] =>
+      dataResources.filter((id) => actionsOn(fn, id).length > 0).sort();
+    expect(touched(stack.redirectFunction)).toEqual(
+      [logicalId(stack.clickQueue), logicalId(stack.linksTable), logicalId(stack.saltsTable)].sort(),
+    );
+    expect(touched(stack.enrichFunction)).toEqual([logicalId(stack.clickQueue), logicalId(stack.rawClicksTable)].sort());
+    expect(touched(stack.aggregateFunction)).toEqual(
+      [logicalId(stack.hourlyTable), logicalId(stack.rawClicksTable), logicalId(stack.streamFailureQueue)].sort(),
+    );
+    expect(touched(stack.apiFunction)).toEqual(
+      [logicalId(stack.apiKeySecret), logicalId(stack.hourlyTable), logicalId(stack.linksTable)].sort(),
+    );
   });
 
   it('attaches no managed policies to function roles', () => {
@@ -380,6 +405,22 @@ describe('HTTP API', () => {
       },
     });
   });
+
+  it('logs no caller identity at all (no $context.identity.* variable), with a month of retention', () => {
+    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as {
+      Properties: { AccessLogSettings: { Format: string; DestinationArn: { 'Fn::GetAtt': [string, string] } } };
+    }[];
+    expect(stages).toHaveLength(1);
+    const { Format, DestinationArn } = stages[0].Properties.AccessLogSettings;
+    expect(Format).not.toMatch(/\$context\.identity\./);
+    expect(Object.keys(JSON.parse(Format) as Record<string, string>).sort()).toEqual(
+      ['integrationError', 'requestId', 'requestTime', 'responseLatency', 'routeKey', 'status'],
+    );
+    const group = template.toJSON().Resources[DestinationArn['Fn::GetAtt'][0]];
+    expect(group.Type).toBe('AWS::Logs::LogGroup');
+    expect(group.Properties.RetentionInDays).toBe(30);
+    expect(group.DeletionPolicy).toBe('Delete');
+  });
 });
 
 describe('edge', () => {
@@ -423,6 +464,29 @@ describe('edge', () => {
     expect(forwarded.headers['x-forwarded-host']).toEqual({ value: 'sho.rt' });
     expect(handler({ request: { headers: { 'x-forwarded-host': { value: 'evil.example' } } } }).headers['x-forwarded-host']).toBeUndefined();
   });
+
+  it('passes the viewer IP to the origin in true-client-ip, dropping spoofed client-address headers', () => {
+    // The managed AllViewerExceptHostHeader policy forwards viewer headers only: CloudFront never adds
+    // CloudFront-Viewer-Address to the origin request, so the function must carry the viewer IP itself.
+    const functions = Object.values(template.findResources('AWS::CloudFront::Function'));
+    const code = (functions[0] as { Properties: { FunctionCode: string } }).Properties.FunctionCode;
+    const handler = new Function(`${code}; return handler;`)() as (event: unknown) => {
+      headers: Record<string, { value: string } | undefined>;
+    };
+    const spoofed = {
+      host: { value: 'sho.rt' },
+      'true-client-ip': { value: '192.0.2.1' },
+      'cloudfront-viewer-address': { value: '192.0.2.1:443' },
+    };
+    for (const ip of ['203.0.113.9', '2001:db8:1:2::7']) {
+      const headers = handler({ viewer: { ip }, request: { headers: { ...spoofed } } }).headers;
+      expect(headers['true-client-ip']).toEqual({ value: ip });
+      expect(headers['cloudfront-viewer-address']).toBeUndefined();
+    }
+    expect(handler({ request: { headers: { ...spoofed } } }).headers['true-client-ip']).toBeUndefined();
+    // Plain ES5 that runs in both CloudFront Functions runtimes: no arrow functions, let/const or templates.
+    expect(code).not.toMatch(/=>|\blet\b|\bconst\b|`/);
+  });
 });
 
 describe('alarms', () => {
@@ -435,10 +499,30 @@ describe('alarms', () => {
       Threshold: threshold,
       TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      OKActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
     });
 
+  it('alarms when raw clicks wait in the table stream beyond the 5-minute budget (the second half of the lag)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.aggregateFunction) } }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 5 * 60 * 1000,
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      OKActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+  });
+
   it('alarms on click queue depth, click age beyond the 5-minute budget, and any failed message', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
     alarmOn(stack.clickQueue, 'ApproximateNumberOfMessagesVisible', 1000);
     alarmOn(stack.clickQueue, 'ApproximateAgeOfOldestMessage', 300);
     alarmOn(stack.clickDeadLetterQueue, 'ApproximateNumberOfMessagesVisible', 1);
