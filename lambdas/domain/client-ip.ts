@@ -75,16 +75,14 @@ function isIp(text: string): boolean {
   return parseIpv4(text) !== null || parseIpv6(text) !== null;
 }
 
-/** The viewer address CloudFront saw when present and valid, else the address API Gateway saw. */
+/**
+ * The viewer's address as CloudFront saw it, when present and valid, else the address API
+ * Gateway saw. `true-client-ip` is set by the stack's viewer-request function from
+ * `event.viewer.ip`, after it deletes any value the viewer sent.
+ */
 export function clientIp(headers: Readonly<Record<string, string | undefined>>, sourceIp: string): string {
-  const viewer = headers['cloudfront-viewer-address']?.trim();
-  if (viewer) {
-    // "ip:port", IPv6 unbracketed, so the port is after the LAST colon.
-    const lastColon = viewer.lastIndexOf(':');
-    const ip = lastColon > 0 ? viewer.slice(0, lastColon).replace(/^\[(.*)\]$/, '$1') : '';
-    if (isIp(ip)) return ip;
-  }
-  return sourceIp;
+  const viewer = headers['true-client-ip']?.trim();
+  return viewer && isIp(viewer) ? viewer : sourceIp;
 }
 
 /** Network address of the /24 (IPv4) or /48 (IPv6) holding ip, or null when ip is not an address. */

@@ -31,6 +31,12 @@ const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'month'];
 const DEFAULT_RANGE_DAYS = 7;
 /** Longest range per granularity, in days (5 years with their leap days for months): bounds the series length. */
 const MAX_RANGE_DAYS: Readonly<Record<Granularity, number>> = { hour: 31, day: 400, month: 1827 };
+/**
+ * Bounds of from and to. Past year 9999 an hour bucket is no longer `YYYY-MM-DDTHH` (toISOString writes
+ * `+010000-…`), which would make the hourly table query's range invalid: a 5xx for a client's typo.
+ */
+const EARLIEST_TIME_MS = Date.UTC(1970, 0, 1);
+const LATEST_TIME_MS = Date.UTC(9999, 0, 1);
 
 /** `2026-11-01`, `2026-11-01T09:30`, `2026-11-01T09:30:00.000Z`, `2026-11-01T09:30:00+01:00`. */
 const ISO_TIME_PATTERN =
@@ -86,6 +92,9 @@ export function parseStatsQuery(
   }
   const to = times.to ?? now;
   const from = times.from ?? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
+  if (from.getTime() < EARLIEST_TIME_MS || to.getTime() > LATEST_TIME_MS) {
+    return { ok: false, error: 'from and to must be between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z.' };
+  }
   if (from.getTime() >= to.getTime()) return { ok: false, error: 'from must be before to.' };
 
   const rangeDays = (to.getTime() - from.getTime()) / DAY_MS;

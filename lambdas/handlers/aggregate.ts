@@ -87,14 +87,18 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const { hourlyTableName } = aggregateConfig();
   const failedSequenceNumbers = new Set<string>();
   const streamed: StreamedClick[] = [];
+  let malformed = 0;
 
   for (const record of event.Records) {
     // The event source mapping filters on INSERT; anything else is not a new click.
     if (record.eventName !== 'INSERT') continue;
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     const click = parseRecord(record);
+    // A malformed image never parses on a retry either, and reporting it would make Lambda
+    // re-apply every valid record after it: it is logged (in parseRecord), counted and skipped.
+    // The raw clicks table still holds the item for whoever investigates.
     if (click !== null) streamed.push({ click, sequenceNumber });
-    else if (sequenceNumber !== undefined) failedSequenceNumbers.add(sequenceNumber);
+    else malformed += 1;
   }
 
   const deltas = aggregateHourly(streamed.map(({ click }) => click));
@@ -118,6 +122,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
 
   metrics.addMetric('ClicksAggregated', MetricUnit.Count, aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
+  metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
   metrics.publishStoredMetrics();
   return { batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -24,6 +24,8 @@ const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'redirec
 const linkLookups = new Map<string, CachedLinkLookup>();
 const saltStores = new Map<string, SaltStore>();
 const publishers = new Map<string, ClickPublisher>();
+/** Clicks still waiting for their period's salt; flushClicks waits for them before flushing the publishers. */
+const pendingClicks = new Set<Promise<void>>();
 
 const linkLookup = (config: RedirectConfig): CachedLinkLookup =>
   getOrCreate(
@@ -44,6 +46,7 @@ const publisher = (config: RedirectConfig): ClickPublisher =>
 
 /** Sends every buffered click; the local stack calls it on shutdown, Lambda on SIGTERM. */
 export async function flushClicks(): Promise<void> {
+  await Promise.all(pendingClicks);
   await Promise.all([...publishers.values()].map((clickPublisher) => clickPublisher.flush()));
 }
 
@@ -81,7 +84,10 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   }
   if (url === null) return withoutBodyFor(method, notFound());
 
-  await recordClick(event, { code, method, now, salt }, config);
+  // Not awaited: a slow or failing salts table must not hold the redirect. With the salt cached (the
+  // usual case) the click is logged and enqueued before this function's promise settles anyway.
+  const recording = recordClick(event, { code, method, now, salt }, config).finally(() => pendingClicks.delete(recording));
+  pendingClicks.add(recording);
   return { statusCode: 302, headers: { location: url, 'cache-control': NO_STORE } };
 }
 

@@ -4,23 +4,25 @@ describe('clientIp', () => {
   const sourceIp = '198.51.100.7';
 
   it.each([
-    ['203.0.113.9:46532', '203.0.113.9'],
-    ['2001:db8:85a3::8a2e:370:7334:443', '2001:db8:85a3::8a2e:370:7334'],
-    ['::ffff:203.0.113.9:80', '::ffff:203.0.113.9'],
-    ['[2001:db8::1]:443', '2001:db8::1'],
-  ])('takes the address of cloudfront-viewer-address %s', (header, ip) => {
-    expect(clientIp({ 'cloudfront-viewer-address': header }, sourceIp)).toBe(ip);
+    ['203.0.113.9', '203.0.113.9'],
+    ['2001:db8:85a3::8a2e:370:7334', '2001:db8:85a3::8a2e:370:7334'],
+    [' ::ffff:203.0.113.9 ', '::ffff:203.0.113.9'],
+  ])('takes the address in true-client-ip %p', (header, ip) => {
+    expect(clientIp({ 'true-client-ip': header }, sourceIp)).toBe(ip);
   });
 
   it.each([
     ['absent', {}],
-    ['empty', { 'cloudfront-viewer-address': '' }],
-    ['without a port', { 'cloudfront-viewer-address': '203.0.113.9' }],
-    ['not an address', { 'cloudfront-viewer-address': 'evil.example:80' }],
-    ['an IPv6 address missing its port', { 'cloudfront-viewer-address': '2001:db8::1' }],
+    ['empty', { 'true-client-ip': '' }],
+    ['with a port', { 'true-client-ip': '203.0.113.9:443' }],
+    ['not an address', { 'true-client-ip': 'evil.example' }],
+    ['a list', { 'true-client-ip': '203.0.113.9, 198.51.100.1' }],
   ])('falls back to the source IP when the header is %s', (_, headers: Record<string, string>) => {
-    // "2001:db8::1" split on its last colon leaves "2001:db8:", which is not an address.
     expect(clientIp(headers, sourceIp)).toBe(sourceIp);
+  });
+
+  it('ignores CloudFront-Viewer-Address, which the origin request policy does not forward from CloudFront', () => {
+    expect(clientIp({ 'cloudfront-viewer-address': '203.0.113.9:443' }, sourceIp)).toBe(sourceIp);
   });
 
   it('ignores X-Forwarded-For, which any client can set', () => {

@@ -86,6 +86,8 @@ describe('parseStatsQuery', () => {
     [{ from: '2026-10-01T00:00:00Z', granularity: 'hour' }, 'at most 31 days for hour granularity'],
     [{ from: '2025-01-01T00:00:00Z' }, 'at most 400 days for day granularity'],
     [{ from: '2020-01-01T00:00:00Z', granularity: 'month' }, 'at most 1827 days for month granularity'],
+    [{ from: '9999-12-30', to: '9999-12-31', granularity: 'month' }, 'between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z'],
+    [{ from: '1969-12-31', to: '1970-01-02' }, 'between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z'],
   ])('rejects %p', (params, message) => {
     expect(errorOf(params)).toContain(message);
   });
@@ -116,6 +118,13 @@ describe('hourRange', () => {
     ['UTC months', query('2026-01-15T00:00:00Z', '2026-03-02T00:00:00Z', 'month'), '2026-01-01T00', '2026-03-31T23'],
   ])('%s', (_, stats, first, last) => {
     expect(hourRange(stats)).toEqual({ first, last });
+  });
+
+  it('names hour buckets the hourly table can be queried with, up to the latest accepted time', () => {
+    const range = parsed({ from: '9998-12-30', to: '9998-12-31T12:00', granularity: 'month', tz: 'Etc/GMT+12' });
+    const { first, last } = hourRange(range);
+    expect([first, last]).toEqual(['9998-12-01T12', '9999-01-01T11']);
+    expect(first <= last).toBe(true);
   });
 });
 

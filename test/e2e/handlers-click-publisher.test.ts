@@ -1,0 +1,233 @@
+/**
+ * The redirect's buffered click publisher against the real SQS emulator (fauxqs, in-process):
+ * batching, the in-flight cap, drop-oldest backpressure, flush, and failures that never reject.
+ * Sends are held back, when a test needs it, by a gate in the shared SQS client's middleware.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { parseClickMessage, type ClickMessage } from '../../lambdas/domain/click';
+import { sqsClient as handlerSqsClient } from '../../lambdas/shared/aws-clients';
+import { ClickPublisher, MAX_BUFFERED_CLICKS } from '../../lambdas/shared/click-publisher';
+import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
+import { clickMessage } from '../fixtures/clicks';
+import { REGION, sqsClient, waitFor } from '../fixtures/local/emulators';
+
+jest.setTimeout(60_000);
+
+const MAX_BATCHES_IN_FLIGHT = 8;
+const BATCH_SIZE = 10;
+
+let sqsEmulator: SqsEmulator;
+let sqs: SQSClient;
+const savedEnv = { ...process.env };
+
+/** What the handlers' SQS client sent, and a gate that holds every send until opened. */
+const sends = {
+  inFlight: 0,
+  maxInFlight: 0,
+  batchSizes: [] as number[],
+  eventIds: [] as string[],
+  gate: Promise.resolve(),
+  open: (): void => undefined,
+  close(): void {
+    this.gate = new Promise<void>((resolve) => {
+      this.open = resolve;
+    });
+  },
+  reset(): void {
+    this.inFlight = 0;
+    this.maxInFlight = 0;
+    this.batchSizes = [];
+    this.eventIds = [];
+    this.gate = Promise.resolve();
+  },
+};
+
+interface BatchInput {
+  readonly Entries?: readonly { readonly MessageBody?: string }[];
+}
+
+beforeAll(async () => {
+  sqsEmulator = await startSqs({ region: REGION });
+  sqs = sqsClient(sqsEmulator.endpoint);
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+  });
+  handlerSqsClient().middlewareStack.add(
+    (next) => async (args) => {
+      const entries = (args.input as BatchInput).Entries ?? [];
+      sends.inFlight += 1;
+      sends.maxInFlight = Math.max(sends.maxInFlight, sends.inFlight);
+      sends.batchSizes.push(entries.length);
+      try {
+        await sends.gate;
+        const result = await next(args);
+        for (const entry of entries) sends.eventIds.push((JSON.parse(entry.MessageBody ?? '{}') as ClickMessage).eventId);
+        return result;
+      } finally {
+        sends.inFlight -= 1;
+      }
+    },
+    { step: 'initialize', name: 'testSendGate' },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  handlerSqsClient().destroy();
+  sqs?.destroy();
+  await sqsEmulator?.stop();
+  process.env = savedEnv;
+});
+
+beforeEach(() => sends.reset());
+afterEach(() => jest.restoreAllMocks());
+
+let queueCount = 0;
+async function createQueue(): Promise<string> {
+  queueCount += 1;
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `clicks-${queueCount}` }));
+  return QueueUrl ?? '';
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages);
+}
+
+async function receiveAll(queueUrl: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) return bodies;
+    bodies.push(...Messages.map((message) => message.Body ?? ''));
+  }
+}
+
+function publisherFor(queueUrl: string, flushDelayMs = 0) {
+  const logger = new Logger({ serviceName: 'publisher-test' });
+  const warnings = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  const errors = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+  const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'publisher-test' });
+  const counted: [string, number][] = [];
+  jest.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+    const single = new Metrics({ namespace: 'ClickAnalytics', singleMetric: true });
+    jest.spyOn(single, 'addMetric').mockImplementation((name, _unit, value) => {
+      counted.push([name, value]);
+      return single;
+    });
+    return single;
+  });
+  const publisher = new ClickPublisher({ queueUrl, flushDelayMs, logger, metrics });
+  return { publisher, warnings, errors, counted };
+}
+
+const clicks = (count: number): ClickMessage[] => Array.from({ length: count }, () => clickMessage({ eventId: randomUUID() }));
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('ClickPublisher on fauxqs', () => {
+  it('sends every click exactly once, 10 to a batch under load, with never more than 8 sends in flight', async () => {
+    const queueUrl = await createQueue();
+    const { publisher, errors } = publisherFor(queueUrl);
+    const sent = clicks(208);
+    sends.close();
+    for (const click of sent) publisher.enqueue(click);
+    await tick();
+    // The first clicks went at once, one per send; the rest wait for a free slot.
+    expect(sends.inFlight).toBe(MAX_BATCHES_IN_FLIGHT);
+    expect(sends.batchSizes).toEqual(new Array(MAX_BATCHES_IN_FLIGHT).fill(1));
+
+    sends.open();
+    await publisher.flush();
+    expect(sends.inFlight).toBe(0);
+    expect(sends.maxInFlight).toBe(MAX_BATCHES_IN_FLIGHT);
+    expect(sends.batchSizes.slice(MAX_BATCHES_IN_FLIGHT)).toEqual(new Array(20).fill(BATCH_SIZE));
+    expect(errors).not.toHaveBeenCalled();
+
+    const received = (await receiveAll(queueUrl)).map((body) => parseClickMessage(body).eventId);
+    expect(received.sort()).toEqual(sent.map((click) => click.eventId).sort());
+  });
+
+  it(`drops the oldest waiting clicks past ${MAX_BUFFERED_CLICKS}, counts and logs each, and sends the rest`, async () => {
+    const queueUrl = await createQueue();
+    const { publisher, warnings, counted } = publisherFor(queueUrl);
+    const sent = clicks(MAX_BATCHES_IN_FLIGHT + MAX_BUFFERED_CLICKS + 5);
+    sends.close();
+    for (const click of sent) publisher.enqueue(click);
+    const dropped = sent.slice(MAX_BATCHES_IN_FLIGHT, MAX_BATCHES_IN_FLIGHT + 5).map((click) => click.eventId);
+    expect(warnings.mock.calls.map(([message, extra]) => [message, (extra as { eventId: string }).eventId])).toEqual(
+      dropped.map((eventId) => ['click dropped: publisher buffer full', eventId]),
+    );
+    expect(counted).toEqual(dropped.map(() => ['ClicksDropped', 1]));
+
+    sends.open();
+    await publisher.flush();
+    const expected = sent.map((click) => click.eventId).filter((eventId) => !dropped.includes(eventId));
+    expect([...sends.eventIds].sort()).toEqual(expected.sort());
+    expect(await queueDepth(queueUrl)).toBe(expected.length);
+  });
+
+  it('waits out the flush delay before sending a partial batch, and flush sends it at once', async () => {
+    const queueUrl = await createQueue();
+    const delayed = publisherFor(queueUrl, 200);
+    delayed.publisher.enqueue(clickMessage({ eventId: randomUUID() }));
+    delayed.publisher.enqueue(clickMessage({ eventId: randomUUID() }));
+    await tick();
+    expect(sends.batchSizes).toEqual([]);
+    await waitFor(async () => (await queueDepth(queueUrl)) === 2, 5_000);
+    expect(sends.batchSizes).toEqual([2]);
+
+    const flushed = publisherFor(queueUrl, 60_000);
+    for (const click of clicks(3)) flushed.publisher.enqueue(click);
+    await flushed.publisher.flush();
+    expect(sends.batchSizes).toEqual([2, 3]);
+    expect(sends.inFlight).toBe(0);
+    expect(await queueDepth(queueUrl)).toBe(5);
+  });
+
+  it('flush resolves only once every send in flight has finished', async () => {
+    const queueUrl = await createQueue();
+    const { publisher } = publisherFor(queueUrl);
+    sends.close();
+    for (const click of clicks(25)) publisher.enqueue(click);
+    let flushed = false;
+    const flushing = publisher.flush().then(() => {
+      flushed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(flushed).toBe(false);
+    sends.open();
+    await flushing;
+    expect(await queueDepth(queueUrl)).toBe(25);
+  });
+
+  it('never rejects: clicks the queue cannot take are logged with their event id and counted', async () => {
+    const missingQueue = `${await createQueue()}-missing`;
+    const { publisher, errors, counted } = publisherFor(missingQueue);
+    const sent = clicks(3);
+    for (const click of sent) publisher.enqueue(click);
+    await expect(publisher.flush()).resolves.toBeUndefined();
+    expect(errors.mock.calls.map(([message, extra]) => [message, (extra as { click: ClickMessage }).click.eventId])).toEqual(
+      sent.map((click) => ['click not queued', click.eventId]),
+    );
+    expect(counted.reduce((sum, [name, value]) => sum + (name === 'ClicksNotQueued' ? value : 0), 0)).toBe(3);
+  });
+
+  it('queues a click whose User-Agent holds characters SQS refuses in a message body, unchanged', async () => {
+    const queueUrl = await createQueue();
+    const { publisher, errors } = publisherFor(queueUrl);
+    // U+FFFF and U+FFFE are outside what SQS accepts; fauxqs also refuses characters beyond U+FFFF.
+    const click = clickMessage({ eventId: randomUUID(), userAgent: 'Mozilla/5.0 \uFFFF\uFFFE 😀 é \u0001' });
+    publisher.enqueue(click);
+    await publisher.flush();
+    expect(errors).not.toHaveBeenCalled();
+    const [body] = await receiveAll(queueUrl);
+    expect(parseClickMessage(body)).toEqual(click);
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * The redirect handler in-process on the real emulators (DynamoDB Local, fauxqs). DynamoDB is
+ * reached through a small proxy on 127.0.0.1 that can hold requests naming the salts table,
+ * to show that a slow salts table never holds the redirect.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseClickMessage } from '../../lambdas/domain/click';
+import { flushClicks, handler } from '../../lambdas/handlers/redirect';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
+import { dynamoClient, REGION, sqsClient } from '../fixtures/local/emulators';
+
+jest.setTimeout(60_000);
+
+const CLIENT_IP = '203.0.113.77';
+const REFERRER = 'https://www.example.net/private/path?token=s3cr3t#frag';
+
+let dynamoLocal: DynamoDbLocal;
+let sqsEmulator: SqsEmulator;
+let dynamo: DynamoDBClient;
+let sqs: SQSClient;
+let proxy: Server;
+let queueUrl: string;
+const savedEnv = { ...process.env };
+
+/** Requests naming the held table wait until release() (the SDK gives up on a request after 3 s). */
+const hold = {
+  table: '',
+  gate: Promise.resolve(),
+  held: 0,
+  release: (): void => undefined,
+  start(table: string): void {
+    this.table = table;
+    this.held = 0;
+    this.gate = new Promise<void>((resolve) => {
+      this.release = resolve;
+    });
+  },
+};
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+async function startProxy(target: string): Promise<Server> {
+  const { hostname, port } = new URL(target);
+  const server = createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      if (hold.table !== '' && body.toString('utf8').includes(`"TableName":"${hold.table}"`)) {
+        hold.held += 1;
+        await hold.gate;
+      }
+      const upstream = httpRequest({ hostname, port, method: request.method, path: request.url, headers: request.headers }, (reply) => {
+        response.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(response);
+      });
+      upstream.on('error', () => response.destroy());
+      upstream.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function createTable(name: string, key: string): Promise<void> {
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+    }),
+  );
+}
+
+beforeAll(async () => {
+  [dynamoLocal, sqsEmulator] = await Promise.all([startDynamoDbLocal({}), startSqs({ region: REGION })]);
+  dynamo = dynamoClient(dynamoLocal.endpoint);
+  sqs = sqsClient(sqsEmulator.endpoint);
+  proxy = await startProxy(dynamoLocal.endpoint);
+  await createTable('links', 'code');
+  await createTable('salts-slow', 'period');
+  await dynamo.send(new PutItemCommand({ TableName: 'links', Item: { code: { S: 'demo' }, url: { S: 'https://example.com/' } } }));
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'clicks' }))).QueueUrl ?? '';
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+    LINKS_TABLE_NAME: 'links',
+    CLICK_QUEUE_URL: queueUrl,
+    LINK_CACHE_TTL_SECONDS: '0',
+  });
+}, 60_000);
+
+afterAll(async () => {
+  hold.release();
+  await flushClicks();
+  dynamo?.destroy();
+  sqs?.destroy();
+  await new Promise((resolve) => proxy?.close(resolve));
+  await Promise.all([dynamoLocal?.stop(), sqsEmulator?.stop()]);
+  process.env = savedEnv;
+});
+
+function redirectEvent(code: string, method = 'GET'): APIGatewayProxyEventV2 {
+  const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', referer: REFERRER };
+  return {
+    version: '2.0',
+    routeKey: `${method} /{code}`,
+    rawPath: `/${code}`,
+    rawQueryString: '',
+    headers,
+    pathParameters: { code },
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: 'short.example',
+      domainPrefix: 'short',
+      http: { method, path: `/${code}`, protocol: 'HTTP/1.1', sourceIp: CLIENT_IP, userAgent: headers['user-agent'] },
+      requestId: 'request',
+      routeKey: `${method} /{code}`,
+      stage: '$default',
+      time: '26/Nov/2026:05:40:07 +0000',
+      timeEpoch: 0,
+    },
+  };
+}
+
+async function receiveBodies(): Promise<string[]> {
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  return Messages.map((message) => message.Body ?? '');
+}
+
+/** Resolves with the result, or with 'timeout' after ms. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms))]);
+}
+
+describe('redirect handler', () => {
+  it('answers 302 while the salts table is slow; the click follows once the salt arrives, with no raw IP or referrer path', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-slow';
+    const written: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      written.push(String(chunk));
+      return write(chunk, ...(rest as []));
+    });
+    try {
+      hold.start('salts-slow');
+      const result = await within<APIGatewayProxyStructuredResultV2>(handler(redirectEvent('demo')), 1_500);
+      expect(hold.held).toBeGreaterThan(0);
+      expect(result).toEqual({ statusCode: 302, headers: { location: 'https://example.com/', 'cache-control': 'private, no-store, max-age=0' } });
+      expect(await receiveBodies()).toEqual([]);
+
+      hold.release();
+      await flushClicks();
+      const bodies = await receiveBodies();
+      expect(bodies).toHaveLength(1);
+      const click = parseClickMessage(bodies[0]);
+      expect(click).toMatchObject({ code: 'demo', ipPrefix: '203.0.113.0', referrerHost: 'www.example.net', method: 'GET' });
+      for (const text of [bodies[0], written.join('')]) {
+        expect(text).not.toContain(CLIENT_IP);
+        expect(text).not.toContain('/private/path');
+        expect(text).not.toContain('s3cr3t');
+      }
+    } finally {
+      spy.mockRestore();
+      hold.release();
+    }
+  });
+
+  it('answers 302 and still queues the click when the salts table cannot be read at all', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    const result = await handler(redirectEvent('demo', 'HEAD'));
+    expect(result.statusCode).toBe(302);
+    await flushClicks();
+    const bodies = await receiveBodies();
+    expect(bodies).toHaveLength(1);
+    expect(parseClickMessage(bodies[0])).toMatchObject({ code: 'demo', method: 'HEAD' });
+  });
+
+  it.each([['nope'], ['api'], ['bad code!'], ['x'.repeat(65)]])('answers 404, never 5xx, for the unknown or malformed code %j', async (code) => {
+    process.env.SALTS_TABLE_NAME = 'salts-slow';
+    expect((await handler(redirectEvent(code))).statusCode).toBe(404);
+    const head = await handler(redirectEvent(code, 'HEAD'));
+    expect(head.statusCode).toBe(404);
+    expect(head.body).toBeUndefined();
+  });
+});
