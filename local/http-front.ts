@@ -4,8 +4,15 @@
  * for what never reaches a function (no route, bad escape, oversized body, failure).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
+import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isRecord, LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
 import type { CfnTemplate, LocalFunction, Stoppable } from './types';
@@ -246,8 +253,16 @@ function isHeaderValue(value: unknown): value is string | number | boolean {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-/** Maps a handler's result the way API Gateway interprets payload format 2.0 responses. */
+/**
+ * Maps a handler's result the way API Gateway interprets payload format 2.0 responses
+ * (`multiValueHeaders` belongs to format 1.0: API Gateway ignores it in 2.0, and so does this).
+ * Throws on what API Gateway answers with a 500: a bad status code, a header it cannot send.
+ */
 export function toFrontResponse(result: unknown): FrontResponse {
+  if (typeof result === 'string') {
+    // A string result is the body as it is, not JSON-encoded again.
+    return { statusCode: 200, headers: [['content-type', 'application/json']], body: Buffer.from(result) };
+  }
   if (!isRecord(result) || !('statusCode' in result)) {
     // No statusCode: API Gateway answers 200 with the JSON of whatever came back.
     return {
@@ -256,7 +271,7 @@ export function toFrontResponse(result: unknown): FrontResponse {
       body: Buffer.from(JSON.stringify(result ?? null)),
     };
   }
-  const { statusCode, headers, multiValueHeaders, cookies, body, isBase64Encoded } = result;
+  const { statusCode, headers, cookies, body, isBase64Encoded } = result;
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
     throw new Error(`Malformed Lambda proxy response: statusCode ${String(statusCode)}`);
   }
@@ -264,12 +279,15 @@ export function toFrontResponse(result: unknown): FrontResponse {
   if (isRecord(headers)) {
     for (const [name, value] of Object.entries(headers)) if (isHeaderValue(value)) pairs.push([name, String(value)]);
   }
-  if (isRecord(multiValueHeaders)) {
-    for (const [name, values] of Object.entries(multiValueHeaders)) {
-      if (Array.isArray(values)) for (const value of values) if (isHeaderValue(value)) pairs.push([name, String(value)]);
+  if (Array.isArray(cookies)) for (const cookie of cookies) if (typeof cookie === 'string') pairs.push(['set-cookie', cookie]);
+  for (const [name, value] of pairs) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch (error) {
+      throw new Error(`Malformed Lambda proxy response: header ${JSON.stringify(name)}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  if (Array.isArray(cookies)) for (const cookie of cookies) if (typeof cookie === 'string') pairs.push(['set-cookie', cookie]);
   const text = typeof body === 'string' ? body : '';
   return { statusCode, headers: pairs, body: Buffer.from(text, isBase64Encoded === true ? 'base64' : 'utf8') };
 }
@@ -286,10 +304,14 @@ export interface HttpFront extends Stoppable {
   serve(routes: readonly HttpRoute[]): void;
 }
 
-function sourceIpOf(request: IncomingMessage, trustProxy: boolean): string {
+/**
+ * API Gateway's sourceIp is always an IP address: a first X-Forwarded-For entry that is not one
+ * (garbage, `unknown`, a host name) is ignored and the socket's address is used instead.
+ */
+export function sourceIpOf(request: Pick<IncomingMessage, 'headers' | 'socket'>, trustProxy: boolean): string {
   const forwarded = request.headers['x-forwarded-for'];
   const firstForwarded = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-  if (trustProxy && firstForwarded) return firstForwarded;
+  if (trustProxy && firstForwarded && isIP(firstForwarded) !== 0) return firstForwarded.replace(/^::ffff:(?=\d+\.)/i, '');
   return (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
 }
 
@@ -361,7 +383,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const server: Server = createServer((request, response) => {
     handle(request, routes, options)
       .catch((error: unknown) => {
-        options.log(`HTTP front error: ${error instanceof Error ? error.message : String(error)}`);
+        // A client that hung up mid-request is nobody's error: there is no one left to answer.
+        if (!request.destroyed) options.log(`HTTP front error: ${error instanceof Error ? error.message : String(error)}`);
         return jsonMessage(500, 'Internal Server Error');
       })
       .then((front) => send(response, front, request.method === 'HEAD'))

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole click-analytics pipeline on this machine, no AWS account needed.
- * Settings come from the environment: PORT, DATA_DIR, CLICKS_API_KEY, TRUST_PROXY.
+ * Settings come from the environment: PORT, DATA_DIR, CLICKS_API_KEY, TRUST_PROXY,
+ * TTL_SWEEP_INTERVAL_SECONDS (the README's table).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -32,8 +33,8 @@ async function main(): Promise<void> {
   const shutdown = (exitCode: number): void => {
     signals += 1;
     if (signals > 1) {
-      // Impatient second signal: take DynamoDB Local down with us and leave now.
-      if (stack) process.kill(stack.dynamodbPid, 'SIGKILL');
+      // Impatient second signal: leave now. DynamoDB Local's exit hook SIGKILLs the JVM if it still
+      // runs (a kill by pid here could throw, or hit a reused pid, once the JVM is gone).
       process.exit(FORCED_EXIT_CODE);
     }
     log('stopping (draining accepted clicks; press Ctrl-C again to force)');

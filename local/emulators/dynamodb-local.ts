@@ -114,12 +114,14 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
 
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
+    if (running) {
+      child.kill('SIGTERM');
+      const forceKill = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      await exited;
+      clearTimeout(forceKill);
+    }
+    // Only now: a process.exit() while the JVM shuts down (a second Ctrl-C) must still take it down.
     process.off('exit', killOnExit);
-    if (!running) return;
-    child.kill('SIGTERM');
-    const forceKill = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-    await exited;
-    clearTimeout(forceKill);
   };
 
   try {

@@ -41,7 +41,8 @@ function waitForExit(child: ChildProcess): Promise<number | null> {
 
 export async function startLocalStackProcess(options: LocalStackProcessOptions = {}): Promise<LocalStackProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'click-analytics-e2e-')));
-  const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['local/start.ts'], {
+  // `node --import tsx`, as `npm start` runs it: no tsx wrapper process between the signal and the stack.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: PROJECT_ROOT,
     // Its own process group, so teardown can take java down with it.
     detached: true,
