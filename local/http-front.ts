@@ -315,6 +315,34 @@ export function sourceIpOf(request: Pick<IncomingMessage, 'headers' | 'socket'>,
   return (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
 }
 
+/** How long a connection answered before its body was read keeps discarding what the client still sends. */
+const LINGER_MS = 2_000;
+
+/**
+ * A body left unread (a 413) cannot be skipped to reach the next request: the connection closes
+ * after the answer. Node closes such a socket as soon as the answer is written (`destroySoon`);
+ * with body bytes still arriving, that close is a TCP reset, and the client's next write then
+ * fails (EPIPE) before it has read the 413. So close the way web servers linger: send FIN,
+ * discard what still arrives, and close when the client does or after LINGER_MS.
+ */
+function closeAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
+  response.setHeader('connection', 'close');
+  const socket = request.socket;
+  socket.destroySoon = (): void => {
+    socket.end();
+    const close = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(close, LINGER_MS);
+    socket.once('end', close);
+    socket.once('close', () => clearTimeout(timer));
+    // Flowing with no 'data' listener: the rest of the body is read and dropped, never buffered.
+    request.removeAllListeners('data');
+    request.resume();
+  };
+}
+
 function send(response: ServerResponse, front: FrontResponse, isHead: boolean): void {
   response.statusCode = front.statusCode;
   const grouped = new Map<string, string[]>();
@@ -324,18 +352,34 @@ function send(response: ServerResponse, front: FrontResponse, isHead: boolean): 
   response.end(isHead ? undefined : front.body);
 }
 
-/** Reads the body up to the limit; undefined when it is larger (the caller answers 413). */
+/** Whether the declared Content-Length is over API Gateway's limit (the caller answers 413 without reading the body). */
+function declaredTooLarge(request: IncomingMessage): boolean {
+  const declared = request.headers['content-length'];
+  return declared !== undefined && Number(declared) > MAX_BODY_BYTES;
+}
+
+/**
+ * Reads the body up to the limit; undefined as soon as it passes the limit (the caller answers
+ * 413 at once: the rest is never read, and the connection closes after the answer).
+ */
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  if (declaredTooLarge(request)) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop buffering; the stream keeps flowing with no listener, so what still arrives is discarded.
+      chunks.length = 0;
+      request.off('data', onData);
+      resolve(undefined);
+    };
+    request.on('data', onData);
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 }
@@ -387,8 +431,21 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         if (!request.destroyed) options.log(`HTTP front error: ${error instanceof Error ? error.message : String(error)}`);
         return jsonMessage(500, 'Internal Server Error');
       })
-      .then((front) => send(response, front, request.method === 'HEAD'))
+      .then((front) => {
+        if (!request.complete) closeAfterAnswer(request, response);
+        send(response, front, request.method === 'HEAD');
+      })
       .catch(() => response.destroy());
+  });
+  // `Expect: 100-continue` with a body over the limit: 413 instead of inviting the client to send it.
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    if (declaredTooLarge(request)) {
+      closeAfterAnswer(request, response);
+      send(response, jsonMessage(413, 'Request Entity Too Large'), request.method === 'HEAD');
+      return;
+    }
+    response.writeContinue();
+    server.emit('request', request, response);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

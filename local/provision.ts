@@ -108,41 +108,62 @@ async function describeTable(dynamo: DynamoDBClient, tableName: string): Promise
   }
 }
 
-async function provisionTable(dynamo: DynamoDBClient, definition: TableDefinition): Promise<TableDescription> {
-  const { ttlAttribute, ...createInput } = definition;
+/**
+ * A stream's view type cannot be changed in place (DynamoDB answers "Table already has an enabled
+ * stream"): the stream is disabled, then enabled again with the template's view type, which gives
+ * the table a new stream, as a CloudFormation update does.
+ */
+async function reconcileStream(
+  dynamo: DynamoDBClient,
+  definition: TableDefinition,
+  existing: TableDescription,
+  log: (line: string) => void,
+): Promise<TableDescription | undefined> {
+  const wanted = definition.StreamSpecification?.StreamViewType;
+  const actual = existing.StreamSpecification?.StreamEnabled === true ? existing.StreamSpecification.StreamViewType : undefined;
+  if (wanted === actual) return existing;
+  const update = (StreamSpecification: { StreamEnabled: boolean; StreamViewType?: StreamViewType }) =>
+    dynamo.send(new UpdateTableCommand({ TableName: definition.TableName, StreamSpecification }));
+  if (actual !== undefined) await update({ StreamEnabled: false });
+  if (wanted !== undefined) await update({ StreamEnabled: true, StreamViewType: wanted });
+  log(
+    `Local table ${definition.TableName}: stream ${actual ?? 'off'} -> ${wanted ?? 'off'}, as the template now defines it` +
+      (actual !== undefined ? ' (records left unread in the old stream are not delivered)' : ''),
+  );
+  return describeTable(dynamo, definition.TableName);
+}
+
+/** The TTL attribute cannot be switched while TTL is on ("TimeToLive is active on a different AttributeName"): off first. */
+async function reconcileTimeToLive(
+  dynamo: DynamoDBClient,
+  definition: TableDefinition,
+  existed: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  const wanted = definition.ttlAttribute;
+  const { TimeToLiveDescription } = await dynamo.send(new DescribeTimeToLiveCommand({ TableName: definition.TableName }));
+  const status = TimeToLiveDescription?.TimeToLiveStatus;
+  const actual = status === 'ENABLED' || status === 'ENABLING' ? TimeToLiveDescription?.AttributeName : undefined;
+  if (wanted === actual) return;
+  const update = (Enabled: boolean, AttributeName: string) =>
+    dynamo.send(new UpdateTimeToLiveCommand({ TableName: definition.TableName, TimeToLiveSpecification: { Enabled, AttributeName } }));
+  if (actual !== undefined) await update(false, actual);
+  if (wanted !== undefined) await update(true, wanted);
+  // A table created just now has no TTL yet: only a change to an existing table is news.
+  if (existed) log(`Local table ${definition.TableName}: TTL attribute ${actual ?? 'off'} -> ${wanted ?? 'off'}, as the template now defines it`);
+}
+
+async function provisionTable(dynamo: DynamoDBClient, definition: TableDefinition, log: (line: string) => void): Promise<TableDescription> {
+  const { ttlAttribute: _ttlAttribute, ...createInput } = definition;
   const existing = await describeTable(dynamo, definition.TableName);
   let table: TableDescription | undefined;
   if (!existing) {
     table = (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
   } else {
     checkCompatible(definition, existing);
-    const wantedStream = definition.StreamSpecification?.StreamViewType;
-    const actualStream = existing.StreamSpecification?.StreamEnabled ? existing.StreamSpecification.StreamViewType : undefined;
-    table =
-      wantedStream === actualStream
-        ? existing
-        : (
-            await dynamo.send(
-              new UpdateTableCommand({
-                TableName: definition.TableName,
-                StreamSpecification: wantedStream
-                  ? { StreamEnabled: true, StreamViewType: wantedStream }
-                  : { StreamEnabled: false },
-              }),
-            )
-          ).TableDescription;
+    table = await reconcileStream(dynamo, definition, existing, log);
   }
-  if (ttlAttribute) {
-    const { TimeToLiveDescription } = await dynamo.send(new DescribeTimeToLiveCommand({ TableName: definition.TableName }));
-    if (TimeToLiveDescription?.AttributeName !== ttlAttribute || TimeToLiveDescription.TimeToLiveStatus !== 'ENABLED') {
-      await dynamo.send(
-        new UpdateTimeToLiveCommand({
-          TableName: definition.TableName,
-          TimeToLiveSpecification: { Enabled: true, AttributeName: ttlAttribute },
-        }),
-      );
-    }
-  }
+  await reconcileTimeToLive(dynamo, definition, existing !== undefined, log);
   if (!table) throw new Error(`DynamoDB Local returned no description for table ${definition.TableName}`);
   return table;
 }
@@ -204,14 +225,23 @@ async function provisionQueue(
   return { queueUrl: QueueUrl, queueArn };
 }
 
-export async function provision(template: CfnTemplate, dynamo: DynamoDBClient, sqs: SQSClient): Promise<Provisioned> {
+/**
+ * Creates what is missing; an existing table whose stream or TTL differs from the template is
+ * brought in line (its keys and indexes cannot be, and fail with a clear error instead).
+ */
+export async function provision(
+  template: CfnTemplate,
+  dynamo: DynamoDBClient,
+  sqs: SQSClient,
+  log: (line: string) => void = () => undefined,
+): Promise<Provisioned> {
   const tables: Record<string, ProvisionedTable> = {};
   const queues: Record<string, ProvisionedQueue> = {};
   const physical: Record<string, PhysicalResource> = {};
 
   for (const { logicalId, resource } of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
     const definition = tableDefinition(logicalId, resource);
-    const table = await provisionTable(dynamo, definition);
+    const table = await provisionTable(dynamo, definition, log);
     const streamArn = definition.StreamSpecification ? table.LatestStreamArn : undefined;
     tables[logicalId] = { tableName: logicalId, ttlAttribute: definition.ttlAttribute, streamArn };
     physical[logicalId] = {

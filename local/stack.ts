@@ -265,7 +265,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
 
   const template = await step('synthesizing the CDK app', async () => synthesizeTemplate());
-  const provisioned = await step('creating tables and queues', () => provision(template, clients.dynamo, clients.sqs));
+  const provisioned = await step('creating tables and queues', () => provision(template, clients.dynamo, clients.sqs, log));
 
   // The front listens first so PUBLIC_BASE_URL (read when handlers load) names the real port.
   const front: HttpFront = await step('starting the HTTP front', () =>
@@ -308,14 +308,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       intervalSeconds: ttlSweepIntervalSeconds(),
     }),
   }));
-  for (const poller of [...queuePollers, ...streamPollers]) {
-    poller.start();
-    started.push(poller);
-  }
-  scheduler.start();
-  started.push(scheduler);
-  sweeper.start();
-  started.push(sweeper);
+  // A stream poller's start reads its checkpoint file and can throw: each one started so far is stopped with the rest.
+  await step('starting the event source pollers, schedules and TTL sweeper', async () => {
+    for (const trigger of [...queuePollers, ...streamPollers, scheduler, sweeper]) {
+      trigger.start();
+      started.push(trigger);
+    }
+  });
   front.serve(routes);
 
   const description: LocalStackDescription = {

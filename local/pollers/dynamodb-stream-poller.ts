@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -88,11 +88,12 @@ export class DynamoDbStreamPoller implements Stoppable {
 
   constructor(private readonly options: DynamoDbStreamPollerOptions) {}
 
+  /** Throws only when the checkpoint file cannot be read at all (a folder in its place, no permission). */
   start(): void {
     if (this.running) return;
+    this.checkpoints = { ...this.loadCheckpoints() };
     this.running = true;
     this.stopSignal = new AbortController();
-    this.checkpoints = { ...this.loadCheckpoints() };
     this.discovery = this.discoverShards();
   }
 
@@ -373,15 +374,35 @@ export class DynamoDbStreamPoller implements Stoppable {
     return { record: event, sequenceNumber, matches: matchesFilters(this.options.filterPatterns, event) };
   }
 
+  /**
+   * The positions saved by the last run. A file that is not a checkpoint file (a crash mid-write
+   * outside this code, a hand edit) is moved aside as `<file>.corrupt-<time>` and the mapping
+   * starts over from its starting position, as a new event source mapping would.
+   */
   private loadCheckpoints(): Readonly<Record<string, ShardCheckpoint>> {
+    const file = this.options.checkpointFile;
     let text: string;
     try {
-      text = readFileSync(this.options.checkpointFile, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw error;
     }
-    const content = JSON.parse(text) as CheckpointFileContent;
+    let content: unknown;
+    try {
+      content = JSON.parse(text);
+    } catch {
+      content = undefined;
+    }
+    if (!isCheckpointFileContent(content)) {
+      const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(file, aside);
+      this.log(
+        `checkpoint file ${file} is not a valid checkpoint file: moved it to ${aside} and reading the stream from ` +
+          `${this.options.startingPosition} (records already processed there are delivered again)`,
+      );
+      return {};
+    }
     // A recreated table has a new stream: positions in the old one mean nothing there.
     return content.streamArn === this.options.streamArn ? content.shards : {};
   }
@@ -457,6 +478,24 @@ class ShardReader {
       return ShardIterator;
     }
   }
+}
+
+function isShardCheckpoint(value: unknown): value is ShardCheckpoint {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { sequenceNumber, finished } = value as Record<string, unknown>;
+  return (sequenceNumber === undefined || typeof sequenceNumber === 'string') && (finished === undefined || typeof finished === 'boolean');
+}
+
+function isCheckpointFileContent(value: unknown): value is CheckpointFileContent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { streamArn, shards } = value as Record<string, unknown>;
+  return (
+    typeof streamArn === 'string' &&
+    typeof shards === 'object' &&
+    shards !== null &&
+    !Array.isArray(shards) &&
+    Object.values(shards).every(isShardCheckpoint)
+  );
 }
 
 function toLambdaImage(image: Record<string, AttributeValue> | undefined): Record<string, LambdaAttributeValue> | undefined {

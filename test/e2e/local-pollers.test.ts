@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DeleteItemCommand, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
@@ -9,7 +9,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { DynamoDbStreamPoller, type DynamoDbStreamPollerOptions } from '../../local/pollers/dynamodb-stream-poller';
 import { SqsPoller, type SqsPollerOptions } from '../../local/pollers/sqs-poller';
-import { dynamoClient, recordingFunction, REGION, sqsClient, streamsClient } from '../fixtures/local/emulators';
+import { createStreamTable, dynamoClient, recordingFunction, REGION, sqsClient, streamsClient } from '../fixtures/local/emulators';
 
 jest.setTimeout(30_000);
 
@@ -149,16 +149,7 @@ describe('DynamoDbStreamPoller', () => {
   async function createTable(): Promise<{ tableName: string; streamArn: string }> {
     tableCount += 1;
     const tableName = `clicks-${tableCount}`;
-    const { TableDescription } = await dynamo.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-      }),
-    );
-    return { tableName, streamArn: TableDescription?.LatestStreamArn ?? '' };
+    return { tableName, streamArn: await createStreamTable(dynamo, tableName) };
   }
 
   async function put(tableName: string, ids: readonly string[]): Promise<void> {
