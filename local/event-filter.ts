@@ -4,6 +4,7 @@
  * prefix, suffix, equals-ignore-case, exists, anything-but (values or a prefix), numeric
  * ranges, nested objects; a record matches when any pattern matches.
  */
+import { isRecord } from './types';
 
 type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 type PatternObject = { readonly [key: string]: Json };
@@ -19,13 +20,9 @@ function parsePattern(pattern: string): PatternObject {
   } catch (error) {
     throw new Error(`Invalid filter pattern ${pattern}: ${(error as Error).message}`);
   }
-  if (!isObject(parsed)) throw new Error(`Invalid filter pattern ${pattern}: it must be a JSON object`);
+  if (!isRecord(parsed)) throw new Error(`Invalid filter pattern ${pattern}: it must be a JSON object`);
   parsedPatterns.set(pattern, parsed as PatternObject);
   return parsed as PatternObject;
-}
-
-function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** True when `record` matches any of `patterns` (JSON strings); an empty list matches everything. */
@@ -35,10 +32,10 @@ export function matchesFilters(patterns: readonly string[], record: unknown): bo
 
 function matchesObject(pattern: PatternObject, value: unknown): boolean {
   return Object.entries(pattern).every(([key, rule]) => {
-    const field = isObject(value) ? value[key] : undefined;
+    const field = isRecord(value) ? value[key] : undefined;
     if (Array.isArray(rule)) return matchesAnyCondition(rule as readonly Json[], field);
     // A missing object has missing fields: only `exists: false` matches under it.
-    if (isObject(rule)) return matchesObject(rule as PatternObject, field);
+    if (isRecord(rule)) return matchesObject(rule as PatternObject, field);
     throw new Error(`Invalid filter pattern at "${key}": expected an array of conditions or an object, got ${JSON.stringify(rule)}`);
   });
 }
@@ -47,13 +44,13 @@ function matchesAnyCondition(conditions: readonly Json[], field: unknown): boole
   // An array field matches when any of its elements matches.
   const values: readonly unknown[] = field === undefined ? [] : Array.isArray(field) ? field : [field];
   return conditions.some((condition) => {
-    if (isObject(condition) && 'exists' in condition) return (field !== undefined) === (condition.exists === true);
+    if (isRecord(condition) && 'exists' in condition) return (field !== undefined) === (condition.exists === true);
     return values.some((value) => matchesCondition(condition, value));
   });
 }
 
 function matchesCondition(condition: Json, value: unknown): boolean {
-  if (!isObject(condition)) return condition === value;
+  if (!isRecord(condition)) return condition === value;
   const [operator, ...others] = Object.keys(condition);
   if (operator === undefined || others.length > 0) {
     throw new Error(`Invalid filter condition ${JSON.stringify(condition)}: expected exactly one operator`);
@@ -77,7 +74,7 @@ function matchesCondition(condition: Json, value: unknown): boolean {
 
 function matchesAnythingBut(excluded: Json, value: unknown): boolean {
   if (Array.isArray(excluded)) return !excluded.includes(value as Json);
-  if (isObject(excluded)) {
+  if (isRecord(excluded)) {
     if (typeof excluded.prefix !== 'string') throw new Error(`Unsupported anything-but condition ${JSON.stringify(excluded)}`);
     return typeof value === 'string' && !value.startsWith(excluded.prefix);
   }

@@ -14,8 +14,8 @@ import {
 } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { isRecord, LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
-import type { CfnTemplate, LocalFunction, Stoppable } from './types';
+import { LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
+import { isRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
 /** API Gateway's payload quota for HTTP APIs. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -18,8 +18,8 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { asRecord, LOCAL_ACCOUNT_ID, LOCAL_REGION, referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
-import type { CfnResource, CfnTemplate } from './types';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
+import { asRecord, type CfnResource, type CfnTemplate } from './types';
 
 export interface ProvisionedTable {
   readonly tableName: string;

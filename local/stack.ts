@@ -16,9 +16,9 @@ import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
-import { asRecord, LOCAL_REGION, referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
+import { LOCAL_REGION, referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
 import { TtlSweeper } from './ttl-sweeper';
-import type { CfnTemplate, LocalFunction, Stoppable } from './types';
+import { asRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const DEMO_CODE = 'demo';

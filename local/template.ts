@@ -5,7 +5,7 @@
  */
 import { App } from 'aws-cdk-lib';
 import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
-import type { CfnResource, CfnTemplate } from './types';
+import { isRecord, type CfnResource, type CfnTemplate } from './types';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -56,15 +56,6 @@ const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
   'AWS::URLSuffix': 'amazonaws.com',
   'AWS::StackName': STACK_ID,
 };
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Template properties are untyped JSON: an object's fields, or none. */
-export function asRecord(value: unknown): Record<string, unknown> {
-  return isRecord(value) ? value : {};
-}
 
 function resolveRef(name: unknown, physical: PhysicalValues): string | undefined {
   if (typeof name !== 'string') return undefined;

@@ -10,7 +10,7 @@ import type { RawClick } from '../../lambdas/domain/click';
 import { handler } from '../../lambdas/handlers/aggregate';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { rawClick } from '../fixtures/clicks';
-import { dynamoClient, REGION } from '../fixtures/local/emulators';
+import { dynamoClient, REGION, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
@@ -71,9 +71,7 @@ beforeAll(async () => {
   dynamoLocal = await startDynamoDbLocal({});
   dynamo = dynamoClient(dynamoLocal.endpoint);
   Object.assign(process.env, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...LOCAL_AWS_ENV,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoLocal.endpoint,
     HOURLY_TABLE_NAME: HOURLY_TABLE,
     POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',

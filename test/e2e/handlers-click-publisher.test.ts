@@ -12,7 +12,7 @@ import { sqsClient as handlerSqsClient } from '../../lambdas/shared/aws-clients'
 import { ClickPublisher, MAX_BUFFERED_CLICKS } from '../../lambdas/shared/click-publisher';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { clickMessage } from '../fixtures/clicks';
-import { REGION, sqsClient, waitFor } from '../fixtures/local/emulators';
+import { REGION, sqsClient, waitFor, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
@@ -53,9 +53,7 @@ beforeAll(async () => {
   sqsEmulator = await startSqs({ region: REGION });
   sqs = sqsClient(sqsEmulator.endpoint);
   Object.assign(process.env, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...LOCAL_AWS_ENV,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
   });
   handlerSqsClient().middlewareStack.add(

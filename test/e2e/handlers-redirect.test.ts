@@ -12,7 +12,7 @@ import { parseClickMessage } from '../../lambdas/domain/click';
 import { flushClicks, handler } from '../../lambdas/handlers/redirect';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
-import { dynamoClient, REGION, sqsClient } from '../fixtures/local/emulators';
+import { dynamoClient, REGION, sqsClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
@@ -93,9 +93,7 @@ beforeAll(async () => {
   await dynamo.send(new PutItemCommand({ TableName: 'links', Item: { code: { S: 'demo' }, url: { S: 'https://example.com/' } } }));
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'clicks' }))).QueueUrl ?? '';
   Object.assign(process.env, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...LOCAL_AWS_ENV,
     AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
     LINKS_TABLE_NAME: 'links',

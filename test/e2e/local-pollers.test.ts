@@ -9,7 +9,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { DynamoDbStreamPoller, type DynamoDbStreamPollerOptions } from '../../local/pollers/dynamodb-stream-poller';
 import { SqsPoller, type SqsPollerOptions } from '../../local/pollers/sqs-poller';
-import { createStreamTable, dynamoClient, recordingFunction, REGION, sqsClient, streamsClient } from '../fixtures/local/emulators';
+import { createStreamTable, dynamoClient, recordingFunction, REGION, sqsClient, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
 
 jest.setTimeout(30_000);
 
@@ -157,17 +157,9 @@ describe('DynamoDbStreamPoller', () => {
   }
 
   function poller(options: Pick<DynamoDbStreamPollerOptions, 'streamArn' | 'fn'> & Partial<DynamoDbStreamPollerOptions>): DynamoDbStreamPoller {
-    return new DynamoDbStreamPoller({
+    return testStreamPoller({
       streams,
-      batchSize: 10,
-      maxBatchingWindowSeconds: 0,
-      startingPosition: 'TRIM_HORIZON',
-      filterPatterns: [],
-      reportBatchItemFailures: true,
-      bisectBatchOnFunctionError: false,
-      maximumRetryAttempts: -1,
       checkpointFile: path.join(scratchDir, `checkpoint-${tableCount}-${Math.random()}.json`),
-      region: REGION,
       ...options,
     });
   }

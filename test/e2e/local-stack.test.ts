@@ -5,7 +5,8 @@
  */
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { asRecord, referencedLogicalId, resourcesOfType, synthesizeTemplate } from '../../local/template';
+import { referencedLogicalId, resourcesOfType, synthesizeTemplate } from '../../local/template';
+import { asRecord } from '../../local/types';
 import type { CfnTemplate } from '../../local/types';
 import {
   eventually,

@@ -11,9 +11,9 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { DynamoDbStreamPoller } from '../../local/pollers/dynamodb-stream-poller';
-import { asRecord, referencedLogicalId, resourcesOfType, synthesizeTemplate } from '../../local/template';
-import { createStreamTable, dynamoClient, recordingFunction, REGION, streamsClient } from '../fixtures/local/emulators';
+import { referencedLogicalId, resourcesOfType, synthesizeTemplate } from '../../local/template';
+import { asRecord } from '../../local/types';
+import { createStreamTable, dynamoClient, recordingFunction, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
 import { eventually, removeDataDir, startLocalStackProcess, TEST_API_KEY, type LocalStackProcess } from './helpers/local-stack-process';
 
 jest.setTimeout(90_000);
@@ -62,20 +62,7 @@ describe('DynamoDbStreamPoller with a corrupt checkpoint file', () => {
     writeFileSync(checkpointFile, corrupt);
     const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const fn = recordingFunction(async () => undefined);
-    const poller = new DynamoDbStreamPoller({
-      streams,
-      streamArn,
-      fn,
-      batchSize: 10,
-      maxBatchingWindowSeconds: 0,
-      startingPosition: 'TRIM_HORIZON',
-      filterPatterns: [],
-      reportBatchItemFailures: true,
-      bisectBatchOnFunctionError: false,
-      maximumRetryAttempts: -1,
-      checkpointFile,
-      region: REGION,
-    });
+    const poller = testStreamPoller({ streams, streamArn, fn, checkpointFile });
     expect(() => poller.start()).not.toThrow();
     try {
       expect(await poller.drain(10_000)).toBe(true);
