@@ -14,6 +14,8 @@ import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -24,6 +26,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
+import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './constructs/house-function';
 
 export type VisitorSaltPeriod = 'day' | 'week' | 'month';
@@ -41,8 +44,29 @@ const CLICK_QUEUE_RETENTION = Duration.days(7);
 const FAILURE_QUEUE_RETENTION = Duration.days(14);
 /** Lambda's advice for SQS sources: visibility timeout at least six times the function timeout, so retries do not overlap. */
 const VISIBILITY_TIMEOUT_FACTOR = 6;
-/** The aggregation-lag budget: a click must reach the hourly table within five minutes. */
+/** The aggregation-lag budget: a click must reach the quarter-hour table within five minutes. */
 const AGGREGATION_LAG_BUDGET = Duration.minutes(5);
+/**
+ * The aggregation mapping's tumbling window. Only its side effect is used: a windowed event names its
+ * shard, the writer of docs/statistics.md. Lambda's maximum, so the extra end-of-window invocations are rare.
+ */
+const AGGREGATION_TUMBLING_WINDOW = Duration.minutes(15);
+/** Daily and monthly figures trail the quarter-hour ones by at most one period (the issue: 5 minutes). */
+const ROLLUP_PERIOD = Duration.minutes(5);
+/**
+ * Well inside the period, so scheduled runs do not overlap (overlap is safe, only wasted work). The handler
+ * starts no marker in its last seconds; the ones it had no time for wait for the next run.
+ */
+const ROLLUP_TIMEOUT = Duration.minutes(2);
+/** Consecutive failed runs before the errors alarm: one failure is repaired by the next run. */
+const ROLLUP_FAILED_RUNS_ALARM = 3;
+/** A marker older than three periods survived at least two runs: the rollup is behind or failing. */
+const ROLLUP_LAG_BUDGET = Duration.minutes(15);
+/**
+ * Every run publishes its lag, so a window of two periods always holds a datapoint (whatever the
+ * schedule's jitter) unless the rollup stopped running.
+ */
+const ROLLUP_LAG_ALARM_PERIOD = Duration.minutes(2 * ROLLUP_PERIOD.toMinutes());
 
 export interface ClickAnalyticsStackProps extends StackProps {
   /**
@@ -118,6 +142,13 @@ export interface ClickAnalyticsStackProps extends StackProps {
    * @default { rateLimit: 1000, burstLimit: 2000 }
    */
   readonly apiThrottle?: ThrottleSettings;
+  /**
+   * IANA time zone daily and monthly aggregates are cut in (docs/statistics.md). Set it before the first
+   * deploy: items already rolled up keep the zone they were cut in.
+   * Context: `reportingTimeZone`.
+   * @default 'UTC'
+   */
+  readonly reportingTimeZone?: string;
 }
 
 /** Context keys read by {@link stackPropsFromContext}: the operator's knobs, set in cdk.json or with `-c key=value`. */
@@ -129,6 +160,7 @@ export const CONTEXT_KEYS = [
   'queueDepthAlarmThreshold',
   'publicBaseUrl',
   'priceClass',
+  'reportingTimeZone',
 ] as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -172,6 +204,17 @@ function parseBaseUrl(key: string, raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/**
+ * A zone Intl knows, kept as written: the functions canonicalise it with their own Intl data, which may
+ * name a zone differently from this machine's (Node 20 says Asia/Calcutta for Asia/Kolkata).
+ */
+function parseTimeZone(key: string, raw: string): string {
+  if (canonicalTimeZone(raw) === null) {
+    throw new Error(`${key} must be an IANA time zone such as UTC or Europe/Berlin, got "${raw}"`);
+  }
+  return raw;
+}
+
 function parseMmdbPath(key: string, raw: string): string {
   if (!raw.endsWith('.mmdb')) throw new Error(`${key} must name a MaxMind .mmdb file, got "${raw}"`);
   return raw;
@@ -199,6 +242,7 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
     ),
     publicBaseUrl: read('publicBaseUrl', (raw) => parseBaseUrl('publicBaseUrl', raw)),
     priceClass: read('priceClass', (raw) => parseOneOf('priceClass', raw, priceClasses)),
+    reportingTimeZone: read('reportingTimeZone', (raw) => parseTimeZone('reportingTimeZone', raw)),
   };
 }
 
@@ -233,19 +277,26 @@ class SendOnlySqsDestination implements lambda.IEventSourceDlq {
 
 /**
  * Click analytics of the link shortener: redirects at the edge, a click queue, enrichment into a raw
- * clicks table, stream aggregation into hourly counters, a stats API, and alarms on queue depth and lag.
+ * clicks table, stream aggregation into quarter-hour aggregates, scheduled rollups into daily and monthly
+ * ones, a stats API, and alarms on queue depth and lag.
  */
 export class ClickAnalyticsStack extends Stack {
   readonly linksTable: dynamodb.Table;
   readonly saltsTable: dynamodb.Table;
   readonly rawClicksTable: dynamodb.Table;
-  readonly hourlyTable: dynamodb.Table;
+  readonly quarterHourTable: dynamodb.Table;
+  readonly dailyTable: dynamodb.Table;
+  readonly monthlyTable: dynamodb.Table;
+  readonly pendingRollupsTable: dynamodb.Table;
   readonly clickQueue: sqs.Queue;
   readonly clickDeadLetterQueue: sqs.Queue;
   readonly streamFailureQueue: sqs.Queue;
+  readonly rollupScheduleDeadLetterQueue: sqs.Queue;
   readonly redirectFunction: HouseFunction;
   readonly enrichFunction: HouseFunction;
   readonly aggregateFunction: HouseFunction;
+  readonly rollupFunction: HouseFunction;
+  readonly rollupSchedule: events.Rule;
   readonly apiFunction: HouseFunction;
   readonly httpApi: HttpApi;
   readonly distribution: cloudfront.Distribution;
@@ -255,7 +306,7 @@ export class ClickAnalyticsStack extends Stack {
   constructor(scope: Construct, id: string, props: ClickAnalyticsStackProps = {}) {
     super(scope, id, props);
 
-    // ---- Tables (docs/design.md) ----
+    // ---- Tables (docs/design.md, docs/statistics.md) ----
     const table = (
       name: string,
       keys: { partitionKey: string; sortKey?: string },
@@ -284,15 +335,33 @@ export class ClickAnalyticsStack extends Stack {
       reason:
         'Visitor salts must be destroyed when their period ends (a kept salt makes old visitor hashes linkable); a backup would keep them restorable. Losing the current salt only splits that period\'s uniques.',
     });
+    // Keyed on `${code}#${n}`: a hot link's clicks spread over 16 partitions.
     this.rawClicksTable = table(
       'RawClicksTable',
-      { partitionKey: 'code', sortKey: 'clickKey' },
+      { partitionKey: 'linkShard', sortKey: 'clickKey' },
       { ttl: 'expiresAt', stream: dynamodb.StreamViewType.NEW_IMAGE, removalPolicy: RemovalPolicy.RETAIN },
     );
-    this.hourlyTable = table(
-      'HourlyAggregatesTable',
-      { partitionKey: 'code', sortKey: 'hour' },
+    this.quarterHourTable = table(
+      'QuarterHourAggregatesTable',
+      { partitionKey: 'target', sortKey: 'slot' },
       { ttl: 'expiresAt', removalPolicy: RemovalPolicy.RETAIN },
+    );
+    this.dailyTable = table(
+      'DailyAggregatesTable',
+      { partitionKey: 'target', sortKey: 'day' },
+      { ttl: 'expiresAt', removalPolicy: RemovalPolicy.RETAIN },
+    );
+    // No TTL: monthly figures are kept forever.
+    this.monthlyTable = table(
+      'MonthlyAggregatesTable',
+      { partitionKey: 'target', sortKey: 'month' },
+      { removalPolicy: RemovalPolicy.RETAIN },
+    );
+    // No TTL: a marker is pending work, deleted by the rollup that does it.
+    this.pendingRollupsTable = table(
+      'PendingRollupsTable',
+      { partitionKey: 'partition', sortKey: 'marker' },
+      { removalPolicy: RemovalPolicy.RETAIN },
     );
 
     // ---- Queues ----
@@ -308,6 +377,10 @@ export class ClickAnalyticsStack extends Stack {
     };
     this.clickDeadLetterQueue = failureQueue('ClickDeadLetterQueue', 'click messages enrichment could not process');
     this.streamFailureQueue = failureQueue('StreamFailureQueue', 'raw click stream batches aggregation could not process');
+    this.rollupScheduleDeadLetterQueue = failureQueue(
+      'RollupScheduleDeadLetterQueue',
+      'scheduled rollup runs EventBridge could not deliver to the rollup function',
+    );
 
     const enrichTimeout = Duration.seconds(30);
     this.clickQueue = new sqs.Queue(this, 'ClickQueue', {
@@ -358,7 +431,7 @@ export class ClickAnalyticsStack extends Stack {
       },
       assets: [geoip.asset],
     });
-    this.rawClicksTable.grant(this.enrichFunction, 'dynamodb:PutItem');
+    this.rawClicksTable.grant(this.enrichFunction, 'dynamodb:BatchWriteItem');
     // The mapping is added directly rather than through SqsEventSource, whose grantConsumeMessages also hands the
     // function sqs:ChangeMessageVisibility and sqs:GetQueueUrl, which Lambda's SQS poller does not use. The id is
     // the one SqsEventSource gives, so the deployed mapping keeps its logical ID.
@@ -381,14 +454,21 @@ export class ClickAnalyticsStack extends Stack {
       reason: 'SQS event source mappings take no failure destination: failed clicks go to the click queue DLQ via its redrive policy.',
     });
 
+    const reportingTimeZone = parseTimeZone('reportingTimeZone', props.reportingTimeZone ?? 'UTC');
     this.aggregateFunction = new HouseFunction(this, 'AggregateFunction', {
       entry: 'lambdas/handlers/aggregate.ts',
       serviceName: 'aggregate',
-      description: 'Raw clicks stream (INSERT) to hourly aggregates',
+      description: 'Raw clicks stream (INSERT) to quarter-hour aggregates, and the days to roll up',
       timeout: Duration.seconds(30),
-      environment: { HOURLY_TABLE_NAME: this.hourlyTable.tableName },
+      environment: {
+        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
+        PENDING_ROLLUPS_TABLE_NAME: this.pendingRollupsTable.tableName,
+        REPORTING_TIME_ZONE: reportingTimeZone,
+      },
     });
-    this.hourlyTable.grant(this.aggregateFunction, 'dynamodb:UpdateItem');
+    // Read-check-write of its own items (watermark condition), and ADD to pending markers.
+    this.quarterHourTable.grant(this.aggregateFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.pendingRollupsTable.grant(this.aggregateFunction, 'dynamodb:UpdateItem');
     this.aggregateFunction.addEventSource(
       new DynamoEventSource(this.rawClicksTable, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -399,8 +479,45 @@ export class ClickAnalyticsStack extends Stack {
         retryAttempts: 5,
         reportBatchItemFailures: true,
         onFailure: new SendOnlySqsDestination(this.streamFailureQueue),
+        tumblingWindow: AGGREGATION_TUMBLING_WINDOW,
+        // One invocation at a time per shard makes each quarter-hour item single-writer (docs/statistics.md):
+        // explicit, because raising it would break exactly-once counting.
+        parallelizationFactor: 1,
       }),
     );
+
+    this.rollupFunction = new HouseFunction(this, 'RollupFunction', {
+      entry: 'lambdas/handlers/rollup.ts',
+      serviceName: 'rollup',
+      description: 'Every 5 minutes: pending days to daily and monthly aggregates',
+      // Merging the sketches of a whole day is CPU work, and more memory buys CPU.
+      memorySize: 512,
+      timeout: ROLLUP_TIMEOUT,
+      schedulePeriod: ROLLUP_PERIOD,
+      environment: {
+        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
+        DAILY_TABLE_NAME: this.dailyTable.tableName,
+        MONTHLY_TABLE_NAME: this.monthlyTable.tableName,
+        PENDING_ROLLUPS_TABLE_NAME: this.pendingRollupsTable.tableName,
+        REPORTING_TIME_ZONE: reportingTimeZone,
+      },
+    });
+    this.quarterHourTable.grant(this.rollupFunction, 'dynamodb:Query');
+    this.dailyTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:PutItem');
+    this.monthlyTable.grant(this.rollupFunction, 'dynamodb:PutItem');
+    this.pendingRollupsTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    this.rollupSchedule = new events.Rule(this, 'RollupSchedule', {
+      description: 'Runs the rollup of pending days into daily and monthly aggregates',
+      schedule: events.Schedule.rate(ROLLUP_PERIOD),
+      targets: [
+        new targets.LambdaFunction(this.rollupFunction, {
+          // An event older than a period is superseded by the next one.
+          maxEventAge: ROLLUP_PERIOD,
+          retryAttempts: 2,
+          deadLetterQueue: this.rollupScheduleDeadLetterQueue,
+        }),
+      ],
+    });
 
     this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeySecret', {
       description: 'Bearer key of the click analytics API (Authorization: Bearer <key>)',
@@ -507,14 +624,19 @@ export class ClickAnalyticsStack extends Stack {
       description: 'Authenticated click analytics API: links and statistics',
       environment: {
         LINKS_TABLE_NAME: this.linksTable.tableName,
-        HOURLY_TABLE_NAME: this.hourlyTable.tableName,
+        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
+        DAILY_TABLE_NAME: this.dailyTable.tableName,
+        MONTHLY_TABLE_NAME: this.monthlyTable.tableName,
+        REPORTING_TIME_ZONE: reportingTimeZone,
         API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
         SHORT_LINK_HOSTS: this.shortLinkHosts(props.publicBaseUrl),
         ...(props.publicBaseUrl === undefined ? {} : { PUBLIC_BASE_URL: props.publicBaseUrl }),
       },
     });
     this.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    this.hourlyTable.grant(this.apiFunction, 'dynamodb:Query');
+    for (const statsTable of [this.quarterHourTable, this.dailyTable, this.monthlyTable]) {
+      statsTable.grant(this.apiFunction, 'dynamodb:Query');
+    }
     // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.
     iam.Grant.addToPrincipal({
       grantee: this.apiFunction,
@@ -546,7 +668,15 @@ export class ClickAnalyticsStack extends Stack {
     // ---- Alarms ----
     this.alarmTopic = this.createAlarmTopic(props.alarmEmail);
     const alarmAction = new SnsAction(this.alarmTopic);
-    const alarm = (name: string, description: string, metric: cloudwatch.IMetric, threshold: number): void => {
+    const alarm = (
+      name: string,
+      description: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      options: Partial<
+        Pick<cloudwatch.AlarmProps, 'comparisonOperator' | 'evaluationPeriods' | 'datapointsToAlarm' | 'treatMissingData'>
+      > = {},
+    ): void => {
       const created = new cloudwatch.Alarm(this, name, {
         alarmDescription: description,
         metric,
@@ -554,6 +684,7 @@ export class ClickAnalyticsStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...options,
       });
       created.addAlarmAction(alarmAction);
       created.addOkAction(alarmAction);
@@ -588,6 +719,34 @@ export class ClickAnalyticsStack extends Stack {
       'StreamFailureQueueAlarm',
       'Raw click stream batches failed aggregation and are in the stream failure queue.',
       this.streamFailureQueue.metricApproximateNumberOfMessagesVisible(maxPerMinute),
+      1,
+    );
+    alarm(
+      'RollupErrorsAlarm',
+      `The rollup failed ${ROLLUP_FAILED_RUNS_ALARM} scheduled runs in a row: daily and monthly figures are going stale.`,
+      this.rollupFunction.metricErrors({ period: ROLLUP_PERIOD, statistic: cloudwatch.Stats.SUM }),
+      1,
+      { evaluationPeriods: ROLLUP_FAILED_RUNS_ALARM, datapointsToAlarm: ROLLUP_FAILED_RUNS_ALARM },
+    );
+    // Missing data breaches: no datapoint means no run got as far as reading the markers, which leaves
+    // daily and monthly figures as stale as a failing rollup does (and the errors alarm sees no run).
+    alarm(
+      'RollupLagAlarm',
+      `A day has waited more than ${ROLLUP_LAG_BUDGET.toMinutes()} minutes for its rollup, or the rollup stopped reporting: daily and monthly figures are behind.`,
+      this.rollupFunction.metricPublished('OldestPendingRollupSeconds', {
+        period: ROLLUP_LAG_ALARM_PERIOD,
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      ROLLUP_LAG_BUDGET.toSeconds(),
+      {
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      },
+    );
+    alarm(
+      'RollupScheduleDeadLetterQueueAlarm',
+      'EventBridge could not invoke the rollup function: scheduled runs are in the rollup schedule DLQ.',
+      this.rollupScheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible(maxPerMinute),
       1,
     );
 

@@ -14,6 +14,7 @@ import {
 } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { CONTROL_PATH_PREFIX, type ControlHandler } from './control';
 import { LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
 import { isRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
@@ -300,8 +301,13 @@ export interface HttpFrontOptions {
 
 export interface HttpFront extends Stoppable {
   readonly port: number;
-  /** Starts routing to functions; until then every request gets a 503. */
-  serve(routes: readonly HttpRoute[]): void;
+  /** Starts routing to functions, and /_local/ paths to `control`; until then every request gets a 503. */
+  serve(routes: readonly HttpRoute[], control?: ControlHandler): void;
+}
+
+interface Served {
+  readonly routes: readonly HttpRoute[];
+  readonly control?: ControlHandler;
 }
 
 /**
@@ -384,18 +390,17 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-async function handle(
-  request: IncomingMessage,
-  routes: readonly HttpRoute[] | undefined,
-  options: HttpFrontOptions,
-): Promise<FrontResponse> {
+async function handle(request: IncomingMessage, served: Served | undefined, options: HttpFrontOptions): Promise<FrontResponse> {
   const receivedAt = new Date();
   const method = request.method ?? 'GET';
   const url = request.url ?? '/';
   const body = await readBody(request);
   if (!body) return jsonMessage(413, 'Request Entity Too Large');
-  if (!routes) return jsonMessage(503, 'Service Unavailable');
-  const match = matchRoute(routes, method, url.split('?')[0]);
+  if (!served) return jsonMessage(503, 'Service Unavailable');
+  if (served.control && url.startsWith(CONTROL_PATH_PREFIX)) {
+    return served.control({ method, url, authorization: request.headers.authorization });
+  }
+  const match = matchRoute(served.routes, method, url.split('?')[0]);
   if (!match) return jsonMessage(404, 'Not Found');
   let event: APIGatewayProxyEventV2;
   try {
@@ -422,10 +427,10 @@ async function handle(
 
 /** Bound to 127.0.0.1 only. Port 0 picks a free port; the real one is on the result. */
 export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
-  let routes: readonly HttpRoute[] | undefined;
+  let served: Served | undefined;
   let stopped: Promise<void> | undefined;
   const server: Server = createServer((request, response) => {
-    handle(request, routes, options)
+    handle(request, served, options)
       .catch((error: unknown) => {
         // A client that hung up mid-request is nobody's error: there is no one left to answer.
         if (!request.destroyed) options.log(`HTTP front error: ${error instanceof Error ? error.message : String(error)}`);
@@ -457,8 +462,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const { port } = server.address() as AddressInfo;
   return {
     port,
-    serve: (served) => {
-      routes = served;
+    serve: (routes, control) => {
+      served = { routes, control };
     },
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {

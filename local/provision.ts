@@ -80,7 +80,8 @@ function shapeOf(
   return `${keys.join(',')} indexes[${[...indexNames].sort().join(',')}]`;
 }
 
-function checkCompatible(definition: TableDefinition, existing: TableDescription): void {
+/** What makes an existing table unusable under the template, or undefined when it is usable. */
+function incompatibility(definition: TableDefinition, existing: TableDescription): string | undefined {
   const indexes = (definitions: readonly { IndexName?: string }[] | undefined): (string | undefined)[] =>
     (definitions ?? []).map((index) => index.IndexName);
   const wanted = shapeOf(definition.KeySchema, definition.AttributeDefinitions, [
@@ -91,12 +92,25 @@ function checkCompatible(definition: TableDefinition, existing: TableDescription
     ...indexes(existing.GlobalSecondaryIndexes),
     ...indexes(existing.LocalSecondaryIndexes),
   ]);
-  if (wanted !== actual) {
-    throw new Error(
-      `Local table ${definition.TableName} was created from an older template (it has ${actual}, the stack now ` +
-        `defines ${wanted}). Delete the data folder (DATA_DIR) to start over.`,
-    );
-  }
+  return wanted === actual ? undefined : `${definition.TableName} has ${actual}, the stack now defines ${wanted}`;
+}
+
+/**
+ * DynamoDB cannot change a table's keys or indexes in place, and dropping a table would lose its
+ * data unasked: every such table is reported before anything is created or changed.
+ */
+function checkCompatible(definitions: readonly TableDefinition[], existing: ReadonlyMap<string, TableDescription>): void {
+  const problems = definitions.flatMap((definition) => {
+    const table = existing.get(definition.TableName);
+    const problem = table === undefined ? undefined : incompatibility(definition, table);
+    return problem === undefined ? [] : [problem];
+  });
+  if (problems.length === 0) return;
+  throw new Error(
+    `Local table(s) created from an older template, whose keys or indexes differ from the stack's: ${problems.join('; ')}. ` +
+      'Nothing was changed or deleted. Move the data folder (DATA_DIR) aside, e.g. `mv .data .data.old`, ' +
+      'to start with new tables, or run the older version to read the old data.',
+  );
 }
 
 async function describeTable(dynamo: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
@@ -153,16 +167,17 @@ async function reconcileTimeToLive(
   if (existed) log(`Local table ${definition.TableName}: TTL attribute ${actual ?? 'off'} -> ${wanted ?? 'off'}, as the template now defines it`);
 }
 
-async function provisionTable(dynamo: DynamoDBClient, definition: TableDefinition, log: (line: string) => void): Promise<TableDescription> {
+/** `existing` has passed checkCompatible. */
+async function provisionTable(
+  dynamo: DynamoDBClient,
+  definition: TableDefinition,
+  existing: TableDescription | undefined,
+  log: (line: string) => void,
+): Promise<TableDescription> {
   const { ttlAttribute: _ttlAttribute, ...createInput } = definition;
-  const existing = await describeTable(dynamo, definition.TableName);
-  let table: TableDescription | undefined;
-  if (!existing) {
-    table = (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
-  } else {
-    checkCompatible(definition, existing);
-    table = await reconcileStream(dynamo, definition, existing, log);
-  }
+  const table = existing
+    ? await reconcileStream(dynamo, definition, existing, log)
+    : (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
   await reconcileTimeToLive(dynamo, definition, existing !== undefined, log);
   if (!table) throw new Error(`DynamoDB Local returned no description for table ${definition.TableName}`);
   return table;
@@ -227,7 +242,8 @@ async function provisionQueue(
 
 /**
  * Creates what is missing; an existing table whose stream or TTL differs from the template is
- * brought in line (its keys and indexes cannot be, and fail with a clear error instead).
+ * brought in line (its keys and indexes cannot be: that fails with an error asking to move the
+ * data folder aside, and nothing is dropped).
  */
 export async function provision(
   template: CfnTemplate,
@@ -239,9 +255,16 @@ export async function provision(
   const queues: Record<string, ProvisionedQueue> = {};
   const physical: Record<string, PhysicalResource> = {};
 
-  for (const { logicalId, resource } of resourcesOfType(template, 'AWS::DynamoDB::Table')) {
-    const definition = tableDefinition(logicalId, resource);
-    const table = await provisionTable(dynamo, definition, log);
+  const definitions = resourcesOfType(template, 'AWS::DynamoDB::Table').map(({ logicalId, resource }) => tableDefinition(logicalId, resource));
+  const existing = new Map<string, TableDescription>();
+  for (const definition of definitions) {
+    const table = await describeTable(dynamo, definition.TableName);
+    if (table) existing.set(definition.TableName, table);
+  }
+  checkCompatible(definitions, existing);
+  for (const definition of definitions) {
+    const logicalId = definition.TableName;
+    const table = await provisionTable(dynamo, definition, existing.get(logicalId), log);
     const streamArn = definition.StreamSpecification ? table.LatestStreamArn : undefined;
     tables[logicalId] = { tableName: logicalId, ttlAttribute: definition.ttlAttribute, streamArn };
     physical[logicalId] = {

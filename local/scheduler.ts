@@ -160,6 +160,20 @@ function parseCron(body: string, expression: string): NextRun {
 const MAX_TIMER_MS = 2_147_483_647;
 const LOCAL_ACCOUNT_ID = '000000000000';
 
+/** How one on-demand run ended. */
+export type ScheduleRunResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+/** runNow's prefix named no schedule, or more than one. */
+export class ScheduleLookupError extends Error {
+  constructor(
+    message: string,
+    readonly found: 'none' | 'several',
+  ) {
+    super(message);
+    this.name = 'ScheduleLookupError';
+  }
+}
+
 interface RunningSchedule {
   readonly definition: ScheduleDefinition;
   readonly nextRun: NextRun;
@@ -170,6 +184,8 @@ interface RunningSchedule {
 export class Scheduler implements Stoppable {
   private readonly schedules: readonly RunningSchedule[];
   private running = false;
+  /** Runs started by runNow, awaited by stop() like the timed ones. */
+  private readonly onDemand = new Set<Promise<unknown>>();
 
   constructor(options: SchedulerOptions) {
     // Parsing here makes a bad expression fail at startup, not at the first run.
@@ -188,7 +204,40 @@ export class Scheduler implements Stoppable {
   async stop(): Promise<void> {
     this.running = false;
     for (const schedule of this.schedules) clearTimeout(schedule.timer);
-    await Promise.all(this.schedules.map((schedule) => schedule.run));
+    await Promise.all([...this.schedules.map((schedule) => schedule.run), ...this.onDemand]);
+  }
+
+  /**
+   * Runs the one schedule whose name (its logical ID) or function's logical ID starts with
+   * `prefix`, `runs` times at once, now, besides its timed runs (which go on as usual); resolves
+   * when every run has finished. Throws ScheduleLookupError when the prefix names none or several.
+   */
+  async runNow(prefix: string, runs: number): Promise<ScheduleRunResult[]> {
+    if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`runs must be a whole number >= 1, got ${runs}`);
+    const matches = this.schedules.filter(
+      ({ definition }) => definition.name.startsWith(prefix) || definition.fn.name.startsWith(prefix),
+    );
+    const [schedule] = matches;
+    if (schedule === undefined) throw new ScheduleLookupError(`No schedule or scheduled function's logical ID starts with "${prefix}"`, 'none');
+    if (matches.length > 1) {
+      const names = matches.map(({ definition }) => definition.name).join(', ');
+      throw new ScheduleLookupError(`"${prefix}" starts more than one schedule's logical ID: ${names}`, 'several');
+    }
+    const { definition } = schedule;
+    const all = Promise.all(
+      Array.from({ length: runs }, () =>
+        definition.fn.invoke(eventFor(definition, new Date())).then(
+          (): ScheduleRunResult => ({ ok: true }),
+          (error: unknown): ScheduleRunResult => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+        ),
+      ),
+    );
+    this.onDemand.add(all);
+    try {
+      return await all;
+    } finally {
+      this.onDemand.delete(all);
+    }
   }
 
   private arm(schedule: RunningSchedule, after: Date): void {
@@ -209,14 +258,13 @@ export class Scheduler implements Stoppable {
   }
 
   private fire(schedule: RunningSchedule, due: Date): void {
-    const { name, fn, input } = schedule.definition;
+    const { name, fn } = schedule.definition;
     if (schedule.run !== undefined) {
       console.warn(`[scheduler] ${name}: the previous run is still going, skipping the run due at ${due.toISOString()}`);
       return;
     }
-    const event = input !== undefined ? input : scheduledEvent(name, due);
     schedule.run = fn
-      .invoke(event)
+      .invoke(eventFor(schedule.definition, due))
       .then(
         () => undefined,
         (error: unknown) => console.error(`[scheduler] ${name} failed (the schedule goes on):`, error),
@@ -225,6 +273,11 @@ export class Scheduler implements Stoppable {
         schedule.run = undefined;
       });
   }
+}
+
+/** The target's constant input, else EventBridge's Scheduled Event. */
+function eventFor({ name, input }: ScheduleDefinition, due: Date): unknown {
+  return input !== undefined ? input : scheduledEvent(name, due);
 }
 
 function scheduledEvent(name: string, due: Date): Readonly<Record<string, unknown>> {

@@ -1,7 +1,8 @@
 /**
  * The whole pipeline on one machine: emulators, the template's tables and queues, the
  * unchanged handlers, and the AWS plumbing between them (HTTP API, event source
- * mappings, schedules, TTL).
+ * mappings, schedules, TTL); for tests, faults injected between triggers and handlers
+ * (LOCAL_FAULTS) and a route that runs a schedule on demand.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,8 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startSqs } from './emulators/sqs';
+import { controlHandler } from './control';
+import { type FaultPlan, injectFaults } from './faults';
 import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-front';
 import { functionDefinitions, loadFunctions, type LoadedFunctions } from './lambda-runtime';
 import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
@@ -40,6 +43,10 @@ export interface LocalStackOptions {
   readonly apiKey: string;
   readonly trustProxy: boolean;
   readonly log: (line: string) => void;
+  /** Faults injected between triggers and handlers (LOCAL_FAULTS); none when absent. */
+  readonly faults?: FaultPlan;
+  /** CDK context for the in-process synth (e.g. `reportingTimeZone`), as `-c key=value` gives it on deploy. */
+  readonly context?: Readonly<Record<string, string>>;
 }
 
 export interface LocalStack extends Stoppable {
@@ -160,6 +167,7 @@ function createPollers(
             : undefined,
           checkpointFile: path.join(dataDir, 'stream-checkpoints', `${logicalId}.json`),
           region: LOCAL_REGION,
+          tumblingWindowSeconds: optionalNumber(properties.TumblingWindowInSeconds) ?? 0,
         }),
       );
     } else {
@@ -264,8 +272,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   });
 
-  const template = await step('synthesizing the CDK app', async () => synthesizeTemplate());
-  const provisioned = await step('creating tables and queues', () => provision(template, clients.dynamo, clients.sqs, log));
+  const template = await step('synthesizing the CDK app', async () => synthesizeTemplate(options.context));
+  const provisioned = await step(`creating tables and queues (data folder ${dataDir})`, () =>
+    provision(template, clients.dynamo, clients.sqs, log),
+  );
 
   // The front listens first so PUBLIC_BASE_URL (read when handlers load) names the real port.
   const front: HttpFront = await step('starting the HTTP front', () =>
@@ -293,13 +303,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
     }),
   );
+  const functions = await step('applying LOCAL_FAULTS', () =>
+    injectFaults(loaded.functions, {
+      plan: options.faults ?? {},
+      countsFile: path.join(dataDir, 'local-faults.json'),
+      print: (line) => process.stdout.write(`${line}\n`),
+      log,
+    }),
+  );
   const linksTableName = definitions.find((definition) => definition.environment.LINKS_TABLE_NAME)?.environment.LINKS_TABLE_NAME;
   await step('creating the demo link', () => ensureDemoLink(clients.dynamo, linksTableName));
 
   const { queuePollers, streamPollers, scheduler, sweeper, routes } = await step('wiring triggers', async () => ({
-    routes: httpRoutesFromTemplate(template, loaded.functions),
-    ...createPollers(template, provisioned, loaded.functions, clients, dataDir, log),
-    scheduler: createScheduler(template, loaded.functions),
+    routes: httpRoutesFromTemplate(template, functions),
+    ...createPollers(template, provisioned, functions, clients, dataDir, log),
+    scheduler: createScheduler(template, functions),
     sweeper: new TtlSweeper({
       dynamo: clients.dynamo,
       tables: Object.values(provisioned.tables).flatMap(({ tableName, ttlAttribute }) =>
@@ -315,7 +333,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       started.push(trigger);
     }
   });
-  front.serve(routes);
+  front.serve(routes, controlHandler({ apiKey: options.apiKey, scheduler }));
 
   const description: LocalStackDescription = {
     baseUrl,

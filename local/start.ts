@@ -1,10 +1,11 @@
 /**
  * `npm start`: the whole click-analytics pipeline on this machine, no AWS account needed.
  * Settings come from the environment: PORT, DATA_DIR, CLICKS_API_KEY, TRUST_PROXY,
- * TTL_SWEEP_INTERVAL_SECONDS (the README's table).
+ * TTL_SWEEP_INTERVAL_SECONDS, LOCAL_FAULTS (the README's table).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { parseFaultPlan } from './faults';
 import { DEMO_CODE, DEMO_URL, startLocalStack, type LocalStack } from './stack';
 
 /** A second Ctrl-C skips the clean stop: exit as a shell reports an interrupted process (128 + SIGINT). */
@@ -27,6 +28,11 @@ async function main(): Promise<void> {
   const generatedKey = !process.env.CLICKS_API_KEY;
   const apiKey = process.env.CLICKS_API_KEY || `local-${randomBytes(18).toString('base64url')}`;
   const trustProxy = process.env.TRUST_PROXY === '1';
+  // Parsed before anything starts: a typo fails at once, not after the emulators are up.
+  const faults = parseFaultPlan(process.env.LOCAL_FAULTS);
+  // The one deploy-time option a developer needs locally: the zone daily and monthly items are cut in.
+  const reportingTimeZone = process.env.REPORTING_TIME_ZONE?.trim();
+  const context = reportingTimeZone ? { reportingTimeZone } : undefined;
 
   let stack: LocalStack | undefined;
   let signals = 0;
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', crash);
 
   log(`starting (data in ${dataDir})`);
-  stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log });
+  stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log, faults, context });
   if (signals > 0) return; // Ctrl-C during start-up: shutdown() already handles it.
   const { baseUrl } = stack;
   const lines = [
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
     `  stats:          ${baseUrl}/api/links/${DEMO_CODE}/stats`,
     `                  curl -H "Authorization: Bearer ${generatedKey ? apiKey : '$CLICKS_API_KEY'}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
     `  data folder:    ${dataDir}`,
+    ...(Object.keys(faults).length > 0 ? [`  faults:         ${JSON.stringify(faults)} (counts in ${path.join(dataDir, 'local-faults.json')})`] : []),
     '  note: DynamoDB Local listens on all network interfaces (it has no host option); the rest binds 127.0.0.1.',
     '  Ctrl-C stops cleanly.',
   ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { networkPrefix } from './client-ip';
 import { MAX_REFERRER_HOST_LENGTH } from './referrer';
 import { SHORT_CODE_PATTERN } from './short-code';
@@ -7,6 +8,8 @@ export interface ClickMessage {
   readonly v: 1;
   readonly eventId: string;
   readonly code: string;
+  /** The link's owner: every click also counts for the owner's statistics. */
+  readonly owner: string;
   /** ISO 8601 UTC with milliseconds, server time at the redirect. */
   readonly ts: string;
   /** Hex HMAC-SHA256 of client IP and User-Agent under the current period's secret salt. */
@@ -24,7 +27,10 @@ export type BotReason = 'head-request' | 'prefetch' | 'link-preview' | 'user-age
 
 /** The click as stored in the raw clicks table. */
 export interface RawClick {
+  /** Partition key: `${code}#${n}` (linkShardOf), so a hot link spreads over RAW_WRITE_SHARDS partitions. */
+  readonly linkShard: string;
   readonly code: string;
+  readonly owner: string;
   /** Sort key: `${ts}#${eventId}`, so a redelivered message maps to the same item. */
   readonly clickKey: string;
   readonly eventId: string;
@@ -50,9 +56,17 @@ export const MAX_USER_AGENT_LENGTH = 512;
 /** Byte limit of a serialised click message: far above a real one, far below SQS's limit. */
 export const MAX_CLICK_MESSAGE_BYTES = 4096;
 export const MAX_PURPOSE_LENGTH = 32;
+/** Partitions one link's raw clicks are spread over: 16 × 1,000 write units a second for a hot link. */
+export const RAW_WRITE_SHARDS = 16;
+
+/** The raw-click partition of a click: the same for every delivery of the same event. */
+export function linkShardOf(code: string, eventId: string): string {
+  return `${code}#${createHash('sha256').update(eventId).digest()[0] % RAW_WRITE_SHARDS}`;
+}
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const VISITOR_PATTERN = /^[0-9a-f]{64}$/;
+const OWNER_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;
 const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 /** A host as `referrerHost` produces it: no whitespace, path, query, fragment or credentials. */
 const HOST_PATTERN = /^[^\s/?#@\\]+$/;
@@ -103,6 +117,8 @@ const isNetworkPrefix: Check<string> = (value): value is string => isString(valu
 // Fields shared by the click message and the raw-click item.
 const eventIdOf = (item: Item): string => field(item, 'eventId', stringMatching(UUID_PATTERN), 'must be a lower-case UUID');
 const codeOf = (item: Item): string => field(item, 'code', stringMatching(SHORT_CODE_PATTERN), 'must be a short code');
+const ownerOf = (item: Item): string =>
+  field(item, 'owner', stringMatching(OWNER_PATTERN), 'must be 1 to 128 characters of letters, digits and ._@+-');
 const tsOf = (item: Item): string => field(item, 'ts', isIsoUtc, 'must be an ISO 8601 UTC time');
 const visitorOf = (item: Item): string =>
   field(item, 'visitor', stringMatching(VISITOR_PATTERN), 'must be 64 lower-case hex characters');
@@ -127,6 +143,7 @@ export function parseClickMessage(body: string): ClickMessage {
     v: 1,
     eventId: eventIdOf(item),
     code: codeOf(item),
+    owner: ownerOf(item),
     // One canonical form, so the clickKey of a message is the same however its time was written.
     ts: new Date(tsOf(item)).toISOString(),
     visitor: visitorOf(item),
@@ -162,6 +179,9 @@ export function purposeFrom(headers: Readonly<Record<string, string | undefined>
 /** Validates an unmarshalled raw-click item (e.g. from the table's stream). */
 export function parseRawClick(item: Readonly<Record<string, unknown>>): RawClick {
   const eventId = eventIdOf(item);
+  const code = codeOf(item);
+  const linkShard = field(item, 'linkShard', isString, 'must be a string');
+  if (linkShard !== linkShardOf(code, eventId)) throw new InvalidClickMessage('linkShard must be linkShardOf(code, eventId)');
   const ts = tsOf(item);
   const clickKey = field(item, 'clickKey', isString, 'must be a string');
   if (clickKey !== `${ts}#${eventId}`) throw new InvalidClickMessage('clickKey must be `${ts}#${eventId}`');
@@ -170,7 +190,9 @@ export function parseRawClick(item: Readonly<Record<string, unknown>>): RawClick
   if (bot !== (botReason !== null)) throw new InvalidClickMessage('botReason must be set exactly when bot is true');
   const label = (name: string): string => field(item, name, isNonEmptyString, 'must be a non-empty string');
   return {
-    code: codeOf(item),
+    linkShard,
+    code,
+    owner: ownerOf(item),
     clickKey,
     eventId,
     ts,

@@ -1,8 +1,8 @@
 /** Turns a click message into the stored raw click: bot flag, device/browser/os, country, referrer. */
 import { detectBot } from './bots';
-import type { ClickMessage, RawClick } from './click';
+import { addDaysEpochSeconds, RAW_RETENTION_DAYS } from './buckets';
+import { linkShardOf, type ClickMessage, type RawClick } from './click';
 import { normaliseReferrer } from './referrer';
-import { addDaysEpochSeconds, RAW_RETENTION_DAYS } from './time-buckets';
 import { describeUserAgent, UNKNOWN } from './user-agent';
 
 /** ISO country code of a network prefix, or null when the database does not know it. */
@@ -21,7 +21,9 @@ function countryOf(ipPrefix: string | null, lookup: CountryLookup): string {
 export function enrichClick(message: ClickMessage, countryLookup: CountryLookup): RawClick {
   const { bot, reason } = detectBot({ userAgent: message.userAgent, method: message.method, purpose: message.purpose });
   return {
+    linkShard: linkShardOf(message.code, message.eventId),
     code: message.code,
+    owner: message.owner,
     clickKey: `${message.ts}#${message.eventId}`,
     eventId: message.eventId,
     ts: message.ts,

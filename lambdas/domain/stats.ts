@@ -1,7 +1,22 @@
-/** The statistics API's domain: query parsing, bucket ranges, and the response built from hourly records. */
-import { BREAKDOWN_DIMENSIONS, type BreakdownDimension, type HourlyRecord } from './hourly';
-import { hourBucket, hourStart } from './time-buckets';
-import { canonicalTimeZone, formatWithOffset, instantOfWallTime, wallTimeAt } from './zoned-time';
+/**
+ * The statistics API's domain: the query, which aggregate level serves it (docs/statistics.md),
+ * and the response built from that level's items in the query's time zone.
+ */
+import { emptyState, mergeInto, type AggregateState, type BreakdownDimension } from './aggregate-state';
+import {
+  DAILY_RETENTION_DAYS,
+  dayBounds,
+  localDayOf,
+  monthBounds,
+  monthOfDay,
+  QUARTER_HOUR_RETENTION_DAYS,
+  QUARTER_MS,
+  quarterOf,
+  quarterStart,
+} from './buckets';
+import type { QuarterHourItem } from './quarter-hour';
+import type { PeriodItem } from './rollup';
+import { canonicalTimeZone, formatWithOffset, instantOfWallTime, offsetMinutesAt } from './zoned-time';
 
 export type Granularity = 'hour' | 'day' | 'month';
 
@@ -9,21 +24,78 @@ export interface StatsQuery {
   from: Date;
   to: Date;
   granularity: Granularity;
+  /** Canonical IANA name. */
   tz: string;
+  /** Entries kept per breakdown; null keeps them all. */
+  top: number | null;
 }
 
-export type Breakdown = { key: string; clicks: number }[];
+export type StatsPlan =
+  | { source: 'quarter-hour'; firstQuarter: string; lastQuarter: string }
+  | { source: 'daily'; firstDay: string; lastDay: string }
+  | { source: 'monthly'; firstMonth: string; lastMonth: string };
 
-export interface StatsResponse {
-  link: string;
+export type StatsSubject = { link: string } | { owner: string };
+
+/** Percent change against the previous month, to 0.1; null when that month had none (or was not read). */
+export interface Trend {
+  clicks: number | null;
+  uniques: number | null;
+}
+
+export interface SeriesEntry {
+  /** Bucket start: `2026-11-26T05:00:00Z` for hours in UTC, else with the zone's offset (`2026-11-26T00:00:00-05:00`). */
+  t: string;
+  /** Human clicks. */
+  clicks: number;
+  /** Distinct human visitors of the bucket. */
+  uniques: number;
+  botClicks: number;
+  /** Month entries only. */
+  trend?: Trend;
+}
+
+export interface BreakdownEntry {
+  key: string;
+  clicks: number;
+}
+
+/** What `top` cut from one breakdown: how many keys and their clicks. */
+export interface BreakdownRest {
+  keys: number;
+  clicks: number;
+}
+
+const BREAKDOWN_FIELDS = {
+  referrers: 'referrer',
+  countries: 'country',
+  devices: 'device',
+  browsers: 'browser',
+  os: 'os',
+} as const satisfies Record<string, BreakdownDimension>;
+export type BreakdownField = keyof typeof BREAKDOWN_FIELDS;
+
+/**
+ * The response of both stats routes. `from`/`to` are the bucket-aligned range actually counted.
+ * `breakdowns` lists human clicks per key, by clicks descending then key, cut to the first `top`
+ * keys when asked; `breakdownOthers` says, per breakdown, how many keys and clicks the cut left
+ * out (always present: `{ keys: 0, clicks: 0 }` when nothing was cut), so every breakdown still
+ * adds up to `totals.clicks`.
+ */
+export type StatsResponse = StatsSubject & {
   from: string;
   to: string;
   granularity: Granularity;
   tz: string;
-  series: { t: string; clicks: number; uniques: number | null; botClicks: number }[];
-  totals: { clicks: number; uniques: number | null; botClicks: number };
-  breakdowns: { referrers: Breakdown; countries: Breakdown; devices: Breakdown; browsers: Breakdown; os: Breakdown };
-}
+  source: StatsPlan['source'];
+  series: SeriesEntry[];
+  /** clicks and botClicks are sums; uniques is the estimate of the merged sketches (never a sum). */
+  totals: { clicks: number; uniques: number; botClicks: number };
+  breakdowns: Record<BreakdownField, BreakdownEntry[]>;
+  breakdownOthers: Record<BreakdownField, BreakdownRest>;
+};
+
+type Rejection = { ok: false; error: string };
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -31,9 +103,10 @@ const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'month'];
 const DEFAULT_RANGE_DAYS = 7;
 /** Longest range per granularity, in days (5 years with their leap days for months): bounds the series length. */
 const MAX_RANGE_DAYS: Readonly<Record<Granularity, number>> = { hour: 31, day: 400, month: 1827 };
+const MAX_TOP = 1000;
 /**
- * Bounds of from and to. Past year 9999 an hour bucket is no longer `YYYY-MM-DDTHH` (toISOString writes
- * `+010000-…`), which would make the hourly table query's range invalid: a 5xx for a client's typo.
+ * Bounds of from and to. Past year 9999 a quarter or day is no longer `YYYY-…` (toISOString writes
+ * `+010000-…`), which would make a table query's range invalid: a 5xx for a client's typo.
  */
 const EARLIEST_TIME_MS = Date.UTC(1970, 0, 1);
 const LATEST_TIME_MS = Date.UTC(9999, 0, 1);
@@ -67,13 +140,19 @@ function parseIsoTime(text: string, tz: string): Date | null {
   return new Date(asUtc.getTime() + milliseconds - sign * (offsetHours * 60 + offsetMinutes) * 60_000);
 }
 
+/** A whole number from 1 to MAX_TOP, else null. */
+function parseTop(text: string): number | null {
+  const top = Number(text);
+  return /^\d+$/.test(text) && top >= 1 && top <= MAX_TOP ? top : null;
+}
+
 const isGranularity = (value: string): value is Granularity => (GRANULARITIES as readonly string[]).includes(value);
 
 /** Validates the stats query string; errors are sentences for a 400. Empty parameters count as absent. */
 export function parseStatsQuery(
   params: Readonly<Record<string, string | undefined>>,
   now: Date,
-): { ok: true; query: StatsQuery } | { ok: false; error: string } {
+): { ok: true; query: StatsQuery } | Rejection {
   const param = (name: string): string | undefined => params[name]?.trim() || undefined;
 
   const tzParam = param('tz') ?? 'UTC';
@@ -110,125 +189,227 @@ export function parseStatsQuery(
   if (rangeDays > MAX_RANGE_DAYS[granularity]) {
     return {
       ok: false,
-      error: `The range from from to to must be at most ${MAX_RANGE_DAYS[granularity]} days for ${granularity} granularity; use a coarser granularity or a shorter range.`,
+      error:
+        `The range from from to to must be at most ${MAX_RANGE_DAYS[granularity]} days for ${granularity} granularity; ` +
+        'use a coarser granularity or a shorter range.',
     };
   }
-  return { ok: true, query: { from, to, granularity, tz } };
+
+  const topParam = param('top');
+  const top = topParam === undefined ? null : parseTop(topParam);
+  if (topParam !== undefined && top === null) return { ok: false, error: `top must be a whole number from 1 to ${MAX_TOP}.` };
+  return { ok: true, query: { from, to, granularity, tz, top } };
 }
 
-function bucketStartMs(instantMs: number, granularity: Granularity, tz: string): number {
-  if (granularity === 'hour') return Math.floor(instantMs / HOUR_MS) * HOUR_MS;
-  const wall = wallTimeAt(instantMs, tz);
-  const day = granularity === 'day' ? wall.day : 1;
-  return instantOfWallTime({ year: wall.year, month: wall.month, day, hour: 0, minute: 0, second: 0 }, tz);
+/** [startMs, endMs) of one series bucket. */
+interface Bucket {
+  startMs: number;
+  endMs: number;
 }
 
-function nextBucketStartMs(startMs: number, granularity: Granularity, tz: string): number {
-  if (granularity === 'hour') return startMs + HOUR_MS;
-  const wall = wallTimeAt(startMs, tz);
-  // Date.UTC carries day 32 or month 13 into the next month or year.
-  const next = new Date(
-    granularity === 'day' ? Date.UTC(wall.year, wall.month - 1, wall.day + 1) : Date.UTC(wall.year, wall.month, 1),
-  );
-  return instantOfWallTime(
-    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate(), hour: 0, minute: 0, second: 0 },
-    tz,
-  );
-}
+const positiveModulo = (value: number, divisor: number): number => ((value % divisor) + divisor) % divisor;
+const offsetMsAt = (instantMs: number, tz: string): number => offsetMinutesAt(instantMs, tz) * 60_000;
 
-/** Start instants of every bucket touching [from, to), and the end of the last one. */
-function bucketsOf(query: StatsQuery): { starts: number[]; endMs: number } {
-  const starts: number[] = [];
-  let start = bucketStartMs(query.from.getTime(), query.granularity, query.tz);
-  while (start < query.to.getTime()) {
-    starts.push(start);
-    start = nextBucketStartMs(start, query.granularity, query.tz);
+/** First instant in (afterMs, atMs] with the offset in force at atMs: the one offset change between them. */
+function offsetChangeBetween(afterMs: number, atMs: number, tz: string): number {
+  const offset = offsetMsAt(atMs, tz);
+  let before = afterMs;
+  let after = atMs;
+  while (after - before > 1) {
+    const middle = Math.floor((before + after) / 2);
+    if (offsetMsAt(middle, tz) === offset) after = middle;
+    else before = middle;
   }
-  return { starts, endMs: start };
+  return after;
 }
 
-const ceilHourMs = (instantMs: number): number => Math.ceil(instantMs / HOUR_MS) * HOUR_MS;
-
-/** First and last hour bucket (inclusive) whose hours fall in the query's buckets: what to read from the hourly table. */
-export function hourRange(query: StatsQuery): { first: string; last: string } {
-  const { starts, endMs } = bucketsOf(query);
-  return { first: hourBucket(new Date(ceilHourMs(starts[0]))), last: hourBucket(new Date(ceilHourMs(endMs) - HOUR_MS)) };
+/**
+ * The local hour holding an instant: from a wall-clock hour to the next, split where the offset
+ * changes. Whole-hour DST changes give 1-hour buckets (New York's repeated 01:00 is two of them);
+ * Australia/Lord_Howe's 30-minute change gives one 30-minute bucket.
+ */
+function localHourAt(instantMs: number, tz: string): Bucket {
+  const offset = offsetMsAt(instantMs, tz);
+  const floorMs = instantMs - positiveModulo(instantMs + offset, HOUR_MS);
+  const ceilingMs = floorMs + HOUR_MS;
+  return {
+    startMs: offsetMsAt(floorMs, tz) === offset ? floorMs : offsetChangeBetween(floorMs, instantMs, tz),
+    endMs: offsetMsAt(ceilingMs - 1, tz) === offset ? ceilingMs : offsetChangeBetween(instantMs, ceilingMs - 1, tz),
+  };
 }
 
-/** Index of the last start at or before instantMs (starts ascending), or -1. */
-function bucketIndex(starts: readonly number[], instantMs: number): number {
+const monthAt = (instantMs: number, tz: string): string => monthOfDay(localDayOf(instantMs, tz));
+
+function bucketAt(instantMs: number, granularity: Granularity, tz: string): Bucket {
+  if (granularity === 'hour') return localHourAt(instantMs, tz);
+  return granularity === 'day' ? dayBounds(localDayOf(instantMs, tz), tz) : monthBounds(monthAt(instantMs, tz), tz);
+}
+
+/** Every bucket touching [from, to), in order; each starts where the previous one ends. */
+function bucketsOf(query: StatsQuery): Bucket[] {
+  const buckets = [bucketAt(query.from.getTime(), query.granularity, query.tz)];
+  for (let last = buckets[0]; last.endMs < query.to.getTime(); last = buckets[buckets.length - 1]) {
+    buckets.push(bucketAt(last.endMs, query.granularity, query.tz));
+  }
+  return buckets;
+}
+
+const isoSeconds = (instantMs: number): string => new Date(instantMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function retentionError(query: StatsQuery, reportingTz: string, cutoffMs: number): Rejection {
+  const instead = query.granularity === 'hour' ? `granularity=day&tz=${reportingTz}` : `tz=${reportingTz}`;
+  const what = query.granularity === 'hour' ? 'Hourly statistics' : `Statistics in ${query.tz}`;
+  return {
+    ok: false,
+    error:
+      `${what} cover the last ${QUARTER_HOUR_RETENTION_DAYS} days only (buckets starting from ${isoSeconds(cutoffMs)}); ` +
+      `statistics are kept per day in ${reportingTz} beyond ${QUARTER_HOUR_RETENTION_DAYS} days; ask with ${instead}.`,
+  };
+}
+
+/**
+ * Which level serves the query (docs/statistics.md), or a 400 sentence:
+ * - day or month in the reporting zone: the daily (within its retention) or monthly table; the
+ *   monthly plan starts one month early, for the first month's trend;
+ * - anything else: the quarter-hour table, within its retention, and only where every bucket
+ *   boundary is a quarter (not so under historic local mean time offsets such as -00:44:30).
+ * Throws RangeError when reportingTz is not a time zone (a configuration error).
+ */
+export function planStats(query: StatsQuery, reportingTz: string, now: Date): { ok: true; plan: StatsPlan } | Rejection {
+  const reporting = canonicalTimeZone(reportingTz);
+  if (reporting === null) throw new RangeError(`Not an IANA time zone: ${reportingTz}`);
+  const buckets = bucketsOf(query);
+  const first = buckets[0];
+  const last = buckets[buckets.length - 1];
+  const dailyCutoffMs = now.getTime() - DAILY_RETENTION_DAYS * DAY_MS;
+  const quarterCutoffMs = now.getTime() - QUARTER_HOUR_RETENTION_DAYS * DAY_MS;
+
+  if (query.tz === reporting && query.granularity === 'day') {
+    if (first.startMs < dailyCutoffMs) {
+      const firstKept = localDayOf(dailyCutoffMs, reporting);
+      return {
+        ok: false,
+        error: `Daily statistics are kept for ${DAILY_RETENTION_DAYS} days (days from ${firstKept} on); ask with granularity=month for older ranges.`,
+      };
+    }
+    const plan: StatsPlan = { source: 'daily', firstDay: localDayOf(first.startMs, reporting), lastDay: localDayOf(last.startMs, reporting) };
+    return { ok: true, plan };
+  }
+  if (query.tz === reporting && query.granularity === 'month') {
+    const plan: StatsPlan = { source: 'monthly', firstMonth: monthAt(first.startMs - 1, reporting), lastMonth: monthAt(last.startMs, reporting) };
+    return { ok: true, plan };
+  }
+  if (first.startMs < quarterCutoffMs) return retentionError(query, reporting, quarterCutoffMs);
+  const boundaries = [first.startMs, ...buckets.map((bucket) => bucket.endMs)];
+  if (!boundaries.every((boundary) => positiveModulo(boundary, QUARTER_MS) === 0)) {
+    return {
+      ok: false,
+      error:
+        `In this range ${query.tz} is not a whole number of quarter hours away from UTC (a historic local time), ` +
+        `so its ${query.granularity}s cannot be counted exactly; ask with tz=UTC.`,
+    };
+  }
+  return { ok: true, plan: { source: 'quarter-hour', firstQuarter: quarterOf(first.startMs), lastQuarter: quarterOf(last.endMs - QUARTER_MS) } };
+}
+
+function itemStartMs(plan: StatsPlan, item: QuarterHourItem | PeriodItem): number {
+  if ('quarter' in item) return quarterStart(item.quarter).getTime();
+  return (plan.source === 'monthly' ? monthBounds : dayBounds)(item.period, item.tz).startMs;
+}
+
+/** Index of the bucket holding instantMs, or -1 (buckets contiguous and ascending). */
+function bucketIndex(buckets: readonly Bucket[], instantMs: number): number {
+  if (instantMs >= buckets[buckets.length - 1].endMs) return -1;
   let low = 0;
-  let high = starts.length;
+  let high = buckets.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (starts[middle] <= instantMs) low = middle + 1;
+    if (buckets[middle].startMs <= instantMs) low = middle + 1;
     else high = middle;
   }
   return low - 1;
 }
 
-const isBreakdownDimension = (value: string): value is BreakdownDimension =>
-  (BREAKDOWN_DIMENSIONS as readonly string[]).includes(value);
-
-function sortedBreakdown(totals: ReadonlyMap<string, number>): Breakdown {
-  return [...totals]
-    .map(([key, clicks]) => ({ key, clicks }))
-    .sort((a, b) => b.clicks - a.clicks || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+function percentChange(previous: number, current: number): number | null {
+  if (previous === 0) return null;
+  // + 0 turns the -0 of a fall that rounds to nothing into 0.
+  return Math.round(((current - previous) / previous) * 1000) / 10 + 0;
 }
 
-/** Every bucket of the range (zeros included), totals and breakdowns over the hourly records in range. */
-export function buildStats(code: string, records: readonly HourlyRecord[], query: StatsQuery): StatsResponse {
-  const { starts, endMs } = bucketsOf(query);
-  const series = starts.map((start) => ({
-    t:
-      query.granularity === 'hour'
-        ? new Date(start).toISOString().replace('.000Z', 'Z')
-        : formatWithOffset(start, query.tz),
-    clicks: 0,
-    uniques: null,
-    botClicks: 0,
-  }));
-  const counters: Record<BreakdownDimension, Map<string, number>> = {
-    referrer: new Map(),
-    country: new Map(),
-    device: new Map(),
-    browser: new Map(),
-    os: new Map(),
-  };
-  for (const record of records) {
-    const hourMs = hourStart(record.hour).getTime();
-    if (hourMs >= endMs) continue;
-    const bucket = series[bucketIndex(starts, hourMs)];
-    if (bucket === undefined) continue;
-    bucket.clicks += record.clicks;
-    bucket.botClicks += record.botClicks;
-    for (const [name, count] of Object.entries(record.counters)) {
-      const separator = name.indexOf(':');
-      const dimension = name.slice(0, separator);
-      if (!isBreakdownDimension(dimension)) continue;
-      const values = counters[dimension];
-      const value = name.slice(separator + 1);
-      values.set(value, (values.get(value) ?? 0) + count);
-    }
-  }
+/** Keys by clicks descending, then key; the first `top` of them, and what the cut left out. */
+function breakdownOf(counts: Readonly<Record<string, number>>, top: number | null): { entries: BreakdownEntry[]; rest: BreakdownRest } {
+  const ranked = Object.entries(counts)
+    .map(([key, clicks]) => ({ key, clicks }))
+    .sort((a, b) => b.clicks - a.clicks || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const kept = top ?? ranked.length;
+  const cut = ranked.slice(kept);
+  return { entries: ranked.slice(0, kept), rest: { keys: cut.length, clicks: cut.reduce((sum, entry) => sum + entry.clicks, 0) } };
+}
+
+function byBreakdownField<T>(value: (field: BreakdownField) => T): Record<BreakdownField, T> {
   return {
-    link: code,
-    from: query.from.toISOString(),
-    to: query.to.toISOString(),
+    referrers: value('referrers'),
+    countries: value('countries'),
+    devices: value('devices'),
+    browsers: value('browsers'),
+    os: value('os'),
+  };
+}
+
+/**
+ * The response for the plan's items. Each item counts in the bucket holding its start (quarter,
+ * local day or local month); items outside every bucket are ignored, except that the monthly
+ * plan's month before the first bucket feeds the first month's trend. A series served from
+ * quarter-hour items does not read that month: its first month's trend is null.
+ */
+export function buildStats(
+  subject: StatsSubject,
+  query: StatsQuery,
+  plan: StatsPlan,
+  items: readonly (QuarterHourItem | PeriodItem)[],
+): StatsResponse {
+  const buckets = bucketsOf(query);
+  const lead = plan.source === 'monthly' ? [bucketAt(buckets[0].startMs - 1, 'month', query.tz)] : [];
+  const counted = [...lead, ...buckets];
+  const states = counted.map(() => emptyState());
+  for (const item of items) {
+    const index = bucketIndex(counted, itemStartMs(plan, item));
+    if (index >= 0) mergeInto(states[index], item.state);
+  }
+  const uniques = states.map((state) => state.visitors.estimate());
+
+  const series = buckets.map((bucket, position): SeriesEntry => {
+    const index = position + lead.length;
+    const state = states[index];
+    const entry: SeriesEntry = {
+      t: query.granularity === 'hour' && query.tz === 'UTC' ? isoSeconds(bucket.startMs) : formatWithOffset(bucket.startMs, query.tz),
+      clicks: state.clicks,
+      uniques: uniques[index],
+      botClicks: state.botClicks,
+    };
+    if (query.granularity === 'month') {
+      const previous: AggregateState | undefined = states[index - 1];
+      entry.trend = {
+        clicks: previous === undefined ? null : percentChange(previous.clicks, state.clicks),
+        uniques: previous === undefined ? null : percentChange(uniques[index - 1], uniques[index]),
+      };
+    }
+    return entry;
+  });
+
+  const total = emptyState();
+  for (const state of states.slice(lead.length)) mergeInto(total, state);
+  const breakdowns = byBreakdownField((field) => breakdownOf(total.breakdowns[BREAKDOWN_FIELDS[field]], query.top));
+  return {
+    ...subject,
+    from: new Date(buckets[0].startMs).toISOString(),
+    to: new Date(buckets[buckets.length - 1].endMs).toISOString(),
     granularity: query.granularity,
     tz: query.tz,
+    source: plan.source,
     series,
-    totals: {
-      clicks: series.reduce((sum, bucket) => sum + bucket.clicks, 0),
-      uniques: null,
-      botClicks: series.reduce((sum, bucket) => sum + bucket.botClicks, 0),
-    },
-    breakdowns: {
-      referrers: sortedBreakdown(counters.referrer),
-      countries: sortedBreakdown(counters.country),
-      devices: sortedBreakdown(counters.device),
-      browsers: sortedBreakdown(counters.browser),
-      os: sortedBreakdown(counters.os),
-    },
+    totals: { clicks: total.clicks, uniques: total.visitors.estimate(), botClicks: total.botClicks },
+    breakdowns: byBreakdownField((field) => breakdowns[field].entries),
+    breakdownOthers: byBreakdownField((field) => breakdowns[field].rest),
   };
 }

@@ -1,128 +1,217 @@
 /**
- * Raw clicks table stream consumer: folds each batch of new clicks into the hourly aggregates
- * table with one UpdateItem (ADD) per link-hour.
+ * Raw clicks table stream consumer: folds each batch of new clicks into this shard's quarter-hour
+ * items, exactly once, then marks the touched (target, reporting day) pairs for the rollup
+ * (docs/statistics.md, Exactly once).
+ *
+ * Each quarter-hour item has one writer, the stream shard (the tumbling window puts `shardId` in
+ * the event), and remembers the highest sequence number it applied (`watermark`): a retried,
+ * bisected or re-delivered batch only applies the records above it, and the conditional put
+ * makes a read-modify-write that raced another invocation start over.
  *
  * Not Powertools' BatchProcessor: its unit of work is the record, while here it is the
- * link-hour, known only after the whole batch is parsed; a failed update fails every record
- * that fed it. The partial batch response is built directly instead.
- *
- * At-least-once: Lambda retries a stream batch from its lowest failed sequence number, so
- * records after it (and already applied counter chunks) are counted again. Exactly-once
- * counting under retries is the statistics issue's job.
+ * (target, quarter) group, known only after the whole batch is parsed; a failed group fails
+ * every record in it. The partial batch response is built directly instead.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { parseRawClick, type RawClick } from '../domain/click';
-import { aggregateHourly, type HourlyDelta } from '../domain/hourly';
-import { addDaysEpochSeconds, hourBucket, hourStart, HOURLY_RETENTION_DAYS } from '../domain/time-buckets';
-import { dynamoDocumentClient } from '../shared/aws-clients';
-import { aggregateConfig } from '../shared/config';
+import { parseRawClick } from '../domain/click';
+import {
+  applyGroup,
+  compareSequenceNumbers,
+  groupByTargetQuarter,
+  parseQuarterHourItem,
+  quarterHourSlot,
+  toQuarterHourAttributes,
+  type QuarterHourGroup,
+  type StreamedClick,
+} from '../domain/quarter-hour';
+import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } from '../domain/rollup';
+import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/aws-clients';
+import { settleWithLimit } from '../shared/concurrency';
+import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
 
 const logger = new Logger({ serviceName: 'aggregate' });
 const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'aggregate' });
 
-/** Keeps every update expression far below DynamoDB's 4 KB expression limit. */
-const MAX_COUNTERS_PER_UPDATE = 40;
+/** Groups (and pending markers) written at once. */
+const CONCURRENT_WRITES = 16;
+/** Read-modify-write attempts of one item when its conditional put keeps losing. */
+const MAX_PUT_ATTEMPTS = 3;
 
-interface StreamedClick {
-  readonly click: RawClick;
-  readonly sequenceNumber: string | undefined;
+/** A stream event from an event source mapping with a tumbling window. */
+export interface TumblingWindowStreamEvent extends DynamoDBStreamEvent {
+  /** The stream shard: the writer of every quarter-hour item this invocation touches. */
+  readonly shardId?: string;
+  /** Carried between the invocations of a window; this function keeps none. */
+  readonly state?: Readonly<Record<string, unknown>>;
+  readonly window?: { readonly start: string; readonly end: string };
+  readonly isFinalInvokeForWindow?: boolean;
 }
 
-const linkHourOf = (code: string, hour: string): string => `${code}\n${hour}`;
+/** Lambda requires `state` in the response of a tumbling-window function. */
+export interface TumblingWindowResponse extends DynamoDBBatchResponse {
+  readonly state: Record<string, never>;
+}
 
-/** The record's click, or null (logged) when its image is missing or malformed. */
-function parseRecord(record: DynamoDBRecord): RawClick | null {
+/** The record's click, or null (logged) when it has no sequence number or its image is missing or malformed. */
+function parseRecord(record: DynamoDBRecord): StreamedClick | null {
+  const sequenceNumber = record.dynamodb?.SequenceNumber;
   try {
+    if (sequenceNumber === undefined) throw new Error('the record has no SequenceNumber');
     const image = record.dynamodb?.NewImage;
     if (image === undefined) throw new Error('the record has no NewImage (is the stream NEW_IMAGE?)');
     // aws-lambda's stream AttributeValue and the SDK's describe the same wire shape.
-    return parseRawClick(unmarshall(image as Record<string, AttributeValue>));
+    return { click: parseRawClick(unmarshall(image as Record<string, AttributeValue>)), sequenceNumber };
   } catch (error) {
-    logger.error('malformed raw click in stream', {
-      sequenceNumber: record.dynamodb?.SequenceNumber,
-      reason: (error as Error).message,
-    });
+    logger.error('malformed raw click in stream', { sequenceNumber, reason: (error as Error).message });
     return null;
   }
 }
 
-async function applyDelta(tableName: string, delta: HourlyDelta): Promise<void> {
-  const expiresAt = addDaysEpochSeconds(hourStart(delta.hour), HOURLY_RETENTION_DAYS);
-  const counters = Object.entries(delta.counters);
-  const chunks: [string, number][][] = [];
-  for (let start = 0; start < counters.length; start += MAX_COUNTERS_PER_UPDATE) {
-    chunks.push(counters.slice(start, start + MAX_COUNTERS_PER_UPDATE));
-  }
-  // The first update also carries the totals, so an hour with only bot clicks still gets one.
-  const [firstChunk = [], ...otherChunks] = chunks;
-  const totals: [string, number][] = [
-    ['clicks', delta.clicks],
-    ['botClicks', delta.botClicks],
-  ];
-  for (const additions of [[...totals, ...firstChunk], ...otherChunks]) {
-    const names: Record<string, string> = { '#expiresAt': 'expiresAt' };
-    const values: Record<string, number> = { ':expiresAt': expiresAt };
-    additions.forEach(([name, value], index) => {
-      names[`#a${index}`] = name;
-      values[`:a${index}`] = value;
-    });
-    await dynamoDocumentClient().send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { code: delta.code, hour: delta.hour },
-        UpdateExpression: `ADD ${additions.map((_, index) => `#a${index} :a${index}`).join(', ')} SET #expiresAt = :expiresAt`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
+/**
+ * Applies the group to this writer's quarter-hour item; resolves with the sequence numbers the
+ * item had already applied (a retried batch), which were left alone.
+ */
+async function applyToItem(tableName: string, group: QuarterHourGroup, writer: string): Promise<Set<string>> {
+  const key = { target: group.target, slot: quarterHourSlot(group.quarter, writer) };
+  for (let attempt = 1; ; attempt++) {
+    const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+    const existing = Item === undefined ? null : parseQuarterHourItem(Item);
+    const alreadyApplied = new Set(
+      existing === null
+        ? []
+        : group.clicks
+            .filter(({ sequenceNumber }) => compareSequenceNumbers(sequenceNumber, existing.watermark) <= 0)
+            .map(({ sequenceNumber }) => sequenceNumber),
     );
+    const next = applyGroup(existing, group, writer);
+    if (next === null) return alreadyApplied;
+    try {
+      await dynamoDocumentClient().send(
+        new PutCommand({
+          TableName: tableName,
+          Item: toQuarterHourAttributes(next),
+          // Only over what was read: another invocation that wrote meanwhile makes this one start over.
+          ...(existing === null
+            ? { ConditionExpression: 'attribute_not_exists(#target)', ExpressionAttributeNames: { '#target': 'target' } }
+            : {
+                ConditionExpression: 'attribute_not_exists(#target) OR #watermark = :read',
+                ExpressionAttributeNames: { '#target': 'target', '#watermark': 'watermark' },
+                ExpressionAttributeValues: { ':read': existing.watermark },
+              }),
+        }),
+      );
+      return alreadyApplied;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error) || attempt === MAX_PUT_ATTEMPTS) throw error;
+      logger.warn('quarter-hour item changed while applying; reading it again', { ...key, attempt });
+    }
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  const { hourlyTableName } = aggregateConfig();
-  const failedSequenceNumbers = new Set<string>();
+/**
+ * Marks the day for the rollup. `markedAt` is the latest mark: a busy day is marked again during
+ * most rollup runs and so keeps its marker, but has not waited since its first mark.
+ */
+async function markPending(tableName: string, pending: PendingRollup, now: string): Promise<void> {
+  await dynamoDocumentClient().send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) },
+      UpdateExpression: 'ADD #version :one SET #markedAt = :now',
+      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt' },
+      ExpressionAttributeValues: { ':one': 1, ':now': now },
+    }),
+  );
+}
+
+interface GroupOutcomes {
+  readonly failed: Set<QuarterHourGroup>;
+  /** Sequence numbers some item applied now (the others were in their items already, or failed). */
+  readonly newlyApplied: Set<string>;
+}
+
+async function applyGroups(config: AggregateConfig, groups: readonly QuarterHourGroup[], writer: string): Promise<GroupOutcomes> {
+  const failed = new Set<QuarterHourGroup>();
+  const newlyApplied = new Set<string>();
+  const outcomes = await settleWithLimit(groups, CONCURRENT_WRITES, (group) => applyToItem(config.quarterHourTableName, group, writer));
+  outcomes.forEach((outcome, index) => {
+    const group = groups[index];
+    if (outcome.status === 'fulfilled') {
+      for (const { sequenceNumber } of group.clicks) if (!outcome.value.has(sequenceNumber)) newlyApplied.add(sequenceNumber);
+      return;
+    }
+    logger.error('quarter-hour item update failed', { target: group.target, quarter: group.quarter, error: (outcome.reason as Error).message });
+    failed.add(group);
+  });
+  return { failed, newlyApplied };
+}
+
+/**
+ * Marks the reporting days of groups that are in their items now, also those with nothing new:
+ * the retry of a batch that crashed between the two steps must still mark them. Resolves with
+ * the groups whose day could not be marked.
+ */
+async function markDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
+  const groupsByMarker = new Map<string, { pending: PendingRollup; groups: QuarterHourGroup[] }>();
+  for (const group of groups) {
+    for (const pending of daysTouched([group], config.reportingTimeZone)) {
+      const marker = pendingMarker(pending);
+      const entry = groupsByMarker.get(marker) ?? { pending, groups: [] };
+      entry.groups.push(group);
+      groupsByMarker.set(marker, entry);
+    }
+  }
+  const markers = [...groupsByMarker.values()];
+  const now = new Date().toISOString();
+  const marked = await settleWithLimit(markers, CONCURRENT_WRITES, ({ pending }) =>
+    markPending(config.pendingRollupsTableName, pending, now),
+  );
+  return marked.flatMap((outcome, index) => {
+    if (outcome.status === 'fulfilled') return [];
+    const { pending, groups: unmarked } = markers[index];
+    logger.error('pending rollup mark failed', { ...pending, error: (outcome.reason as Error).message });
+    return unmarked;
+  });
+}
+
+export async function handler(event: TumblingWindowStreamEvent): Promise<TumblingWindowResponse> {
+  const config = aggregateConfig();
+  const writer = event.shardId;
+  if (writer === undefined || writer === '') {
+    // Without a shard id two shards would share items and overwrite each other: fail loudly instead.
+    throw new ConfigError('The stream event has no shardId: the event source mapping needs a tumbling window.');
+  }
+
   const streamed: StreamedClick[] = [];
   let malformed = 0;
-
   for (const record of event.Records) {
     // The event source mapping filters on INSERT; anything else is not a new click.
     if (record.eventName !== 'INSERT') continue;
-    const sequenceNumber = record.dynamodb?.SequenceNumber;
     const click = parseRecord(record);
     // A malformed image never parses on a retry either, and reporting it would make Lambda
-    // re-apply every valid record after it: it is logged (in parseRecord), counted and skipped.
-    // The raw clicks table still holds the item for whoever investigates.
-    if (click !== null) streamed.push({ click, sequenceNumber });
+    // re-deliver every record after it for nothing: it is logged (in parseRecord), counted and
+    // skipped. The raw clicks table still holds the item for whoever investigates.
+    if (click !== null) streamed.push(click);
     else malformed += 1;
   }
 
-  const deltas = aggregateHourly(streamed.map(({ click }) => click));
-  const outcomes = await Promise.allSettled(deltas.map((delta) => applyDelta(hourlyTableName, delta)));
-
-  const failedLinkHours = new Set<string>();
-  outcomes.forEach((outcome, index) => {
-    if (outcome.status === 'fulfilled') return;
-    const { code, hour } = deltas[index];
-    logger.error('hourly update failed', { code, hour, error: (outcome.reason as Error).message });
-    failedLinkHours.add(linkHourOf(code, hour));
-  });
-  let aggregated = 0;
-  for (const { click, sequenceNumber } of streamed) {
-    if (failedLinkHours.has(linkHourOf(click.code, hourBucket(click.ts)))) {
-      if (sequenceNumber !== undefined) failedSequenceNumbers.add(sequenceNumber);
-    } else {
-      aggregated += 1;
-    }
-  }
+  const groups = groupByTargetQuarter(streamed);
+  const { failed, newlyApplied } = await applyGroups(config, groups, writer);
+  for (const group of await markDays(config, groups.filter((group) => !failed.has(group)))) failed.add(group);
+  const failedSequenceNumbers = new Set([...failed].flatMap((group) => group.clicks.map(({ sequenceNumber }) => sequenceNumber)));
+  const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
+  // A click counts for two items (link and owner): it is new when either had not applied it yet.
+  const aggregated = succeeded.filter(({ sequenceNumber }) => newlyApplied.has(sequenceNumber)).length;
 
   metrics.addMetric('ClicksAggregated', MetricUnit.Count, aggregated);
+  metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
   metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
   metrics.publishStoredMetrics();
-  return { batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
+  return { state: {}, batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -1,24 +1,29 @@
 /**
  * ANY /api/{proxy+}: the admin API.
  *   POST /api/links                  create a short link
- *   GET  /api/links/{code}/stats     statistics of a link from the hourly aggregates
+ *   GET  /api/links/{code}/stats     statistics of a link
+ *   GET  /api/stats                  statistics of the caller's owner (all their links)
+ * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <admin key>`. Client mistakes are 4xx, never 5xx.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { paginateQuery, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseHourlyItem, type HourlyRecord } from '../domain/hourly';
+import { linkTarget, ownerTarget } from '../domain/aggregate-state';
+import { parseQuarterHourItem, slotRange, type QuarterHourItem } from '../domain/quarter-hour';
+import { parseDailyItem, parseMonthlyItem, type PeriodItem } from '../domain/rollup';
 import { generateShortCode, isValidCustomCode, parseShortCode } from '../domain/short-code';
-import { buildStats, hourRange, parseStatsQuery } from '../domain/stats';
+import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsSubject } from '../domain/stats';
 import { validateTargetUrl } from '../domain/target-url';
+import { queryTargetRange } from '../shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed, secretsManagerClient } from '../shared/aws-clients';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { json, problem, type HttpResult } from '../shared/http';
-import { findLinkUrl } from '../shared/links';
+import { findLink } from '../shared/links';
 
 const logger = new Logger({ serviceName: 'api' });
 
@@ -26,6 +31,7 @@ const MAX_BODY_BYTES = 8 * 1024;
 const GENERATED_CODE_ATTEMPTS = 5;
 /** A rotated key is picked up within this many seconds. */
 const API_KEY_CACHE_SECONDS = 300;
+/** The owner the admin key acts as: the only key there is for now. */
 const ADMIN_OWNER = 'admin';
 
 const secretsProviders = new Map<SecretsManagerClient, SecretsProvider>();
@@ -54,7 +60,10 @@ async function isAuthorised(event: APIGatewayProxyEventV2, config: ApiConfig): P
   return sameKey(match[1], await adminKey(config.apiKey));
 }
 
-type Route = { readonly name: 'create-link' } | { readonly name: 'stats'; readonly code: string };
+type Route =
+  | { readonly name: 'create-link' }
+  | { readonly name: 'link-stats'; readonly code: string }
+  | { readonly name: 'owner-stats' };
 
 interface RouteMatch {
   readonly allow: string;
@@ -64,8 +73,9 @@ interface RouteMatch {
 function matchRoute(path: string): RouteMatch | null {
   const segments = path.split('/');
   if (segments.length === 1 && segments[0] === 'links') return { allow: 'POST', route: { name: 'create-link' } };
+  if (segments.length === 1 && segments[0] === 'stats') return { allow: 'GET', route: { name: 'owner-stats' } };
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
-    return { allow: 'GET', route: { name: 'stats', code: segments[1] } };
+    return { allow: 'GET', route: { name: 'link-stats', code: segments[1] } };
   }
   return null;
 }
@@ -157,34 +167,41 @@ async function createWithGeneratedCode(tableName: string, url: string): Promise<
   return null;
 }
 
-async function hourlyRecords(tableName: string, code: string, first: string, last: string): Promise<HourlyRecord[]> {
-  const records: HourlyRecord[] = [];
-  const pages = paginateQuery(
-    { client: dynamoDocumentClient() },
-    {
-      TableName: tableName,
-      KeyConditionExpression: '#code = :code AND #hour BETWEEN :first AND :last',
-      ExpressionAttributeNames: { '#code': 'code', '#hour': 'hour' },
-      ExpressionAttributeValues: { ':code': code, ':first': first, ':last': last },
-    },
-  );
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) records.push(parseHourlyItem(item));
+/** The items of the plan's level for the target: one Query (paged). */
+function readPlan(config: ApiConfig, target: string, plan: StatsPlan): Promise<(QuarterHourItem | PeriodItem)[]> {
+  switch (plan.source) {
+    case 'quarter-hour':
+      return queryTargetRange(
+        { tableName: config.quarterHourTableName, target, sortKey: 'slot', ...slotRange(plan.firstQuarter, plan.lastQuarter) },
+        parseQuarterHourItem,
+      );
+    case 'daily':
+      return queryTargetRange(
+        { tableName: config.dailyTableName, target, sortKey: 'day', first: plan.firstDay, last: plan.lastDay },
+        parseDailyItem,
+      );
+    case 'monthly':
+      return queryTargetRange(
+        { tableName: config.monthlyTableName, target, sortKey: 'month', first: plan.firstMonth, last: plan.lastMonth },
+        parseMonthlyItem,
+      );
   }
-  return records;
 }
 
-async function linkStats(event: APIGatewayProxyEventV2, config: ApiConfig, rawCode: string): Promise<HttpResult> {
-  const code = parseShortCode(rawCode);
-  if (code === null) return problem(404, 'not_found', 'No link has this code.');
-  const parsed = parseStatsQuery(event.queryStringParameters ?? {}, new Date());
+async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: StatsSubject): Promise<HttpResult> {
+  const now = new Date();
+  const parsed = parseStatsQuery(event.queryStringParameters ?? {}, now);
   if (!parsed.ok) return problem(400, 'invalid_request', parsed.error);
-  if ((await findLinkUrl(config.linksTableName, code)) === null) return problem(404, 'not_found', 'No link has this code.');
+  const planned = planStats(parsed.query, config.reportingTimeZone, now);
+  if (!planned.ok) return problem(400, 'invalid_request', planned.error);
+  if ('link' in subject && (await findLink(config.linksTableName, subject.link)) === null) return unknownLink();
 
-  const { first, last } = hourRange(parsed.query);
-  const records = await hourlyRecords(config.hourlyTableName, code, first, last);
-  return json(200, buildStats(code, records, parsed.query), { 'cache-control': 'private, no-store' });
+  const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
+  const items = await readPlan(config, target, planned.plan);
+  return json(200, buildStats(subject, parsed.query, planned.plan, items), { 'cache-control': 'private, no-store' });
 }
+
+const unknownLink = (): HttpResult => problem(404, 'not_found', 'No link has this code.');
 
 async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const config = apiConfig();
@@ -199,7 +216,16 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   if (event.requestContext.http.method !== match.allow) {
     return problem(405, 'method_not_allowed', `Use ${match.allow} on this route.`, { allow: match.allow });
   }
-  return match.route.name === 'create-link' ? createLink(event, config) : linkStats(event, config, match.route.code);
+  switch (match.route.name) {
+    case 'create-link':
+      return createLink(event, config);
+    case 'link-stats': {
+      const code = parseShortCode(match.route.code);
+      return code === null ? unknownLink() : stats(event, config, { link: code });
+    }
+    case 'owner-stats':
+      return stats(event, config, { owner: ADMIN_OWNER });
+  }
 }
 
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

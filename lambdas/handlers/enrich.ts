@@ -1,18 +1,18 @@
 /**
  * SQS click queue consumer: validates each click message, enriches it (bot flag, user agent,
- * country, referrer) and stores it in the raw clicks table, once per event id.
+ * country, referrer) and stores it in the raw clicks table, one item per event id, written in
+ * batches (shared/raw-click-writer.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidClickMessage, parseClickMessage, type ClickMessage } from '../domain/click';
 import { enrichClick, type CountryLookup } from '../domain/enrich';
-import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/aws-clients';
 import { enrichConfig, type EnrichConfig } from '../shared/config';
 import { openCountryLookup, resolveGeoDatabasePath } from '../shared/geo';
 import { getOrCreate } from '../shared/get-or-create';
+import { RawClickWriter } from '../shared/raw-click-writer';
 
 const logger = new Logger({ serviceName: 'enrich' });
 const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'enrich' });
@@ -27,9 +27,7 @@ function countryLookup(config: EnrichConfig): CountryLookup {
   );
 }
 
-type Outcome = 'stored' | 'duplicate';
-
-async function storeClick(record: SQSRecord, tableName: string, countryOf: CountryLookup): Promise<Outcome> {
+async function storeClick(record: SQSRecord, writer: RawClickWriter, countryOf: CountryLookup): Promise<void> {
   let message: ClickMessage;
   try {
     message = parseClickMessage(record.body);
@@ -40,40 +38,21 @@ async function storeClick(record: SQSRecord, tableName: string, countryOf: Count
     }
     throw error;
   }
-  const click = enrichClick(message, countryOf);
-  try {
-    await dynamoDocumentClient().send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { ...click },
-        // A redelivered message maps to the same clickKey: stored once, the stream sees one INSERT.
-        ConditionExpression: 'attribute_not_exists(clickKey)',
-      }),
-    );
-    return 'stored';
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return 'duplicate';
-    throw error;
-  }
+  await writer.write(enrichClick(message, countryOf));
 }
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const config = enrichConfig();
   const countryOf = countryLookup(config);
-  const outcomes: Outcome[] = [];
-  // A processor per invocation: it holds the batch's state, and the local stack may run invocations concurrently.
+  // Per invocation, like the processor: both hold this batch's state, and the local stack may run invocations concurrently.
+  const writer = new RawClickWriter(config.rawClicksTableName);
   const processor = new BatchProcessor(EventType.SQS);
   try {
-    return await processPartialResponse(
-      event,
-      async (record: SQSRecord) => outcomes.push(await storeClick(record, config.rawClicksTableName, countryOf)),
-      processor,
-      { context },
-    );
+    return await processPartialResponse(event, (record: SQSRecord) => storeClick(record, writer, countryOf), processor, {
+      context,
+    });
   } finally {
-    const count = (outcome: Outcome): number => outcomes.filter((each) => each === outcome).length;
-    metrics.addMetric('ClicksStored', MetricUnit.Count, count('stored'));
-    metrics.addMetric('DuplicateClick', MetricUnit.Count, count('duplicate'));
+    metrics.addMetric('ClicksStored', MetricUnit.Count, writer.stored);
     metrics.publishStoredMetrics();
   }
 }

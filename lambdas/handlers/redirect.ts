@@ -15,7 +15,7 @@ import { ClickPublisher } from '../shared/click-publisher';
 import { redirectConfig, type RedirectConfig } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { problem } from '../shared/http';
-import { CachedLinkLookup } from '../shared/links';
+import { CachedLinkLookup, type Link } from '../shared/links';
 import { SaltStore } from '../shared/salt-store';
 
 const logger = new Logger({ serviceName: 'redirect' });
@@ -70,9 +70,9 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
   // Started now so it runs alongside the link lookup; cached per period, and it never rejects.
   const salt = saltStore(config).current(now, config.saltPeriod);
 
-  let url: string | null;
+  let link: Link | null;
   try {
-    url = await linkLookup(config).find(code);
+    link = await linkLookup(config).find(code);
   } catch (error) {
     logger.error('link lookup failed', { code, error: (error as Error).message });
     return withoutBodyFor(
@@ -82,17 +82,20 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       }),
     );
   }
-  if (url === null) return withoutBodyFor(method, notFound());
+  if (link === null) return withoutBodyFor(method, notFound());
 
   // Not awaited: a slow or failing salts table must not hold the redirect. With the salt cached (the
   // usual case) the click is logged and enqueued before this function's promise settles anyway.
-  const recording = recordClick(event, { code, method, now, salt }, config).finally(() => pendingClicks.delete(recording));
+  const recording = recordClick(event, { code, owner: link.owner, method, now, salt }, config).finally(() =>
+    pendingClicks.delete(recording),
+  );
   pendingClicks.add(recording);
-  return { statusCode: 302, headers: { location: url, 'cache-control': NO_STORE } };
+  return { statusCode: 302, headers: { location: link.url, 'cache-control': NO_STORE } };
 }
 
 interface ClickFacts {
   readonly code: string;
+  readonly owner: string | null;
   readonly method: 'GET' | 'HEAD';
   readonly now: Date;
   readonly salt: Promise<Uint8Array>;
@@ -101,6 +104,7 @@ interface ClickFacts {
 /** Never throws: a click that cannot be recorded must not change the redirect. */
 async function recordClick(event: APIGatewayProxyEventV2, facts: ClickFacts, config: RedirectConfig): Promise<void> {
   try {
+    if (facts.owner === null) throw new Error('the link has no owner to count its clicks for');
     const headers = event.headers ?? {};
     const ip = clientIp(headers, event.requestContext.http.sourceIp);
     const userAgent = (headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT_LENGTH);
@@ -108,6 +112,7 @@ async function recordClick(event: APIGatewayProxyEventV2, facts: ClickFacts, con
       v: 1,
       eventId: randomUUID(),
       code: facts.code,
+      owner: facts.owner,
       ts: facts.now.toISOString(),
       // The full IP goes into the keyed hash only; just its network prefix leaves this function.
       visitor: visitorHash(await facts.salt, ip, userAgent),

@@ -4,6 +4,7 @@
  * may change them between runs, so nothing here is frozen at module load.
  */
 import { parseSaltPeriod, type SaltPeriod } from '../domain/visitor';
+import { canonicalTimeZone } from '../domain/zoned-time';
 import type { GeoDatabaseType } from './geo';
 
 export class ConfigError extends Error {
@@ -78,12 +79,44 @@ export function enrichConfig(): EnrichConfig {
   };
 }
 
+/** The zone daily and monthly items are cut in (docs/statistics.md); canonical IANA name, default UTC. */
+function reportingTimeZone(): string {
+  const raw = optional('REPORTING_TIME_ZONE') ?? 'UTC';
+  const zone = canonicalTimeZone(raw);
+  if (zone === null) throw new ConfigError(`Environment variable REPORTING_TIME_ZONE is not an IANA time zone: "${raw}".`);
+  return zone;
+}
+
 export interface AggregateConfig {
-  readonly hourlyTableName: string;
+  readonly quarterHourTableName: string;
+  readonly pendingRollupsTableName: string;
+  readonly reportingTimeZone: string;
 }
 
 export function aggregateConfig(): AggregateConfig {
-  return { hourlyTableName: required('HOURLY_TABLE_NAME') };
+  return {
+    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
+    pendingRollupsTableName: required('PENDING_ROLLUPS_TABLE_NAME'),
+    reportingTimeZone: reportingTimeZone(),
+  };
+}
+
+export interface RollupConfig {
+  readonly quarterHourTableName: string;
+  readonly dailyTableName: string;
+  readonly monthlyTableName: string;
+  readonly pendingRollupsTableName: string;
+  readonly reportingTimeZone: string;
+}
+
+export function rollupConfig(): RollupConfig {
+  return {
+    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
+    dailyTableName: required('DAILY_TABLE_NAME'),
+    monthlyTableName: required('MONTHLY_TABLE_NAME'),
+    pendingRollupsTableName: required('PENDING_ROLLUPS_TABLE_NAME'),
+    reportingTimeZone: reportingTimeZone(),
+  };
 }
 
 /** Where the admin API key comes from: a plain value locally, a Secrets Manager secret in AWS. */
@@ -91,7 +124,10 @@ export type ApiKeySource = { readonly kind: 'value'; readonly value: string } | 
 
 export interface ApiConfig {
   readonly linksTableName: string;
-  readonly hourlyTableName: string;
+  readonly quarterHourTableName: string;
+  readonly dailyTableName: string;
+  readonly monthlyTableName: string;
+  readonly reportingTimeZone: string;
   readonly apiKey: ApiKeySource;
   /** Origin short links are served from, without a trailing slash. */
   readonly publicBaseUrl: string | undefined;
@@ -125,7 +161,10 @@ function publicBaseUrl(): string | undefined {
 export function apiConfig(): ApiConfig {
   return {
     linksTableName: required('LINKS_TABLE_NAME'),
-    hourlyTableName: required('HOURLY_TABLE_NAME'),
+    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
+    dailyTableName: required('DAILY_TABLE_NAME'),
+    monthlyTableName: required('MONTHLY_TABLE_NAME'),
+    reportingTimeZone: reportingTimeZone(),
     apiKey: apiKeySource(),
     publicBaseUrl: publicBaseUrl(),
     shortLinkHosts: (optional('SHORT_LINK_HOSTS') ?? '')

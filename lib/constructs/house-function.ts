@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -60,6 +61,13 @@ export interface HouseFunctionProps {
    * @default []
    */
   readonly assets?: readonly HouseFunctionAsset[];
+  /**
+   * Period of the EventBridge schedule that invokes the function, for a scheduled function. A scheduled event
+   * carries no work (the work waits in DynamoDB), so the next run is the retry: Lambda does not retry a failed
+   * run, drops an invocation older than one period, and keeps no DLQ.
+   * @default - not scheduled: invoked synchronously (HTTP API) or by event source mappings
+   */
+  readonly schedulePeriod?: Duration;
 }
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
@@ -76,6 +84,9 @@ const CREATE_REQUIRE_BANNER =
  * metadata telling the local stack which handler file and assets the function is made of.
  */
 export class HouseFunction extends NodejsFunction {
+  /** `POWERTOOLS_SERVICE_NAME`, the `service` dimension of the function's Powertools metrics. */
+  readonly serviceName: string;
+
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const entry = path.resolve(PROJECT_ROOT, props.entry);
     const assets = props.assets ?? [];
@@ -106,6 +117,8 @@ export class HouseFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
+      retryAttempts: props.schedulePeriod === undefined ? undefined : 0,
+      maxEventAge: props.schedulePeriod,
       logGroup,
       role,
       environment: {
@@ -136,6 +149,8 @@ export class HouseFunction extends NodejsFunction {
       },
     });
 
+    this.serviceName = props.serviceName;
+
     const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
     cfnFunction.addMetadata(ENTRY_METADATA_KEY, toPosix(path.relative(PROJECT_ROOT, entry)));
     cfnFunction.addMetadata(
@@ -153,10 +168,29 @@ export class HouseFunction extends NodejsFunction {
     Validations.of(this).acknowledge(
       { id: 'AwsSolutions-L1', reason: pinnedRuntime },
       { id: 'Serverless-LambdaLatestVersion', reason: pinnedRuntime },
-      {
+    );
+    if (props.schedulePeriod === undefined) {
+      Validations.of(this).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason: 'Not invoked asynchronously: HTTP API (synchronous) or event source mappings, whose failures go to the source queue DLQ or the stream failure queue.',
-      },
-    );
+      });
+    } else {
+      const scheduled =
+        'Invoked by an EventBridge schedule whose event carries no work: the work stays in DynamoDB until a run succeeds, the next scheduled run is the retry, and alarms watch errors and lag. A failed scheduled event holds nothing to replay.';
+      Validations.of(this).acknowledge(
+        { id: 'Serverless-LambdaDLQ', reason: scheduled },
+        { id: 'Serverless-LambdaAsyncFailureDestination', reason: scheduled },
+      );
+    }
+  }
+
+  /** A metric the function publishes with Powertools Metrics (namespace ClickAnalytics, dimension `service`). */
+  metricPublished(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: this.serviceName },
+      ...props,
+    });
   }
 }

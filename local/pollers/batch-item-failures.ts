@@ -1,7 +1,7 @@
 /**
  * Reads a ReportBatchItemFailures response the way Lambda does: no response, no list or an empty
  * list means success; an item identifier that is empty, missing or not in the batch makes the
- * whole batch a failure.
+ * whole batch a failure. Other fields (a tumbling window's `state`) are the caller's to check.
  * Returns the failed identifiers, or null when the response is invalid (whole batch failed).
  */
 export function failedItemIdentifiers(result: unknown, batchIdentifiers: ReadonlySet<string>): ReadonlySet<string> | null {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { matchesFilters } from '../event-filter';
-import type { LocalFunction, Stoppable } from '../types';
+import { isRecord, type LocalFunction, type Stoppable } from '../types';
 import { failedItemIdentifiers } from './batch-item-failures';
 import { backoffMs as retryBackoffMs, describeError, sleep } from '../retry';
 
@@ -36,6 +36,10 @@ export interface DynamoDbStreamPollerOptions {
   /** Where the position in each shard is kept, so a restart resumes where it stopped. */
   readonly checkpointFile: string;
   readonly region: string;
+  /** The mapping's TumblingWindowInSeconds; 0 = no tumbling window. */
+  readonly tumblingWindowSeconds: number;
+  /** The clock tumbling windows are cut from (tests move it). */
+  readonly now?: () => Date;
 }
 
 interface ShardCheckpoint {
@@ -59,6 +63,26 @@ interface BufferedRecord {
 
 type InvokeOutcome = { readonly kind: 'success' } | { readonly kind: 'partial'; readonly firstFailed: number } | { readonly kind: 'error' };
 
+/** The state a shard's last accepted invocation returned, and the window it belongs to. */
+interface WindowState {
+  readonly windowStart: number;
+  readonly state: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The fields Lambda adds to a stream event when the mapping has a tumbling window. Lambda ends
+ * each window with an extra invocation flagged isFinalInvokeForWindow; that is not emulated (no
+ * handler here acts on it): every invocation is an ordinary one, and a new window starts from {}.
+ */
+interface TumblingWindowFields {
+  readonly shardId: string;
+  readonly eventSourceARN: string;
+  readonly window: { readonly start: string; readonly end: string };
+  readonly state: Readonly<Record<string, unknown>>;
+  readonly isFinalInvokeForWindow: false;
+  readonly isWindowTerminatedEarly: false;
+}
+
 const IDLE_POLL_MS = 250;
 const DESCRIBE_INTERVAL_MS = 1_000;
 const GET_RECORDS_LIMIT = 1_000;
@@ -69,7 +93,8 @@ const backoffMs = (failures: number): number => retryBackoffMs(failures, BACKOFF
 
 /**
  * Lambda's DynamoDB Streams event source mapping, played locally: reads every shard in order
- * (children after their parents), filters, batches, invokes, and checkpoints to a file.
+ * (children after their parents), filters, batches, invokes (with a tumbling window's fields
+ * when the mapping has one), and checkpoints to a file.
  * Retries wait a short backoff (Lambda retries at once); otherwise the semantics are Lambda's.
  */
 export class DynamoDbStreamPoller implements Stoppable {
@@ -85,6 +110,8 @@ export class DynamoDbStreamPoller implements Stoppable {
   private readonly caughtUpSince = new Map<string, number>();
   private lastDescribedAt = 0;
   private lastShardFinishedAt = 0;
+  /** Per shard, with a tumbling window only. */
+  private readonly windowStates = new Map<string, WindowState>();
 
   constructor(private readonly options: DynamoDbStreamPollerOptions) {}
 
@@ -183,6 +210,7 @@ export class DynamoDbStreamPoller implements Stoppable {
         .finally(() => {
           this.workers.delete(shardId);
           this.caughtUpSince.delete(shardId);
+          this.windowStates.delete(shardId);
           this.lastShardFinishedAt = Date.now();
         });
       this.workers.set(shardId, worker);
@@ -268,7 +296,7 @@ export class DynamoDbStreamPoller implements Stoppable {
     let retries = 0;
     for (;;) {
       if (!this.running) return false;
-      const outcome = await this.invoke(pending);
+      const outcome = await this.invoke(shardId, pending);
       if (outcome.kind === 'success') return true;
       if (outcome.kind === 'error' && this.options.bisectBatchOnFunctionError && pending.length > 1) {
         const half = Math.ceil(pending.length / 2);
@@ -286,8 +314,11 @@ export class DynamoDbStreamPoller implements Stoppable {
     }
   }
 
-  private async invoke(records: readonly BufferedRecord[]): Promise<InvokeOutcome> {
-    const event: DynamoDBStreamEvent = { Records: records.map((entry) => entry.record) };
+  private async invoke(shardId: string, records: readonly BufferedRecord[]): Promise<InvokeOutcome> {
+    const streamEvent: DynamoDBStreamEvent = { Records: records.map((entry) => entry.record) };
+    const windowStart = this.options.tumblingWindowSeconds > 0 ? this.currentWindowStart() : undefined;
+    const window = windowStart === undefined ? undefined : this.windowFields(shardId, windowStart);
+    const event = window === undefined ? streamEvent : { ...streamEvent, ...window };
     let result: unknown;
     try {
       result = await this.options.fn.invoke(event);
@@ -295,15 +326,45 @@ export class DynamoDbStreamPoller implements Stoppable {
       this.log(`invocation with ${records.length} record(s) failed:`, error);
       return { kind: 'error' };
     }
-    if (!this.options.reportBatchItemFailures) return { kind: 'success' };
-    const failed = failedItemIdentifiers(result, new Set(records.map((entry) => entry.sequenceNumber)));
+    const state = isRecord(result) ? result.state : undefined;
+    if (windowStart !== undefined && !isRecord(state)) {
+      this.log(`no state object in ${JSON.stringify(result)}: with a tumbling window the whole batch fails, as on Lambda`);
+      return { kind: 'error' };
+    }
+    const failed = this.options.reportBatchItemFailures
+      ? failedItemIdentifiers(result, new Set(records.map((entry) => entry.sequenceNumber)))
+      : new Set<string>();
     if (failed === null) {
       this.log(`invalid batchItemFailures in ${JSON.stringify(result)}: the whole batch fails, as on Lambda`);
       return { kind: 'error' };
     }
+    // Only an accepted response's state carries on: a failed invocation's retry starts from the state it was given.
+    if (windowStart !== undefined && isRecord(state)) this.windowStates.set(shardId, { windowStart, state });
     if (failed.size === 0) return { kind: 'success' };
     // Records are in sequence order: the first failed one in the batch has the lowest number.
     return { kind: 'partial', firstFailed: records.findIndex((entry) => failed.has(entry.sequenceNumber)) };
+  }
+
+  /** Start of the aligned tumbling window holding the current time. */
+  private currentWindowStart(): number {
+    const sizeMs = this.options.tumblingWindowSeconds * 1000;
+    return Math.floor((this.options.now?.() ?? new Date()).getTime() / sizeMs) * sizeMs;
+  }
+
+  /** The window starting at `start`, and the state the shard's previous invocation left in it (else {}). */
+  private windowFields(shardId: string, start: number): TumblingWindowFields {
+    const sizeMs = this.options.tumblingWindowSeconds * 1000;
+    const previous = this.windowStates.get(shardId);
+    // Lambda writes window bounds to the second.
+    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return {
+      shardId,
+      eventSourceARN: this.options.streamArn,
+      window: { start: iso(start), end: iso(start + sizeMs) },
+      state: previous?.windowStart === start ? previous.state : {},
+      isFinalInvokeForWindow: false,
+      isWindowTerminatedEarly: false,
+    };
   }
 
   private async giveUp(shardId: string, records: readonly BufferedRecord[], invocations: number, functionError: boolean): Promise<boolean> {

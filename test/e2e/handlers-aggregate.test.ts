@@ -1,133 +1,243 @@
 /**
- * The aggregate handler in-process on DynamoDB Local: one hourly update per link-hour, and a
- * partial batch response that never makes Lambda re-apply records that were already counted
- * for a record that can never succeed.
+ * The aggregate handler in-process on DynamoDB Local: quarter-hour items per (target, quarter,
+ * writer) for links and owners, exactly once under retried, bisected and partial batches, and
+ * pending rollup markers for every touched reporting day.
  */
-import { CreateTableCommand, DeleteTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { RawClick } from '../../lambdas/domain/click';
-import { handler } from '../../lambdas/handlers/aggregate';
+import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
+import { parseQuarterHourItem, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
+import { pendingMarker, pendingPartitionOf } from '../../lambdas/domain/rollup';
+import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { rawClick } from '../fixtures/clicks';
-import { dynamoClient, REGION, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
+import { dynamoClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
+import { type DynamoProxy, startDynamoProxy } from './helpers/dynamo-proxy';
+import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
 
-const HOURLY_TABLE = 'HourlyAggregatesForTest';
+const SHARD = 'shardId-00000001700000000000-0000aaaa';
+const OTHER_SHARD = 'shardId-00000001700000000000-0000bbbb';
+const { QUARTER_HOUR_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME } = STATISTICS_TABLES;
+
 let dynamoLocal: DynamoDbLocal;
 let dynamo: DynamoDBClient;
+let proxy: DynamoProxy;
 const savedEnv = { ...process.env };
-let sequence = 0;
+const batch = (batchRecords: DynamoDBRecord[], shardId = SHARD): TumblingWindowStreamEvent => ({
+  Records: batchRecords,
+  shardId,
+  state: {},
+  window: { start: '2026-11-26T05:00:00Z', end: '2026-11-26T05:15:00Z' },
+  isFinalInvokeForWindow: false,
+});
 
-type StreamImage = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
-
-function insert(image: object): DynamoDBRecord {
-  sequence += 1;
-  return {
-    eventID: `event-${sequence}`,
-    eventName: 'INSERT',
-    eventVersion: '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: REGION,
-    dynamodb: {
-      SequenceNumber: String(1000 + sequence).padStart(21, '0'),
-      NewImage: marshall(image, { removeUndefinedValues: true }) as StreamImage,
-      StreamViewType: 'NEW_IMAGE',
-    },
-  };
+async function quarterItems(target: string): Promise<QuarterHourItem[]> {
+  return (await partitionItems(dynamo, QUARTER_HOUR_TABLE_NAME, ['target', target])).map(parseQuarterHourItem);
 }
 
-function click(code: string, changes: Partial<RawClick> = {}): RawClick {
-  sequence += 1;
-  return rawClick({ code, eventId: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`, ts: '2026-11-26T05:10:00.000Z', ...changes });
-}
-
-async function hourly(code: string): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await dynamo.send(
-    new GetItemCommand({ TableName: HOURLY_TABLE, Key: marshall({ code, hour: '2026-11-26T05' }), ConsistentRead: true }),
-  );
-  return Item === undefined ? undefined : unmarshall(Item);
-}
-
-async function createHourlyTable(): Promise<void> {
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: HOURLY_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'code', AttributeType: 'S' },
-        { AttributeName: 'hour', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'code', KeyType: 'HASH' },
-        { AttributeName: 'hour', KeyType: 'RANGE' },
-      ],
-    }),
+/** clicks, botClicks, uniques per `quarter writer` of a target. */
+async function summary(target: string): Promise<Record<string, { clicks: number; botClicks: number; uniques: number }>> {
+  return Object.fromEntries(
+    (await quarterItems(target)).map(({ quarter, writer, state }) => [
+      `${quarter} ${writer}`,
+      { clicks: state.clicks, botClicks: state.botClicks, uniques: state.visitors.estimate() },
+    ]),
   );
 }
 
 beforeAll(async () => {
   dynamoLocal = await startDynamoDbLocal({});
   dynamo = dynamoClient(dynamoLocal.endpoint);
+  proxy = await startDynamoProxy(dynamoLocal.endpoint);
   Object.assign(process.env, {
     ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoLocal.endpoint,
-    HOURLY_TABLE_NAME: HOURLY_TABLE,
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+    QUARTER_HOUR_TABLE_NAME,
+    PENDING_ROLLUPS_TABLE_NAME,
+    REPORTING_TIME_ZONE: 'America/New_York',
     POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
   });
-  await createHourlyTable();
+  await createStatisticsTables(dynamo, ['QUARTER_HOUR_TABLE_NAME', 'PENDING_ROLLUPS_TABLE_NAME']);
 });
 
 afterAll(async () => {
   process.env = savedEnv;
   dynamo?.destroy();
+  await proxy?.close();
   await dynamoLocal?.stop();
 });
 
 describe('aggregate handler', () => {
-  it('folds a batch into one item per link-hour: human and bot clicks apart, breakdowns over humans', async () => {
-    const event: DynamoDBStreamEvent = {
-      Records: [
-        insert(click('fold', { referrer: 'twitter.com', country: 'SE' })),
-        insert(click('fold', { referrer: 'twitter.com', country: 'US' })),
-        insert(click('fold', { bot: true, botReason: 'link-preview', referrer: 'slack.com' })),
-      ],
-    };
-    expect(await handler(event)).toEqual({ batchItemFailures: [] });
-    expect(await hourly('fold')).toMatchObject({
-      clicks: 2,
-      botClicks: 1,
-      'referrer:twitter.com': 2,
-      'country:SE': 1,
-      'country:US': 1,
+  it('counts each quarter for the link and for its owner, and answers with the tumbling-window state', async () => {
+    const response = await handler(
+      batch(
+        streamInserts([
+          testClick('count-a', 'counter', { ts: '2026-11-26T05:01:00.000Z' }),
+          testClick('count-a', 'counter', { ts: '2026-11-26T05:14:59.999Z' }),
+          testClick('count-a', 'counter', { ts: '2026-11-26T05:15:00.000Z' }),
+          testClick('count-b', 'counter', { ts: '2026-11-26T05:20:00.000Z' }),
+        ]),
+      ),
+    );
+    expect(response).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await summary(linkTarget('count-a'))).toEqual({
+      [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 },
+      [`2026-11-26T05:15 ${SHARD}`]: { clicks: 1, botClicks: 0, uniques: 1 },
     });
-    expect(await hourly('fold')).not.toHaveProperty(['referrer:slack.com']);
+    expect(await summary(linkTarget('count-b'))).toEqual({ [`2026-11-26T05:15 ${SHARD}`]: { clicks: 1, botClicks: 0, uniques: 1 } });
+    expect(await summary(ownerTarget('counter'))).toEqual({
+      [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 },
+      [`2026-11-26T05:15 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 },
+    });
   });
 
-  it('skips a malformed record instead of failing it, so the valid ones are not re-applied on a retry', async () => {
-    const malformed = insert({ ...click('skip'), visitor: 'not-a-hash' });
-    const event: DynamoDBStreamEvent = { Records: [insert(click('skip')), malformed, insert(click('skip'))] };
-    expect(await handler(event)).toEqual({ batchItemFailures: [] });
-    expect(await hourly('skip')).toMatchObject({ clicks: 2, botClicks: 0 });
+  it('keeps bots apart: counted as botClicks, not in uniques or breakdowns', async () => {
+    await handler(
+      batch(
+        streamInserts([
+          testClick('bots', 'bots-owner', { referrer: 'twitter.com', country: 'SE', visitor: '1'.repeat(64) }),
+          testClick('bots', 'bots-owner', { referrer: 'twitter.com', country: 'US', visitor: '2'.repeat(64) }),
+          testClick('bots', 'bots-owner', { bot: true, botReason: 'link-preview', referrer: 'slack.com', visitor: '3'.repeat(64) }),
+        ]),
+      ),
+    );
+    const [item] = await quarterItems(linkTarget('bots'));
+    expect(item.state).toMatchObject({ clicks: 2, botClicks: 1 });
+    expect(item.state.visitors.estimate()).toBe(2);
+    expect({ ...item.state.breakdowns.referrer }).toEqual({ 'twitter.com': 2 });
+    expect({ ...item.state.breakdowns.country }).toEqual({ SE: 1, US: 1 });
+  });
+
+  it('merges uniques across batches: a visitor seen again is not counted again', async () => {
+    const alice = 'a1'.repeat(32);
+    const bob = 'b2'.repeat(32);
+    await handler(batch(streamInserts([testClick('uniq', 'uniq-owner', { visitor: alice }), testClick('uniq', 'uniq-owner', { visitor: alice })])));
+    await handler(batch(streamInserts([testClick('uniq', 'uniq-owner', { visitor: alice }), testClick('uniq', 'uniq-owner', { visitor: bob })])));
+    expect(await summary(linkTarget('uniq'))).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 4, botClicks: 0, uniques: 2 } });
+  });
+
+  it('changes nothing when the same batch is delivered again', async () => {
+    const retried = batch(streamInserts([testClick('retry', 'retry-owner'), testClick('retry', 'retry-owner', { bot: true, botReason: 'head-request' })]));
+    await handler(retried);
+    const before = await partitionItems(dynamo, QUARTER_HOUR_TABLE_NAME, ['target', linkTarget('retry')]);
+    expect(await handler(retried)).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await partitionItems(dynamo, QUARTER_HOUR_TABLE_NAME, ['target', linkTarget('retry')])).toEqual(before);
+    expect(await summary(ownerTarget('retry-owner'))).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 1, botClicks: 1, uniques: 1 } });
+  });
+
+  it('starts over when another invocation wrote the item between its read and its write', async () => {
+    const [first, second, third] = streamInserts([testClick('race', 'race-owner'), testClick('race', 'race-owner'), testClick('race', 'race-owner')]);
+    const target = linkTarget('race');
+    // The first put of this item waits while a retry carrying one record more runs to the end.
+    proxy.intercept(async ({ operation, body }) => {
+      if (operation !== 'PutItem' || JSON.stringify(body.Item).indexOf(`"${target}"`) < 0) return undefined;
+      proxy.intercept(undefined);
+      await handler(batch([first, second, third]));
+      return undefined;
+    });
+    try {
+      await handler(batch([first, second]));
+    } finally {
+      proxy.intercept(undefined);
+    }
+    expect(await summary(target)).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 3, botClicks: 0, uniques: 1 } });
+  });
+
+  it('applies only the new records of a bisected or partial retry', async () => {
+    const first = streamInserts([1, 2, 3, 4].map(() => testClick('bisect', 'bisect-owner')));
+    await handler(batch(first));
+    // A bisected retry: the second half again, with records the stream added since.
+    const later = streamInserts([testClick('bisect', 'bisect-owner'), testClick('bisect', 'bisect-owner', { ts: '2026-11-26T06:00:00.000Z' })]);
+    await handler(batch([...first.slice(2), ...later]));
+    // Half of the first half alone, as a bisection can deliver it.
+    await handler(batch(first.slice(0, 1)));
+    expect(await summary(linkTarget('bisect'))).toEqual({
+      [`2026-11-26T05:00 ${SHARD}`]: { clicks: 5, botClicks: 0, uniques: 1 },
+      [`2026-11-26T06:00 ${SHARD}`]: { clicks: 1, botClicks: 0, uniques: 1 },
+    });
+  });
+
+  it('gives each writer (stream shard) its own item of a quarter', async () => {
+    await handler(batch(streamInserts([testClick('writers', 'writers-owner'), testClick('writers', 'writers-owner')]), SHARD));
+    await handler(batch(streamInserts([testClick('writers', 'writers-owner')]), OTHER_SHARD));
+    expect(await summary(linkTarget('writers'))).toEqual({
+      [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 },
+      [`2026-11-26T05:00 ${OTHER_SHARD}`]: { clicks: 1, botClicks: 0, uniques: 1 },
+    });
+  });
+
+  it('marks every touched (target, reporting day) pending, also when a retry has nothing new', async () => {
+    // 03:00 UTC on Nov 26 is still Nov 25 in New York, the reporting zone of this test.
+    const event = batch(
+      streamInserts([testClick('marks', 'marks-owner', { ts: '2026-11-26T03:00:00.000Z' }), testClick('marks', 'marks-owner', { ts: '2026-11-26T15:00:00.000Z' })]),
+    );
+    await handler(event);
+    const expected = [linkTarget('marks'), ownerTarget('marks-owner')].flatMap((target) =>
+      ['2026-11-25', '2026-11-26'].map((day) => ({ target, marker: pendingMarker({ target, day }) })),
+    );
+    const marker = async (target: string, name: string): Promise<Record<string, unknown> | undefined> =>
+      (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name);
+    for (const { target, marker: name } of expected) {
+      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 1, markedAt: expect.any(String) });
+    }
+    const firstMarkedAt = String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt);
+
+    await handler(event);
+    for (const { target, marker: name } of expected) expect(await marker(target, name)).toMatchObject({ version: 2 });
+    // The latest mark's time: what the rollup's lag metric measures from.
+    expect(String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt) > firstMarkedAt).toBe(true);
+  });
+
+  it('skips a malformed record instead of failing it, so the valid ones are not re-delivered', async () => {
+    const [good, malformed, alsoGood] = streamInserts([
+      testClick('skip', 'skip-owner'),
+      testClick('skip', 'skip-owner', { visitor: 'not-a-hash' }),
+      testClick('skip', 'skip-owner'),
+    ]);
+    expect(await handler(batch([good, malformed, alsoGood]))).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await summary(linkTarget('skip'))).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 } });
   });
 
   it('ignores records that are not INSERTs', async () => {
-    const modify = { ...insert(click('modify')), eventName: 'MODIFY' as const };
-    expect(await handler({ Records: [modify] })).toEqual({ batchItemFailures: [] });
-    expect(await hourly('modify')).toBeUndefined();
+    const [insert] = streamInserts([testClick('modify', 'modify-owner')]);
+    expect(await handler(batch([{ ...insert, eventName: 'MODIFY' }]))).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await quarterItems(linkTarget('modify'))).toEqual([]);
   });
 
-  it('reports every record of a link-hour whose update failed, so Lambda retries them', async () => {
-    await dynamo.send(new DeleteTableCommand({ TableName: HOURLY_TABLE }));
+  it('fails the whole batch without a shardId (no tumbling window), writing nothing', async () => {
+    const withoutWindow: TumblingWindowStreamEvent = { Records: streamInserts([testClick('no-shard', 'no-shard-owner')]) };
+    await expect(handler(withoutWindow)).rejects.toThrow(/shardId/);
+    expect(await quarterItems(linkTarget('no-shard'))).toEqual([]);
+  });
+
+  it('reports every record of a day it could not mark; the retry marks it without counting again', async () => {
+    const event = batch(streamInserts([testClick('unmarked', 'unmarked-owner'), testClick('unmarked', 'unmarked-owner')]));
+    await dynamo.send(new DeleteTableCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME }));
     try {
-      const records = [insert(click('down')), insert(click('down'))];
-      const response = await handler({ Records: records });
+      const response = await handler(event);
       expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
-        records.map((record) => record.dynamodb?.SequenceNumber).sort(),
+        event.Records.map((record) => record.dynamodb?.SequenceNumber).sort(),
       );
     } finally {
-      await createHourlyTable();
+      await createStatisticsTables(dynamo, ['PENDING_ROLLUPS_TABLE_NAME']);
+    }
+    expect(await handler(event)).toEqual({ state: {}, batchItemFailures: [] });
+    expect(await summary(linkTarget('unmarked'))).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 } });
+    const markers = await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(linkTarget('unmarked'))]);
+    expect(markers.map((item) => item.marker)).toContain(pendingMarker({ target: linkTarget('unmarked'), day: '2026-11-26' }));
+  });
+
+  it('reports every record of a quarter-hour item it could not write', async () => {
+    const event = batch(streamInserts([testClick('down', 'down-owner'), testClick('down', 'down-owner')]));
+    await dynamo.send(new DeleteTableCommand({ TableName: QUARTER_HOUR_TABLE_NAME }));
+    try {
+      const response = await handler(event);
+      expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+        event.Records.map((record) => record.dynamodb?.SequenceNumber).sort(),
+      );
+    } finally {
+      await createStatisticsTables(dynamo, ['QUARTER_HOUR_TABLE_NAME']);
     }
   });
 });

@@ -53,6 +53,7 @@ describe('admin API client mistakes', () => {
     for (const [method, path] of [
       ['POST', '/api/links'],
       ['GET', '/api/links/demo/stats'],
+      ['GET', '/api/stats'],
       ['GET', '/api/nothing-here'],
     ]) {
       const answer = await call(method, path, { headers });
@@ -64,6 +65,7 @@ describe('admin API client mistakes', () => {
   it.each([
     ['an unknown route', 'GET', '/api/nothing-here'],
     ['a route one segment too deep', 'GET', '/api/links/demo/stats/more'],
+    ['the owner stats route with a trailing segment', 'GET', '/api/stats/more'],
     ['the links route with a trailing segment', 'POST', '/api/links/demo'],
     ['stats of an unknown link', 'GET', '/api/links/no-such-link/stats'],
     ['stats of a malformed code', 'GET', '/api/links/bad%20code!/stats'],
@@ -81,6 +83,7 @@ describe('admin API client mistakes', () => {
     ['DELETE', '/api/links', 'POST'],
     ['POST', '/api/links/demo/stats', 'GET'],
     ['DELETE', '/api/links/demo/stats', 'GET'],
+    ['POST', '/api/stats', 'GET'],
   ])('405 for %s %s, with Allow: %s', async (method, path, allow) => {
     const answer = await call(method, path, { headers: AUTH });
     expect(answer.status).toBe(405);
@@ -162,17 +165,25 @@ describe('admin API client mistakes', () => {
     ['a repeated parameter', 'from=2026-11-01&from=2026-11-02'],
     ['a range in the year 9999', 'from=9999-12-30&to=9999-12-31&granularity=month'],
     ['a range before 1970', 'from=1969-12-30&to=1969-12-31'],
-  ])('400 for stats with %s', async (_, query) => {
-    const answer = await call('GET', `/api/links/demo/stats?${query}`, { headers: AUTH });
-    expect(answer.status).toBe(400);
-    expect(answer.errorCode).toBe('invalid_request');
+    ['top 0', 'top=0'],
+    ['a top that is no number', 'top=all'],
+    ['days in another zone older than the hourly level', 'from=2020-01-01&to=2020-01-05&granularity=day&tz=Asia/Kolkata'],
+  ])('400 for stats with %s, on both stats routes', async (_, query) => {
+    for (const path of ['/api/links/demo/stats', '/api/stats']) {
+      const answer = await call('GET', `${path}?${query}`, { headers: AUTH });
+      expect([path, answer.status, answer.errorCode]).toEqual([path, 400, 'invalid_request']);
+    }
   });
 
   it('answers every mistake above without a 5xx, and a well-formed request still works', async () => {
     const created = await createLink({ url: 'https://example.com/ok' });
     expect(created.status).toBe(201);
-    const stats = await call('GET', '/api/links/demo/stats?from=2026-11-01&to=2026-11-02&granularity=hour&tz=Europe/Paris', { headers: AUTH });
-    expect(stats.status).toBe(200);
+    // Yesterday: hours in any zone come from the quarter-hour level, which keeps 90 days.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    for (const path of ['/api/links/demo/stats', '/api/stats']) {
+      const stats = await call('GET', `${path}?from=${yesterday}&to=${yesterday}T12:00&granularity=hour&tz=Europe/Paris`, { headers: AUTH });
+      expect([path, stats.status]).toEqual([path, 200]);
+    }
     expect(stack.output()).not.toMatch(/failed for|HTTP front error|request failed/);
   });
 });

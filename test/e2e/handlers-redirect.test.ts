@@ -90,7 +90,11 @@ beforeAll(async () => {
   proxy = await startProxy(dynamoLocal.endpoint);
   await createTable('links', 'code');
   await createTable('salts-slow', 'period');
-  await dynamo.send(new PutItemCommand({ TableName: 'links', Item: { code: { S: 'demo' }, url: { S: 'https://example.com/' } } }));
+  await dynamo.send(
+    new PutItemCommand({ TableName: 'links', Item: { code: { S: 'demo' }, url: { S: 'https://example.com/' }, owner: { S: 'owner-1' } } }),
+  );
+  // Written by hand, without the owner the API always sets.
+  await dynamo.send(new PutItemCommand({ TableName: 'links', Item: { code: { S: 'ownerless' }, url: { S: 'https://example.org/' } } }));
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'clicks' }))).QueueUrl ?? '';
   Object.assign(process.env, {
     ...LOCAL_AWS_ENV,
@@ -168,7 +172,7 @@ describe('redirect handler', () => {
       const bodies = await receiveBodies();
       expect(bodies).toHaveLength(1);
       const click = parseClickMessage(bodies[0]);
-      expect(click).toMatchObject({ code: 'demo', ipPrefix: '203.0.113.0', referrerHost: 'www.example.net', method: 'GET' });
+      expect(click).toMatchObject({ code: 'demo', owner: 'owner-1', ipPrefix: '203.0.113.0', referrerHost: 'www.example.net', method: 'GET' });
       for (const text of [bodies[0], written.join('')]) {
         expect(text).not.toContain(CLIENT_IP);
         expect(text).not.toContain('/private/path');
@@ -188,6 +192,14 @@ describe('redirect handler', () => {
     const bodies = await receiveBodies();
     expect(bodies).toHaveLength(1);
     expect(parseClickMessage(bodies[0])).toMatchObject({ code: 'demo', method: 'HEAD' });
+  });
+
+  it('redirects a link without an owner, and records no click it could not count for anyone', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    const result = await handler(redirectEvent('ownerless'));
+    expect(result).toMatchObject({ statusCode: 302, headers: { location: 'https://example.org/' } });
+    await flushClicks();
+    expect(await receiveBodies()).toEqual([]);
   });
 
   it.each([['nope'], ['api'], ['bad code!'], ['x'.repeat(65)]])('answers 404, never 5xx, for the unknown or malformed code %j', async (code) => {

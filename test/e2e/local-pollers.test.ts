@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DescribeStreamCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
@@ -181,6 +181,8 @@ describe('DynamoDbStreamPoller', () => {
 
     expect(fn.events.flatMap(idsOf)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(fn.events.every((event) => records(event).length <= 2)).toBe(true);
+    // No tumbling window: nothing but the records, as Lambda sends.
+    expect(fn.events.map((event) => Object.keys(event as object))).toEqual(fn.events.map(() => ['Records']));
     const all = fn.events.flatMap(records);
     expect(all.every((record) => record.eventName === 'INSERT')).toBe(true);
     const sequenceNumbers = all.map((record) => BigInt(record.dynamodb?.SequenceNumber ?? '0'));
@@ -298,6 +300,103 @@ describe('DynamoDbStreamPoller', () => {
         },
       },
     ]);
+  });
+
+  describe('with a tumbling window', () => {
+    const WINDOW_SECONDS = 900;
+    type WindowEvent = DynamoDBStreamEvent & {
+      shardId: string;
+      eventSourceARN: string;
+      window: { start: string; end: string };
+      state: Record<string, unknown>;
+      isFinalInvokeForWindow: boolean;
+      isWindowTerminatedEarly: boolean;
+    };
+    const windowEvent = (event: unknown): WindowEvent => event as WindowEvent;
+    const onlyShardOf = async (streamArn: string): Promise<string | undefined> => {
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+      expect(StreamDescription?.Shards).toHaveLength(1);
+      return StreamDescription?.Shards?.[0]?.ShardId;
+    };
+
+    it('adds the shard, the aligned window and the state the previous invocation of the shard returned in it', async () => {
+      const { tableName, streamArn } = await createTable();
+      await put(tableName, ['a', 'b', 'c', 'd']);
+      let clock = Date.parse('2026-03-08T06:52:13.456Z');
+      // Each invocation appends its ids to the state it was given.
+      const fn = recordingFunction(async (event) => {
+        const seen = windowEvent(event).state.seen;
+        return { state: { seen: [...(Array.isArray(seen) ? seen : []), ...idsOf(event)] }, batchItemFailures: [] };
+      });
+      const streamPoller = poller({ streamArn, fn, batchSize: 2, tumblingWindowSeconds: WINDOW_SECONDS, now: () => new Date(clock) });
+      streamPoller.start();
+      expect(await streamPoller.drain(10_000)).toBe(true);
+      // The next window starts with a fresh state.
+      clock = Date.parse('2026-03-08T07:00:00.000Z');
+      await put(tableName, ['e']);
+      expect(await streamPoller.drain(10_000)).toBe(true);
+      await streamPoller.stop();
+
+      const shardId = await onlyShardOf(streamArn);
+      const firstWindow = { start: '2026-03-08T06:45:00Z', end: '2026-03-08T07:00:00Z' };
+      const common = { shardId, eventSourceARN: streamArn, isFinalInvokeForWindow: false, isWindowTerminatedEarly: false };
+      expect(fn.events.map((event) => ({ ...windowEvent(event), Records: idsOf(event) }))).toEqual([
+        { ...common, Records: ['a', 'b'], window: firstWindow, state: {} },
+        { ...common, Records: ['c', 'd'], window: firstWindow, state: { seen: ['a', 'b'] } },
+        { ...common, Records: ['e'], window: { start: '2026-03-08T07:00:00Z', end: '2026-03-08T07:15:00Z' }, state: {} },
+      ]);
+    });
+
+    it('cuts windows from the real clock by default', async () => {
+      const { tableName, streamArn } = await createTable();
+      await put(tableName, ['a']);
+      const invokedAt: number[] = [];
+      const fn = recordingFunction(async () => {
+        invokedAt.push(Date.now());
+        return { state: {} };
+      });
+      const streamPoller = poller({ streamArn, fn, tumblingWindowSeconds: WINDOW_SECONDS });
+      streamPoller.start();
+      expect(await streamPoller.drain(10_000)).toBe(true);
+      await streamPoller.stop();
+
+      const { window } = windowEvent(fn.events[0]);
+      const [start, end] = [Date.parse(window.start), Date.parse(window.end)];
+      expect(start % (WINDOW_SECONDS * 1000)).toBe(0);
+      expect(end - start).toBe(WINDOW_SECONDS * 1000);
+      // Window bounds are whole seconds; the invocation time is in milliseconds.
+      expect(Math.floor((invokedAt[0] ?? 0) / 1000) * 1000).toBeGreaterThanOrEqual(start);
+      expect(invokedAt[0]).toBeLessThan(end);
+    });
+
+    it('fails a batch whose response has no state, or is otherwise invalid, and drops that invocation\'s state', async () => {
+      const { tableName, streamArn } = await createTable();
+      await put(tableName, ['a', 'b']);
+      const errors = quietErrors();
+      const fn = recordingFunction(async (event, call) => {
+        if (call === 1) return { batchItemFailures: [] };
+        if (call === 2) return { state: { from: 'call 2' }, batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] };
+        if (call === 3) {
+          const second = records(event)[1]?.dynamodb?.SequenceNumber;
+          return { state: { from: 'call 3' }, batchItemFailures: [{ itemIdentifier: second }] };
+        }
+        return { state: { from: `call ${call}` } };
+      });
+      const streamPoller = poller({ streamArn, fn, maxBatchingWindowSeconds: 1, tumblingWindowSeconds: WINDOW_SECONDS });
+      streamPoller.start();
+      expect(await streamPoller.drain(10_000)).toBe(true);
+      await streamPoller.stop();
+
+      // A partial failure is an accepted response: its state goes to the retry of the failed record.
+      expect(fn.events.map((event) => ({ ids: idsOf(event), state: windowEvent(event).state }))).toEqual([
+        { ids: ['a', 'b'], state: {} },
+        { ids: ['a', 'b'], state: {} },
+        { ids: ['a', 'b'], state: {} },
+        { ids: ['b'], state: { from: 'call 3' } },
+      ]);
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('no state object'));
+      expect(errors).toHaveBeenCalledWith(expect.stringContaining('invalid batchItemFailures'));
+    });
   });
 
   it('resumes from its checkpoint after a restart', async () => {

@@ -1,12 +1,15 @@
 /**
  * provision() on DynamoDB Local against tables left by an older template (the data folder is
- * kept across restarts): a stream view type or TTL attribute that differs is brought in line.
+ * kept across restarts): a stream view type or TTL attribute that differs is brought in line; a
+ * changed key schema stops the start with nothing changed or deleted.
  */
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   UpdateTimeToLiveCommand,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
@@ -123,16 +126,59 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
     expect(provisioned.tables.Clicks3).toEqual({ tableName: 'Clicks3', ttlAttribute: undefined, streamArn: undefined });
   });
 
-  it('still refuses a changed key schema with the "delete DATA_DIR" error', async () => {
-    await existingTable('Clicks4', undefined, undefined);
+  it('refuses a changed key schema, naming the table and asking to move DATA_DIR aside, and changes or drops nothing', async () => {
+    // The raw clicks table as the previous template keyed it (by code), with a click in it.
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: 'RawClicksTable1D6702BB',
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'code', KeyType: 'HASH' },
+          { AttributeName: 'clickKey', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'code', AttributeType: 'S' },
+          { AttributeName: 'clickKey', AttributeType: 'S' },
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+      }),
+    );
+    const click = { code: { S: 'abc' }, clickKey: { S: '2026-03-01T10:00:00.000Z#e1' } };
+    await dynamo.send(new PutItemCommand({ TableName: 'RawClicksTable1D6702BB', Item: click }));
+    // A table whose stream the new template changes, listed first: it must not be touched either.
+    await existingTable('Clicks5', 'KEYS_ONLY', undefined);
+    const before = await actualSettings('Clicks5');
+
     const template: CfnTemplate = {
       Resources: {
-        Clicks4: {
+        ...templateWith('Clicks5', 'NEW_IMAGE', undefined).Resources,
+        RawClicksTable1D6702BB: {
           Type: 'AWS::DynamoDB::Table',
-          Properties: { ...KEYS, AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'N' }], BillingMode: 'PAY_PER_REQUEST' },
+          Properties: {
+            KeySchema: [
+              { AttributeName: 'linkShard', KeyType: 'HASH' },
+              { AttributeName: 'clickKey', KeyType: 'RANGE' },
+            ],
+            AttributeDefinitions: [
+              { AttributeName: 'linkShard', AttributeType: 'S' },
+              { AttributeName: 'clickKey', AttributeType: 'S' },
+            ],
+            BillingMode: 'PAY_PER_REQUEST',
+            StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+          },
         },
+        ...templateWith('QuarterHourAggregatesTable', undefined, 'expiresAt').Resources,
       },
     };
-    await expect(provision(template, dynamo, sqs)).rejects.toThrow(/created from an older template.*Delete the data folder \(DATA_DIR\)/);
+    const failure = provision(template, dynamo, sqs);
+    await expect(failure).rejects.toThrow(
+      'RawClicksTable1D6702BB has code:S:HASH,clickKey:S:RANGE indexes[], the stack now defines linkShard:S:HASH,clickKey:S:RANGE indexes[]',
+    );
+    await expect(failure).rejects.toThrow(/Nothing was changed or deleted\. Move the data folder \(DATA_DIR\) aside/);
+
+    const { Item } = await dynamo.send(new GetItemCommand({ TableName: 'RawClicksTable1D6702BB', Key: click }));
+    expect(Item).toEqual(click);
+    expect(await actualSettings('Clicks5')).toEqual(before);
+    await expect(dynamo.send(new DescribeTableCommand({ TableName: 'QuarterHourAggregatesTable' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 });

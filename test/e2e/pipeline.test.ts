@@ -1,54 +1,58 @@
 /**
  * The whole pipeline through the local stack, over real HTTP and the real emulators:
- * redirect -> queue -> enrichment -> raw clicks -> stream -> hourly aggregates -> stats API.
+ * redirect -> queue -> enrichment -> raw clicks -> stream -> quarter-hour aggregates -> stats API,
+ * then the rollup -> daily and monthly aggregates -> stats API.
  */
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { paginateScan } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { ClickMessage } from '../../lambdas/domain/click';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage } from '../fixtures/clicks';
+import {
+  ADMIN_OWNER,
+  CLICK_DEAD_LETTER_QUEUE,
+  CLICK_QUEUE,
+  countsOf,
+  resourceNamed,
+  ROLLUP_SCHEDULE,
+  StackClient,
+  type StatsSubject,
+} from '../fixtures/stack-client';
 import { USER_AGENTS } from '../fixtures/user-agents';
-import { syntheticVisits, type SyntheticVisit } from '../fixtures/synthetic-traffic';
-import { eventually, removeDataDir, startLocalStackProcess, TEST_API_KEY, type LocalStackProcess } from './helpers/local-stack-process';
+import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic';
+import { eventually, removeDataDir, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
 
 const CLICKS = 1_000;
 const CONCURRENCY = 16;
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 let stack: LocalStackProcess;
-let sqs: SQSClient;
-let dynamo: DynamoDBClient;
+let client: StackClient;
 
-function resourceNamed(resources: Readonly<Record<string, string>>, prefix: string): string {
-  const match = Object.entries(resources).find(([logicalId]) => logicalId.startsWith(prefix));
-  if (!match) throw new Error(`No local resource whose logical ID starts with ${prefix}: ${Object.keys(resources).join(', ')}`);
-  return match[1];
+const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const firstOfMonth = (ms: number, monthsLater = 0): string => {
+  const at = new Date(ms);
+  return isoDay(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + monthsLater, 1));
+};
+
+/** The same clicks three ways (reporting zone UTC): hours from quarter-hour items, days and months from the rollup. */
+function range(granularity: 'hour' | 'day' | 'month'): Record<string, string> {
+  const now = Date.now();
+  switch (granularity) {
+    case 'hour':
+      return { granularity, from: new Date(now - 3 * HOUR_MS).toISOString(), to: new Date(now + HOUR_MS).toISOString() };
+    case 'day':
+      return { granularity, from: isoDay(now - DAY_MS), to: isoDay(now + DAY_MS) };
+    case 'month':
+      return { granularity, from: firstOfMonth(now - DAY_MS), to: firstOfMonth(now, 1) };
+  }
 }
 
-async function api(pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${stack.baseUrl}${pathAndQuery}`, {
-    ...init,
-    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...init.headers },
-  });
-}
-
-async function createLink(url: string): Promise<string> {
-  const response = await api('/api/links', { method: 'POST', body: JSON.stringify({ url }) });
-  expect(response.status).toBe(201);
-  const { code } = (await response.json()) as { code: string };
-  return code;
-}
-
-async function stats(code: string): Promise<StatsResponse> {
-  const to = new Date(Date.now() + 3_600_000).toISOString();
-  const from = new Date(Date.now() - 3 * 3_600_000).toISOString();
-  const response = await api(`/api/links/${code}/stats?from=${from}&to=${to}&granularity=hour`);
-  expect(response.status).toBe(200);
-  return (await response.json()) as StatsResponse;
-}
+const stats = (code: string): Promise<StatsResponse> => client.stats({ link: code }, range('hour'));
 
 function seriesTotals(body: StatsResponse): { clicks: number; botClicks: number } {
   return body.series.reduce(
@@ -57,17 +61,9 @@ function seriesTotals(body: StatsResponse): { clicks: number; botClicks: number 
   );
 }
 
-async function visit(code: string, one: SyntheticVisit): Promise<void> {
-  const headers: Record<string, string> = { 'user-agent': one.userAgent, 'x-forwarded-for': `${one.ip}, 10.0.0.1` };
-  if (one.referrer) headers.referer = one.referrer;
-  const response = await fetch(`${stack.baseUrl}/${code}`, { method: one.method, headers, redirect: 'manual' });
-  expect(response.status).toBe(302);
-  await response.arrayBuffer();
-}
-
 /** A click as the redirect would queue it, new each time (a fresh event id, now). */
 function queuedClick(code: string, changes: Partial<ClickMessage> = {}): ClickMessage {
-  return clickMessage({ eventId: randomUUID(), code, ts: new Date().toISOString(), ...changes });
+  return clickMessage({ eventId: randomUUID(), code, owner: ADMIN_OWNER, ts: new Date().toISOString(), ...changes });
 }
 
 async function expectSettled(code: string, expected: { clicks: number; botClicks: number }): Promise<void> {
@@ -84,14 +80,11 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 beforeAll(async () => {
   stack = await startLocalStackProcess();
-  const { region, sqsEndpoint, dynamodbEndpoint } = stack.description;
-  sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
-  dynamo = new DynamoDBClient({ region, endpoint: dynamodbEndpoint, credentials });
+  client = new StackClient(stack);
 }, 90_000);
 
 afterAll(async () => {
-  sqs?.destroy();
-  dynamo?.destroy();
+  client?.destroy();
   if (stack) {
     await stack.kill();
     await removeDataDir(stack.dataDir);
@@ -101,19 +94,22 @@ afterAll(async () => {
 describe('click pipeline through the local stack', () => {
   const visits = syntheticVisits(CLICKS, 7);
   let trafficCode: string;
+  /** Every link a test sent clicks to, for the rollup's check. */
+  const codes: string[] = [];
 
   test('1,000 varied clicks give exactly 1,000 clicks in the hourly series, bots counted apart', async () => {
-    trafficCode = await createLink('https://example.com/landing?campaign=e2e');
-    for (let next = 0; next < visits.length; next += CONCURRENCY) {
-      await Promise.all(visits.slice(next, next + CONCURRENCY).map((one) => visit(trafficCode, one)));
-    }
-    const humans = visits.filter((one) => one.human).length;
+    trafficCode = await client.createLink('https://example.com/landing?campaign=e2e');
+    codes.push(trafficCode);
+    await client.visitAll(visits.map((visit) => ({ code: trafficCode, visit })), CONCURRENCY);
+    const truth = tally(visits.map((visit) => ({ human: visit.human, visitor: visitorOf(visit) })));
+    const humans = truth.clicks;
     expect(humans).toBeGreaterThan(100);
     expect(CLICKS - humans).toBeGreaterThan(100);
 
     await expectSettled(trafficCode, { clicks: humans, botClicks: CLICKS - humans });
     const body = await stats(trafficCode);
-    expect(body.totals).toMatchObject({ clicks: humans, botClicks: CLICKS - humans });
+    expect(body.source).toBe('quarter-hour');
+    expect(countsOf(body)).toEqual(truth);
     const byKey = (rows: { key: string; clicks: number }[]): Record<string, number> =>
       Object.fromEntries(rows.map((row) => [row.key, row.clicks]));
     // Referrers reduced to normalised hosts: t.co counts as twitter.com, www. is dropped, paths are gone.
@@ -127,16 +123,17 @@ describe('click pipeline through the local stack', () => {
   }, 180_000);
 
   test('a redelivered queue message does not count twice', async () => {
-    const code = await createLink('https://example.com/redelivery');
+    const code = await client.createLink('https://example.com/redelivery');
+    codes.push(code);
     const body = JSON.stringify(queuedClick(code));
-    const queueUrl = resourceNamed(stack.description.queues, 'ClickQueue');
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    await client.sendToQueue(CLICK_QUEUE, [body]);
+    await client.sendToQueue(CLICK_QUEUE, [body]);
     await expectSettled(code, { clicks: 1, botClicks: 0 });
   }, 90_000);
 
   test('a malformed queue message lands in the DLQ while the rest of its batch counts', async () => {
-    const code = await createLink('https://example.com/batch');
+    const code = await client.createLink('https://example.com/batch');
+    codes.push(code);
     const garbage = `{"not":"a click", "marker":"${randomUUID()}"`;
     const missingField = JSON.stringify({ ...queuedClick(code), visitor: undefined });
     const entries = [
@@ -145,21 +142,16 @@ describe('click pipeline through the local stack', () => {
       queuedClick(code, { method: 'HEAD' }),
       missingField,
       queuedClick(code),
-    ].map((message, index) => ({
-      Id: `m${index}`,
-      MessageBody: typeof message === 'string' ? message : JSON.stringify(message),
-    }));
-    const sent = await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: resourceNamed(stack.description.queues, 'ClickQueue'), Entries: entries }),
-    );
-    expect(sent.Failed ?? []).toEqual([]);
+    ].map((message) => (typeof message === 'string' ? message : JSON.stringify(message)));
+    // One SendMessageBatch: the five land in one enrichment batch.
+    await client.sendToQueue(CLICK_QUEUE, entries);
 
     await expectSettled(code, { clicks: 2, botClicks: 1 });
-    const dlqUrl = resourceNamed(stack.description.queues, 'ClickDeadLetterQueue');
+    const dlqUrl = resourceNamed(stack.description.queues, CLICK_DEAD_LETTER_QUEUE);
     const deadBodies: string[] = [];
     await eventually(
       async () => {
-        const received = await sqs.send(
+        const received = await client.sqs.send(
           new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
         );
         deadBodies.push(...(received.Messages ?? []).map((message) => message.Body ?? ''));
@@ -169,6 +161,26 @@ describe('click pipeline through the local stack', () => {
       100,
     );
   }, 90_000);
+
+  test('after the rollup, day and month totals equal the hour totals, per link and for the owner', async () => {
+    expect(codes).toHaveLength(3);
+    const subjects: StatsSubject[] = [...codes.map((code) => ({ link: code })), 'owner'];
+    const hourly = await Promise.all(subjects.map(async (subject) => countsOf(await client.stats(subject, range('hour')))));
+    expect(hourly.at(-1)?.clicks).toBe(hourly.slice(0, -1).reduce((sum, counts) => sum + counts.clicks, 0));
+
+    await client.runSchedule(ROLLUP_SCHEDULE);
+    for (const [index, subject] of subjects.entries()) {
+      for (const granularity of ['day', 'month'] as const) {
+        const body = await client.stats(subject, range(granularity));
+        expect({ subject, granularity, source: body.source, ...countsOf(body) }).toEqual({
+          subject,
+          granularity,
+          source: granularity === 'day' ? 'daily' : 'monthly',
+          ...hourly[index],
+        });
+      }
+    }
+  }, 60_000);
 
   test('no raw IP or referrer path under DATA_DIR or in the output, no raw User-Agent in any table', async () => {
     expect(trafficCode).toBeDefined();
@@ -194,7 +206,7 @@ describe('click pipeline through the local stack', () => {
     const agents = Object.values(USER_AGENTS).filter((agent) => agent.length > 0);
     let items = 0;
     for (const tableName of Object.values(stack.description.tables)) {
-      for await (const page of paginateScan({ client: dynamo }, { TableName: tableName })) {
+      for await (const page of paginateScan({ client: client.dynamo }, { TableName: tableName })) {
         for (const item of page.Items ?? []) {
           items++;
           const text = JSON.stringify(item);

@@ -22,7 +22,7 @@ describe('bundling', () => {
     return path.join(outdir, fn.Metadata['aws:asset:path'] as string);
   };
 
-  it.each(['redirect', 'enrich', 'aggregate', 'api'])('bundles the %s handler as minified ESM with a source map', (name) => {
+  it.each(['redirect', 'enrich', 'aggregate', 'rollup', 'api'])('bundles the %s handler as minified ESM with a source map', (name) => {
     const dir = assetDir(`lambdas/handlers/${name}.ts`);
     const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith("import { createRequire as __houseCreateRequire } from 'node:module';")).toBe(true);
@@ -41,7 +41,7 @@ describe('bundling', () => {
   });
 
   it('copies no GeoIP database into the other bundles', () => {
-    for (const name of ['redirect', 'aggregate', 'api']) {
+    for (const name of ['redirect', 'aggregate', 'rollup', 'api']) {
       expect(existsSync(path.join(assetDir(`lambdas/handlers/${name}.ts`), 'geoip'))).toBe(false);
     }
   });

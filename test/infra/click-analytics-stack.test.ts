@@ -24,6 +24,17 @@ function roleStatements(fn: typeof stack.redirectFunction): readonly PolicyState
 const actionsOf = (statement: PolicyStatement): readonly string[] =>
   typeof statement.Action === 'string' ? [statement.Action] : statement.Action;
 
+/** The environment variables of a function, as synthesized. */
+const environmentOf = (fn: typeof stack.redirectFunction): Record<string, unknown> =>
+  template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
+
+/** The variables every house function gets. */
+const houseEnvironment = (serviceName: string): Record<string, string> => ({
+  NODE_OPTIONS: '--enable-source-maps',
+  POWERTOOLS_SERVICE_NAME: serviceName,
+  POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
+});
+
 /** Actions granted on one resource (matched by logical ID inside the Resource value). */
 function actionsOn(fn: typeof stack.redirectFunction, resourceLogicalId: string): readonly string[] {
   return roleStatements(fn)
@@ -33,8 +44,10 @@ function actionsOn(fn: typeof stack.redirectFunction, resourceLogicalId: string)
 }
 
 describe('tables', () => {
-  it('creates exactly the four tables of docs/design.md, on demand, with AWS-managed encryption', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  const resourceOf = (table: typeof stack.linksTable) => template.toJSON().Resources[logicalId(table)];
+
+  it('creates exactly the seven tables of docs/design.md, on demand, with AWS-managed encryption', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 7);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
@@ -42,9 +55,10 @@ describe('tables', () => {
   });
 
   it('keeps point-in-time recovery on every data table, and none on the salts table (salts must die)', () => {
-    const pitr = (table: typeof stack.linksTable): unknown =>
-      template.toJSON().Resources[logicalId(table)].Properties.PointInTimeRecoverySpecification;
-    for (const table of [stack.linksTable, stack.rawClicksTable, stack.hourlyTable]) {
+    const pitr = (table: typeof stack.linksTable): unknown => resourceOf(table).Properties.PointInTimeRecoverySpecification;
+    for (const table of [
+      stack.linksTable, stack.rawClicksTable, stack.quarterHourTable, stack.dailyTable, stack.monthlyTable, stack.pendingRollupsTable,
+    ]) {
       expect(pitr(table)).toEqual({ PointInTimeRecoveryEnabled: true });
     }
     expect(pitr(stack.saltsTable)).toEqual({ PointInTimeRecoveryEnabled: false });
@@ -73,32 +87,55 @@ describe('tables', () => {
     });
   });
 
-  it('keys the raw clicks table on code + clickKey, with TTL and a NEW_IMAGE stream, retained', () => {
-    template.hasResource('AWS::DynamoDB::Table', {
+  it('keys the raw clicks table on linkShard + clickKey, with TTL and a NEW_IMAGE stream, retained under its old logical ID', () => {
+    // The logical ID the deployed stack already has: a new one would leave the old table behind under a new name.
+    expect(logicalId(stack.rawClicksTable)).toBe('RawClicksTable1D6702BB');
+    expect(resourceOf(stack.rawClicksTable)).toMatchObject({
       Properties: {
         KeySchema: [
-          { AttributeName: 'code', KeyType: 'HASH' },
+          { AttributeName: 'linkShard', KeyType: 'HASH' },
           { AttributeName: 'clickKey', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'linkShard', AttributeType: 'S' },
+          { AttributeName: 'clickKey', AttributeType: 'S' },
         ],
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
       },
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
   });
 
-  it('keys the hourly table on code + hour, with TTL and no stream, retained', () => {
-    template.hasResource('AWS::DynamoDB::Table', {
+  it.each([
+    ['quarter-hour aggregates', () => stack.quarterHourTable, 'QuarterHourAggregatesTable', 'target', 'slot', 'expiresAt'],
+    ['daily aggregates', () => stack.dailyTable, 'DailyAggregatesTable', 'target', 'day', 'expiresAt'],
+    ['monthly aggregates', () => stack.monthlyTable, 'MonthlyAggregatesTable', 'target', 'month', undefined],
+    ['pending rollups', () => stack.pendingRollupsTable, 'PendingRollupsTable', 'partition', 'marker', undefined],
+  ])('keys the %s table (%s) on %s + %s, TTL %s, no stream, retained', (_name, table, idPrefix, partitionKey, sortKey, ttl) => {
+    expect(logicalId(table())).toMatch(new RegExp(`^${idPrefix}[0-9A-F]{8}$`));
+    const resource = resourceOf(table());
+    expect(resource).toMatchObject({
       Properties: {
         KeySchema: [
-          { AttributeName: 'code', KeyType: 'HASH' },
-          { AttributeName: 'hour', KeyType: 'RANGE' },
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
         ],
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-        StreamSpecification: Match.absent(),
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
       },
       DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
+    expect(resource.Properties.TimeToLiveSpecification).toEqual(ttl === undefined ? undefined : { AttributeName: ttl, Enabled: true });
+    expect(resource.Properties.StreamSpecification).toBeUndefined();
+  });
+
+  it('has no hourly table any more (the quarter-hour table replaces it)', () => {
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table')).filter((id) => id.startsWith('Hourly'))).toEqual([]);
   });
 });
 
@@ -130,6 +167,7 @@ describe('queues', () => {
   it.each([
     ['click DLQ', () => stack.clickDeadLetterQueue],
     ['stream failure queue', () => stack.streamFailureQueue],
+    ['rollup schedule DLQ', () => stack.rollupScheduleDeadLetterQueue],
   ])('keeps the %s 14 days, encrypted, TLS only', (_name, queue) => {
     const id = logicalId(queue());
     expect(template.toJSON().Resources[id].Properties).toEqual({
@@ -154,8 +192,8 @@ describe('queues', () => {
 });
 
 describe('functions', () => {
-  it('creates four functions, all Node.js 22 on arm64 with tracing, source maps and Powertools settings', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('creates five functions, all Node.js 22 on arm64 with tracing, source maps and Powertools settings', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -167,7 +205,7 @@ describe('functions', () => {
       Environment: {
         Variables: Match.objectLike({
           NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: Match.stringLikeRegexp('^(redirect|enrich|aggregate|api)$'),
+          POWERTOOLS_SERVICE_NAME: Match.stringLikeRegexp('^(redirect|enrich|aggregate|rollup|api)$'),
           POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
         }),
       },
@@ -178,6 +216,7 @@ describe('functions', () => {
     ['redirect', () => stack.redirectFunction, 'lambdas/handlers/redirect.ts', 512, 5],
     ['enrich', () => stack.enrichFunction, 'lambdas/handlers/enrich.ts', 512, 30],
     ['aggregate', () => stack.aggregateFunction, 'lambdas/handlers/aggregate.ts', 256, 30],
+    ['rollup', () => stack.rollupFunction, 'lambdas/handlers/rollup.ts', 512, 120],
     ['api', () => stack.apiFunction, 'lambdas/handlers/api.ts', 256, 10],
   ])('records the %s entry for the local stack, with explicit memory and timeout', (_name, fn, entry, memory, timeout) => {
     template.hasResource('AWS::Lambda::Function', {
@@ -199,6 +238,7 @@ describe('functions', () => {
     expect(retentionOf(stack.redirectFunction)).toBe(14);
     expect(retentionOf(stack.enrichFunction)).toBe(30);
     expect(retentionOf(stack.aggregateFunction)).toBe(30);
+    expect(retentionOf(stack.rollupFunction)).toBe(30);
     expect(retentionOf(stack.apiFunction)).toBe(30);
   });
 
@@ -236,25 +276,62 @@ describe('functions', () => {
     });
   });
 
-  it('wires the aggregate and api environments (no PUBLIC_BASE_URL unless configured)', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ HOURLY_TABLE_NAME: { Ref: logicalId(stack.hourlyTable) }, POWERTOOLS_SERVICE_NAME: 'aggregate' }) },
+  it('wires the aggregate environment: quarter-hour and pending tables, reporting zone', () => {
+    expect(environmentOf(stack.aggregateFunction)).toEqual({
+      QUARTER_HOUR_TABLE_NAME: { Ref: logicalId(stack.quarterHourTable) },
+      PENDING_ROLLUPS_TABLE_NAME: { Ref: logicalId(stack.pendingRollupsTable) },
+      REPORTING_TIME_ZONE: 'UTC',
+      ...houseEnvironment('aggregate'),
     });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: {
-          LINKS_TABLE_NAME: { Ref: logicalId(stack.linksTable) },
-          HOURLY_TABLE_NAME: { Ref: logicalId(stack.hourlyTable) },
-          API_KEY_SECRET_ARN: { Ref: logicalId(stack.apiKeySecret) },
-          SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] },
-          NODE_OPTIONS: '--enable-source-maps',
-          POWERTOOLS_SERVICE_NAME: 'api',
-          POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
-        },
-      },
+  });
+
+  it('wires the rollup environment: every statistics table, reporting zone', () => {
+    expect(environmentOf(stack.rollupFunction)).toEqual({
+      QUARTER_HOUR_TABLE_NAME: { Ref: logicalId(stack.quarterHourTable) },
+      DAILY_TABLE_NAME: { Ref: logicalId(stack.dailyTable) },
+      MONTHLY_TABLE_NAME: { Ref: logicalId(stack.monthlyTable) },
+      PENDING_ROLLUPS_TABLE_NAME: { Ref: logicalId(stack.pendingRollupsTable) },
+      REPORTING_TIME_ZONE: 'UTC',
+      ...houseEnvironment('rollup'),
+    });
+  });
+
+  it('wires the api environment (no PUBLIC_BASE_URL unless configured)', () => {
+    expect(environmentOf(stack.apiFunction)).toEqual({
+      LINKS_TABLE_NAME: { Ref: logicalId(stack.linksTable) },
+      QUARTER_HOUR_TABLE_NAME: { Ref: logicalId(stack.quarterHourTable) },
+      DAILY_TABLE_NAME: { Ref: logicalId(stack.dailyTable) },
+      MONTHLY_TABLE_NAME: { Ref: logicalId(stack.monthlyTable) },
+      REPORTING_TIME_ZONE: 'UTC',
+      API_KEY_SECRET_ARN: { Ref: logicalId(stack.apiKeySecret) },
+      SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] },
+      ...houseEnvironment('api'),
     });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+    });
+  });
+
+  it('gives a variable the same value in every function that reads it (the local stack runs them in one process)', () => {
+    const valuesByName = new Map<string, Set<string>>();
+    for (const fn of [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.rollupFunction, stack.apiFunction]) {
+      for (const [name, value] of Object.entries(environmentOf(fn))) {
+        if (name === 'POWERTOOLS_SERVICE_NAME') continue;
+        valuesByName.set(name, (valuesByName.get(name) ?? new Set()).add(JSON.stringify(value)));
+      }
+    }
+    const conflicting = [...valuesByName].filter(([, values]) => values.size > 1).map(([name]) => name);
+    expect(conflicting).toEqual([]);
+    expect(valuesByName.has('HOURLY_TABLE_NAME')).toBe(false);
+  });
+
+  it('does not retry a failed rollup run and drops one older than its 5-minute period: the next run is the retry', () => {
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(stack.rollupFunction) },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
     });
   });
 });
@@ -285,6 +362,60 @@ describe('event sources', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.streamFailureQueue), 'Arn'] } } },
     });
   });
+
+  it('gives aggregation a 15-minute tumbling window (the event then names its shard) and one invocation per shard', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.rawClicksTable), 'StreamArn'] },
+      TumblingWindowInSeconds: 900,
+      // Each shard the single writer of its quarter-hour items (docs/statistics.md).
+      ParallelizationFactor: 1,
+    });
+    const factors = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (mapping) => (mapping as { Properties: { ParallelizationFactor?: number } }).Properties.ParallelizationFactor ?? 1,
+    );
+    expect(factors.filter((factor) => factor > 1)).toEqual([]);
+  });
+});
+
+describe('rollup schedule', () => {
+  it('runs the rollup every 5 minutes, retrying delivery within one period, undeliverable runs to its DLQ', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Id: Match.anyValue(),
+          Arn: { 'Fn::GetAtt': [logicalId(stack.rollupFunction), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.rollupScheduleDeadLetterQueue), 'Arn'] } },
+        },
+      ],
+    });
+  });
+
+  it('lets only this rule invoke the rollup and write to its DLQ', () => {
+    const rule = logicalId(stack.rollupSchedule);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack.rollupFunction), 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [rule, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: logicalId(stack.rollupScheduleDeadLetterQueue) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+  });
 });
 
 describe('least privilege', () => {
@@ -297,15 +428,16 @@ describe('least privilege', () => {
   });
 
   it('lets enrichment only put raw clicks (and consume the click queue)', () => {
-    expect(actionsOn(stack.enrichFunction, logicalId(stack.rawClicksTable))).toEqual(['dynamodb:PutItem']);
+    expect(actionsOn(stack.enrichFunction, logicalId(stack.rawClicksTable))).toEqual(['dynamodb:BatchWriteItem']);
     // What Lambda's SQS poller uses (AWSLambdaSQSQueueExecutionRole), nothing more.
     expect(actionsOn(stack.enrichFunction, logicalId(stack.clickQueue))).toEqual(
       ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
     );
   });
 
-  it('lets aggregation only update hourly rows, read the stream and report failures', () => {
-    expect(actionsOn(stack.aggregateFunction, logicalId(stack.hourlyTable))).toEqual(['dynamodb:UpdateItem']);
+  it('lets aggregation read and put quarter-hour items, mark pending days, read the stream and report failures', () => {
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.quarterHourTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn(stack.aggregateFunction, logicalId(stack.pendingRollupsTable))).toEqual(['dynamodb:UpdateItem']);
     expect(actionsOn(stack.aggregateFunction, logicalId(stack.rawClicksTable))).toEqual(
       ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
     );
@@ -313,15 +445,24 @@ describe('least privilege', () => {
     expect(actionsOn(stack.aggregateFunction, logicalId(stack.streamFailureQueue))).toEqual(['sqs:SendMessage']);
   });
 
-  it('lets the api read/create links, query hourly rows and read its key', () => {
+  it('lets the rollup query quarter-hour and daily items, put daily and monthly ones, and take pending days', () => {
+    expect(actionsOn(stack.rollupFunction, logicalId(stack.quarterHourTable))).toEqual(['dynamodb:Query']);
+    expect(actionsOn(stack.rollupFunction, logicalId(stack.dailyTable))).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
+    expect(actionsOn(stack.rollupFunction, logicalId(stack.monthlyTable))).toEqual(['dynamodb:PutItem']);
+    expect(actionsOn(stack.rollupFunction, logicalId(stack.pendingRollupsTable))).toEqual(['dynamodb:DeleteItem', 'dynamodb:Query']);
+  });
+
+  it('lets the api read/create links, query the three statistics levels and read its key', () => {
     expect(actionsOn(stack.apiFunction, logicalId(stack.linksTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(actionsOn(stack.apiFunction, logicalId(stack.hourlyTable))).toEqual(['dynamodb:Query']);
+    for (const table of [stack.quarterHourTable, stack.dailyTable, stack.monthlyTable]) {
+      expect(actionsOn(stack.apiFunction, logicalId(table))).toEqual(['dynamodb:Query']);
+    }
     // Powertools' SecretsProvider calls GetSecretValue only.
     expect(actionsOn(stack.apiFunction, logicalId(stack.apiKeySecret))).toEqual(['secretsmanager:GetSecretValue']);
   });
 
   it('grants Resource * only for actions that have no resource-level permissions', () => {
-    const wildcardActions = [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.apiFunction]
+    const wildcardActions = [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.rollupFunction, stack.apiFunction]
       .flatMap(roleStatements)
       .filter((statement) => statement.Resource === '*')
       .flatMap(actionsOf);
@@ -340,8 +481,9 @@ describe('least privilege', () => {
 
   it('grants each function data access only on its own resources', () => {
     const dataResources = [
-      stack.linksTable, stack.saltsTable, stack.rawClicksTable, stack.hourlyTable,
-      stack.clickQueue, stack.clickDeadLetterQueue, stack.streamFailureQueue, stack.apiKeySecret,
+      stack.linksTable, stack.saltsTable, stack.rawClicksTable, stack.quarterHourTable, stack.dailyTable, stack.monthlyTable,
+      stack.pendingRollupsTable, stack.clickQueue, stack.clickDeadLetterQueue, stack.streamFailureQueue,
+      stack.rollupScheduleDeadLetterQueue, stack.apiKeySecret,
     ].map(logicalId);
     const touched = (fn: typeof stack.redirectFunction): string[] =>
       dataResources.filter((id) => actionsOn(fn, id).length > 0).sort();
@@ -350,10 +492,13 @@ describe('least privilege', () => {
     );
     expect(touched(stack.enrichFunction)).toEqual([logicalId(stack.clickQueue), logicalId(stack.rawClicksTable)].sort());
     expect(touched(stack.aggregateFunction)).toEqual(
-      [logicalId(stack.hourlyTable), logicalId(stack.rawClicksTable), logicalId(stack.streamFailureQueue)].sort(),
+      [stack.quarterHourTable, stack.pendingRollupsTable, stack.rawClicksTable, stack.streamFailureQueue].map(logicalId).sort(),
+    );
+    expect(touched(stack.rollupFunction)).toEqual(
+      [stack.quarterHourTable, stack.dailyTable, stack.monthlyTable, stack.pendingRollupsTable].map(logicalId).sort(),
     );
     expect(touched(stack.apiFunction)).toEqual(
-      [logicalId(stack.apiKeySecret), logicalId(stack.hourlyTable), logicalId(stack.linksTable)].sort(),
+      [stack.apiKeySecret, stack.linksTable, stack.quarterHourTable, stack.dailyTable, stack.monthlyTable].map(logicalId).sort(),
     );
   });
 
@@ -521,12 +666,49 @@ describe('alarms', () => {
     });
   });
 
-  it('alarms on click queue depth, click age beyond the 5-minute budget, and any failed message', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  it('alarms on click queue depth, click age beyond the 5-minute budget, and any failed message or run', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     alarmOn(stack.clickQueue, 'ApproximateNumberOfMessagesVisible', 1000);
     alarmOn(stack.clickQueue, 'ApproximateAgeOfOldestMessage', 300);
     alarmOn(stack.clickDeadLetterQueue, 'ApproximateNumberOfMessagesVisible', 1);
     alarmOn(stack.streamFailureQueue, 'ApproximateNumberOfMessagesVisible', 1);
+    alarmOn(stack.rollupScheduleDeadLetterQueue, 'ApproximateNumberOfMessagesVisible', 1);
+  });
+
+  it('alarms when the rollup fails three scheduled runs in a row (one failure is repaired by the next run)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.rollupFunction) } }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      OKActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+  });
+
+  it('alarms when a day has waited more than 15 minutes for its rollup, or no run reported, on the metric the rollup publishes', () => {
+    // Powertools Metrics publishes under its namespace with one default dimension, service = POWERTOOLS_SERVICE_NAME.
+    const rollupEnvironment = environmentOf(stack.rollupFunction);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: rollupEnvironment.POWERTOOLS_METRICS_NAMESPACE,
+      MetricName: 'OldestPendingRollupSeconds',
+      Dimensions: [{ Name: 'service', Value: rollupEnvironment.POWERTOOLS_SERVICE_NAME }],
+      Statistic: 'Maximum',
+      // Two schedule periods: every run reports, so only a stopped rollup leaves a window empty.
+      Period: 600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 900,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
+      OKActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
   });
 
   it('publishes to a KMS-encrypted, TLS-only topic that CloudWatch may use', () => {

@@ -23,6 +23,7 @@ describe('stackPropsFromContext', () => {
         queueDepthAlarmThreshold: '250',
         publicBaseUrl: 'https://sho.rt/',
         priceClass: 'priceclass_all',
+        reportingTimeZone: 'america/new_york',
       }),
     ).toEqual({
       geoipDatabasePath: 'test/fixtures/GeoLite2-Country.mmdb',
@@ -32,6 +33,7 @@ describe('stackPropsFromContext', () => {
       queueDepthAlarmThreshold: 250,
       publicBaseUrl: 'https://sho.rt',
       priceClass: 'PriceClass_All',
+      reportingTimeZone: 'america/new_york',
     });
   });
 
@@ -41,7 +43,10 @@ describe('stackPropsFromContext', () => {
 
   it('documents exactly the keys it reads', () => {
     expect([...CONTEXT_KEYS].sort()).toEqual(
-      ['alarmEmail', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold', 'visitorSaltPeriod'],
+      [
+        'alarmEmail', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
+        'reportingTimeZone', 'visitorSaltPeriod',
+      ],
     );
   });
 
@@ -56,6 +61,7 @@ describe('stackPropsFromContext', () => {
     [{ publicBaseUrl: 'ftp://sho.rt' }, /publicBaseUrl must be an http\(s\) URL/],
     [{ geoipDatabase: 'GeoLite2-Country.csv' }, /geoipDatabase must name a MaxMind .mmdb file/],
     [{ alarmEmail: { to: 'ops@example.com' } }, /alarmEmail must be a string or a number/],
+    [{ reportingTimeZone: 'Mars/Olympus_Mons' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Mars\/Olympus_Mons"/],
   ])('rejects %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);
   });
@@ -121,9 +127,18 @@ describe('stack options', () => {
     });
   });
 
+  it('gives every function that cuts or reads daily and monthly items the same reporting zone, as written', () => {
+    const { stack, template, logicalId } = synthesize({ reportingTimeZone: 'Asia/Kolkata' });
+    for (const fn of [stack.aggregateFunction, stack.rollupFunction, stack.apiFunction]) {
+      const variables = template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables.REPORTING_TIME_ZONE).toBe('Asia/Kolkata');
+    }
+  });
+
   it.each([
     [{ enrichmentMaxConcurrency: 1 }, /enrichmentMaxConcurrency must be an integer from 2 to 1000, got 1/],
     [{ clickMaxReceiveCount: 0 }, /clickMaxReceiveCount must be an integer from 1 to 1000, got 0/],
+    [{ reportingTimeZone: 'Europe/Atlantis' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Europe\/Atlantis"/],
   ])('rejects out-of-range props %j', (props, message) => {
     expect(() => synthesize(props)).toThrow(message);
   });

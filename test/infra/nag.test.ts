@@ -30,6 +30,7 @@ describe.each([
       alarmEmail: 'ops@example.com',
       publicBaseUrl: 'https://sho.rt',
       enrichmentMaxConcurrency: 3,
+      reportingTimeZone: 'America/New_York',
     });
     expect(findings(stack)).toEqual([]);
   });

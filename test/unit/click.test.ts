@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import {
   InvalidClickMessage,
+  linkShardOf,
   MAX_USER_AGENT_LENGTH,
   parseClickMessage,
   parseRawClick,
   purposeFrom,
+  RAW_WRITE_SHARDS,
 } from '../../lambdas/domain/click';
 import { clickMessage, rawClick } from '../fixtures/clicks';
 
@@ -34,6 +37,8 @@ describe('parseClickMessage', () => {
     ['a purpose', { purpose: 'prefetch' }],
     ['an empty User-Agent', { userAgent: '' }],
     ['the longest User-Agent', { userAgent: 'x'.repeat(MAX_USER_AGENT_LENGTH) }],
+    ['an e-mail address as owner', { owner: 'Ada.Lovelace+links@example.org' }],
+    ['the longest owner', { owner: 'o'.repeat(128) }],
   ])('accepts a message with %s', (_, changes) => {
     expect(parseClickMessage(bodyWith(changes))).toEqual({ ...VALID_MESSAGE, ...changes });
   });
@@ -69,6 +74,13 @@ describe('parseClickMessage', () => {
     ['code', 'a/b'],
     ['code', 'x'.repeat(65)],
     ['code', 42],
+    ['owner', undefined],
+    ['owner', ''],
+    ['owner', 'o'.repeat(129)],
+    ['owner', 'team|a'],
+    ['owner', 'team#a'],
+    ['owner', 'team a'],
+    ['owner', 7],
     ['ts', '2026-11-26'],
     ['ts', '2026-11-26T05:40:07+01:00'],
     ['ts', '2026-02-30T05:40:07.123Z'],
@@ -145,6 +157,10 @@ describe('parseRawClick', () => {
 
   it.each([
     ['code', 'a b'],
+    ['owner', 'a|b'],
+    ['owner', undefined],
+    ['linkShard', undefined],
+    ['linkShard', 3],
     ['eventId', 'nope'],
     ['ts', 'nope'],
     ['visitor', 'short'],
@@ -166,8 +182,31 @@ describe('parseRawClick', () => {
     expect(reasonForItem({ clickKey: `2026-11-26T05:40:08.000Z#${VALID_RAW.eventId}` })).toMatch(/^clickKey /);
   });
 
+  it('rejects a linkShard that is not linkShardOf(code, eventId)', () => {
+    const [, shard] = VALID_RAW.linkShard.split('#');
+    const otherShard = `abc123#${(Number(shard) + 1) % RAW_WRITE_SHARDS}`;
+    expect(reasonForItem({ linkShard: otherShard })).toMatch(/^linkShard /);
+    expect(reasonForItem({ code: 'other' })).toMatch(/^linkShard /);
+  });
+
   it('rejects a bot flag without a reason and a reason without the flag', () => {
     expect(reasonForItem({ bot: true, botReason: null })).toMatch(/^botReason /);
     expect(reasonForItem({ bot: false, botReason: 'user-agent' })).toMatch(/^botReason /);
+  });
+});
+
+describe('linkShardOf', () => {
+  const eventIds = Array.from({ length: 400 }, (_, n) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`);
+
+  it('is the code and the first byte of SHA-256(eventId) mod 16', () => {
+    for (const eventId of eventIds.slice(0, 20)) {
+      const firstByte = createHash('sha256').update(eventId).digest()[0];
+      expect(linkShardOf('abc123', eventId)).toBe(`abc123#${firstByte % 16}`);
+    }
+  });
+
+  it('spreads one link over all 16 shards', () => {
+    const shards = new Set(eventIds.map((eventId) => linkShardOf('hot', eventId)));
+    expect([...shards].sort()).toEqual(Array.from({ length: RAW_WRITE_SHARDS }, (_, n) => `hot#${n}`).sort());
   });
 });

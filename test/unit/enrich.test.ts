@@ -1,3 +1,4 @@
+import { linkShardOf, parseRawClick } from '../../lambdas/domain/click';
 import { enrichClick, type CountryLookup } from '../../lambdas/domain/enrich';
 import { clickMessage } from '../fixtures/clicks';
 import { USER_AGENTS } from '../fixtures/user-agents';
@@ -10,7 +11,9 @@ const countries: CountryLookup = (prefix) => ({ '203.0.113.0': 'se', '2001:db8:1
 describe('enrichClick', () => {
   it('turns a human click into a raw click', () => {
     expect(enrichClick(MESSAGE, countries)).toEqual({
+      linkShard: linkShardOf('abc123', '3b241101-e2bb-4255-8caf-4136c566a962'),
       code: 'abc123',
+      owner: 'owner-1',
       clickKey: '2026-11-26T05:40:07.123Z#3b241101-e2bb-4255-8caf-4136c566a962',
       eventId: '3b241101-e2bb-4255-8caf-4136c566a962',
       ts: '2026-11-26T05:40:07.123Z',
@@ -24,6 +27,13 @@ describe('enrichClick', () => {
       botReason: null,
       expiresAt: Date.parse('2027-02-24T05:40:07Z') / 1000,
     });
+  });
+
+  it('produces raw clicks that parseRawClick accepts, with the owner and shard of the message', () => {
+    const message = { ...MESSAGE, code: 'hot-link', owner: 'team@example.org', eventId: '00000000-0000-4000-8000-000000000007' };
+    const raw = enrichClick(message, countries);
+    expect(raw).toMatchObject({ owner: 'team@example.org', linkShard: linkShardOf('hot-link', message.eventId) });
+    expect(parseRawClick({ ...raw })).toEqual(raw);
   });
 
   it('flags bots with their reason', () => {

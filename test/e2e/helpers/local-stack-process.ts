@@ -6,6 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { FaultCounts } from '../../../local/faults';
+import type { ScheduleRunResult } from '../../../local/scheduler';
 import type { LocalStackDescription } from '../../../local/stack';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../../..');
@@ -133,4 +135,19 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000, 
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   }
+}
+
+/** `POST /_local/schedules/{prefix}/run?runs=N` with the test key: how each run ended. Throws on any answer but 200. */
+export async function runSchedule(baseUrl: string, prefix: string, runs = 1): Promise<ScheduleRunResult[]> {
+  const response = await fetch(`${baseUrl}/_local/schedules/${encodeURIComponent(prefix)}/run?runs=${runs}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_API_KEY}` },
+  });
+  if (response.status !== 200) throw new Error(`Running schedule ${prefix}: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { runs: ScheduleRunResult[] }).runs;
+}
+
+/** The faults a stack started with LOCAL_FAULTS has injected so far (DATA_DIR/local-faults.json). */
+export async function faultCounts(dataDir: string): Promise<FaultCounts> {
+  return JSON.parse(await readFile(path.join(dataDir, 'local-faults.json'), 'utf8')) as FaultCounts;
 }

@@ -1,0 +1,168 @@
+/**
+ * Quarter-hour aggregate items: one per (target, quarter, writer), where the writer is the stream
+ * shard the clicks came from. Each item remembers the highest stream sequence number it has
+ * applied (its watermark), so a retried, bisected or redelivered batch never counts a click twice.
+ */
+import {
+  addClick,
+  asCount,
+  asNonEmptyString,
+  emptyState,
+  mergeInto,
+  readAttribute,
+  stateFromAttributes,
+  stateToAttributes,
+  targetsOf,
+  type AggregateState,
+} from './aggregate-state';
+import { addDaysEpochSeconds, QUARTER_HOUR_RETENTION_DAYS, quarterOf, quarterStart } from './buckets';
+import type { RawClick } from './click';
+
+export interface StreamedClick {
+  readonly click: RawClick;
+  readonly sequenceNumber: string;
+}
+
+export interface QuarterHourGroup {
+  readonly target: string;
+  readonly quarter: string;
+  readonly clicks: readonly StreamedClick[];
+}
+
+export interface QuarterHourItem {
+  target: string;
+  quarter: string;
+  writer: string;
+  /** Highest sequence number applied, 40-digit zero-padded. */
+  watermark: string;
+  state: AggregateState;
+  expiresAt: number;
+}
+
+/** DynamoDB stream sequence numbers are decimal strings of up to 40 digits. */
+const SEQUENCE_NUMBER_DIGITS = 40;
+const SEQUENCE_NUMBER_PATTERN = /^\d{1,40}$/;
+const WATERMARK_PATTERN = /^\d{40}$/;
+
+function significantDigits(sequenceNumber: string): string {
+  if (!SEQUENCE_NUMBER_PATTERN.test(sequenceNumber)) {
+    throw new RangeError(`Not a stream sequence number (1 to ${SEQUENCE_NUMBER_DIGITS} decimal digits): ${sequenceNumber}`);
+  }
+  return sequenceNumber.replace(/^0+/, '');
+}
+
+/** Numeric comparison of stream sequence numbers (decimal strings up to 40 digits). Throws RangeError on a non-decimal string. */
+export function compareSequenceNumbers(a: string, b: string): number {
+  const [x, y] = [significantDigits(a), significantDigits(b)];
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Zero-padded to 40 digits, so watermarks of every length compare as strings too. */
+const paddedSequenceNumber = (sequenceNumber: string): string =>
+  significantDigits(sequenceNumber).padStart(SEQUENCE_NUMBER_DIGITS, '0');
+
+/** Groups by (target, quarter) over both targets of every click, in order of first appearance. */
+export function groupByTargetQuarter(clicks: readonly StreamedClick[]): QuarterHourGroup[] {
+  const groups = new Map<string, { target: string; quarter: string; clicks: StreamedClick[] }>();
+  for (const streamed of clicks) {
+    const quarter = quarterOf(streamed.click.ts);
+    for (const target of targetsOf(streamed.click)) {
+      const key = `${target}\n${quarter}`;
+      let group = groups.get(key);
+      if (group === undefined) {
+        group = { target, quarter, clicks: [] };
+        groups.set(key, group);
+      }
+      group.clicks.push(streamed);
+    }
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Applies the group's clicks whose sequence number is above existing.watermark; null when none is.
+ * A new item when existing is null. The existing item is left unchanged.
+ */
+export function applyGroup(existing: QuarterHourItem | null, group: QuarterHourGroup, writer: string): QuarterHourItem | null {
+  if (existing !== null && (existing.target !== group.target || existing.quarter !== group.quarter || existing.writer !== writer)) {
+    throw new Error(
+      `Quarter-hour item ${existing.target} ${existing.quarter} of writer ${existing.writer} read for ${group.target} ${group.quarter} of writer ${writer}`,
+    );
+  }
+  // Ascending order with a running watermark also skips a record that appears twice in one group.
+  const ordered = [...group.clicks].sort((a, b) => compareSequenceNumbers(a.sequenceNumber, b.sequenceNumber));
+  const state = emptyState();
+  if (existing !== null) mergeInto(state, existing.state);
+  const initial = existing?.watermark ?? null;
+  let watermark = initial;
+  for (const { click, sequenceNumber } of ordered) {
+    if (watermark !== null && compareSequenceNumbers(sequenceNumber, watermark) <= 0) continue;
+    addClick(state, click);
+    watermark = sequenceNumber;
+  }
+  if (watermark === null || watermark === initial) return null;
+  return {
+    target: group.target,
+    quarter: group.quarter,
+    writer,
+    watermark: paddedSequenceNumber(watermark),
+    state,
+    expiresAt: addDaysEpochSeconds(quarterStart(group.quarter), QUARTER_HOUR_RETENTION_DAYS),
+  };
+}
+
+/** Sort key of a quarter-hour item: `${quarter}#${writer}`. */
+export function quarterHourSlot(quarter: string, writer: string): string {
+  return `${quarter}#${writer}`;
+}
+
+/**
+ * Inclusive sort-key bounds of every writer's items for quarters first..last. Quarters have a fixed
+ * length and '$' follows '#', so `${last}$` is above every `${last}#writer` and below the next quarter.
+ * Throws RangeError on a malformed quarter or when last is before first.
+ */
+export function slotRange(firstQuarter: string, lastQuarter: string): { first: string; last: string } {
+  if (quarterStart(lastQuarter) < quarterStart(firstQuarter)) throw new RangeError(`Quarter ${lastQuarter} is before ${firstQuarter}`);
+  return { first: `${firstQuarter}#`, last: `${lastQuarter}$` };
+}
+
+/** Item for a DocumentClient Put: { target, slot, quarter, writer, watermark (40-digit zero-padded), expiresAt, ...stateToAttributes }. */
+export function toQuarterHourAttributes(item: QuarterHourItem): Record<string, unknown> {
+  return {
+    target: item.target,
+    slot: quarterHourSlot(item.quarter, item.writer),
+    quarter: item.quarter,
+    writer: item.writer,
+    watermark: paddedSequenceNumber(item.watermark),
+    expiresAt: item.expiresAt,
+    ...stateToAttributes(item.state),
+  };
+}
+
+const asQuarter = (value: unknown): string => {
+  const quarter = asNonEmptyString(value);
+  quarterStart(quarter);
+  return quarter;
+};
+
+const asWatermark = (value: unknown): string => {
+  if (typeof value !== 'string' || !WATERMARK_PATTERN.test(value)) throw new TypeError('must be 40 decimal digits');
+  return value;
+};
+
+/** Inverse of toQuarterHourAttributes; throws TypeError naming the bad attribute. */
+export function parseQuarterHourItem(item: Readonly<Record<string, unknown>>): QuarterHourItem {
+  const quarter = readAttribute(item, 'quarter', asQuarter);
+  const writer = readAttribute(item, 'writer', asNonEmptyString);
+  if (item.slot !== quarterHourSlot(quarter, writer)) throw new TypeError('slot: must be `${quarter}#${writer}`');
+  return {
+    target: readAttribute(item, 'target', asNonEmptyString),
+    quarter,
+    writer,
+    // Kept exactly as stored: the conditional write compares it with what it read.
+    watermark: readAttribute(item, 'watermark', asWatermark),
+    state: stateFromAttributes(item),
+    expiresAt: readAttribute(item, 'expiresAt', asCount),
+  };
+}

@@ -1,0 +1,34 @@
+/** Reading the aggregate tables (docs/statistics.md): every level is keyed by `target` and a sortable period. */
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { dynamoDocumentClient } from './aws-clients';
+
+export interface TargetRange {
+  readonly tableName: string;
+  readonly target: string;
+  /** The table's sort key: `slot`, `day` or `month`. */
+  readonly sortKey: string;
+  /** Inclusive bounds. */
+  readonly first: string;
+  readonly last: string;
+  /** Needed right after a write this caller depends on (the rollup reading what it just wrote). */
+  readonly consistentRead?: boolean;
+}
+
+/** Every item of the target within the range, in sort key order (one Query, paged). */
+export async function queryTargetRange<T>(range: TargetRange, parse: (item: Readonly<Record<string, unknown>>) => T): Promise<T[]> {
+  const items: T[] = [];
+  const pages = paginateQuery(
+    { client: dynamoDocumentClient() },
+    {
+      TableName: range.tableName,
+      KeyConditionExpression: '#target = :target AND #sort BETWEEN :first AND :last',
+      ExpressionAttributeNames: { '#target': 'target', '#sort': range.sortKey },
+      ExpressionAttributeValues: { ':target': range.target, ':first': range.first, ':last': range.last },
+      ConsistentRead: range.consistentRead,
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) items.push(parse(item));
+  }
+  return items;
+}

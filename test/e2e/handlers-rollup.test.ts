@@ -1,0 +1,336 @@
+/**
+ * The rollup handler in-process on DynamoDB Local, fed by the aggregate handler: daily and
+ * monthly items in the reporting zone (UTC, Asia/Kolkata, America/New_York across a DST change),
+ * repeatable runs, concurrent runs, a day re-marked while a run reads it, and its metrics.
+ * DynamoDB is reached through a proxy that lets a test act between two of the handler's requests.
+ */
+import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { Context } from 'aws-lambda';
+import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
+import type { RawClick } from '../../lambdas/domain/click';
+import { parseDailyItem, parseMonthlyItem, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf, type PeriodItem } from '../../lambdas/domain/rollup';
+import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
+import { handler as aggregate } from '../../lambdas/handlers/aggregate';
+import { handler as rollup } from '../../lambdas/handlers/rollup';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { dynamoClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
+import { type DynamoProxy, startDynamoProxy } from './helpers/dynamo-proxy';
+import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
+
+jest.setTimeout(60_000);
+
+const SHARD = 'shardId-00000001700000000000-0000aaaa';
+const OTHER_SHARD = 'shardId-00000001700000000000-0000bbbb';
+const { DAILY_TABLE_NAME, MONTHLY_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME } = STATISTICS_TABLES;
+
+let dynamoLocal: DynamoDbLocal;
+let dynamo: DynamoDBClient;
+let proxy: DynamoProxy;
+const savedEnv = { ...process.env };
+
+async function aggregateClicks(clicks: readonly RawClick[], shardId = SHARD): Promise<void> {
+  const response = await aggregate({ Records: streamInserts(clicks), shardId });
+  expect(response.batchItemFailures).toEqual([]);
+}
+
+interface Figures {
+  readonly clicks: number;
+  readonly botClicks: number;
+  readonly uniques: number;
+  readonly tz: string;
+}
+
+const figures = ({ state, tz }: PeriodItem): Figures => ({ clicks: state.clicks, botClicks: state.botClicks, uniques: state.visitors.estimate(), tz });
+
+async function daily(target: string): Promise<Record<string, Figures>> {
+  const items = (await partitionItems(dynamo, DAILY_TABLE_NAME, ['target', target])).map(parseDailyItem);
+  return Object.fromEntries(items.map((item) => [item.period, figures(item)]));
+}
+
+async function monthly(target: string): Promise<Record<string, Figures>> {
+  const items = (await partitionItems(dynamo, MONTHLY_TABLE_NAME, ['target', target])).map(parseMonthlyItem);
+  return Object.fromEntries(items.map((item) => [item.period, figures(item)]));
+}
+
+/** The daily and monthly items of targets as stored, without the time they were written. */
+async function storedItems(targets: readonly string[]): Promise<Record<string, unknown>[]> {
+  const items = await Promise.all(
+    targets.flatMap((target) => [DAILY_TABLE_NAME, MONTHLY_TABLE_NAME].map((table) => partitionItems(dynamo, table, ['target', target]))),
+  );
+  return items.flat().map(({ updatedAt: _updatedAt, ...rest }) => rest);
+}
+
+async function markers(): Promise<Record<string, unknown>[]> {
+  return (await Promise.all(PENDING_PARTITIONS.map((partition) => partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', partition])))).flat();
+}
+
+function lambdaContext(remainingMs: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'rollup',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:rollup',
+    memoryLimitInMB: '256',
+    awsRequestId: 'request',
+    logGroupName: '/aws/lambda/rollup',
+    logStreamName: 'stream',
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Runs `run` with the reporting zone set to tz (the aggregator marks days, the rollup cuts them, in it). */
+async function inZone<T>(tz: string, run: () => Promise<T>): Promise<T> {
+  process.env.REPORTING_TIME_ZONE = tz;
+  try {
+    return await run();
+  } finally {
+    process.env.REPORTING_TIME_ZONE = 'UTC';
+  }
+}
+
+/** The metrics (EMF lines on stdout) published while `run` ran, by name. */
+async function metricsOf(run: () => Promise<unknown>): Promise<Record<string, unknown>> {
+  const published: Record<string, unknown> = {};
+  const write = process.stdout.write.bind(process.stdout);
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    for (const line of String(chunk).split('\n')) {
+      if (!line.includes('"_aws"')) continue;
+      const { _aws: _meta, service: _service, ...values } = JSON.parse(line) as Record<string, unknown>;
+      Object.assign(published, values);
+    }
+    return write(chunk, ...(rest as []));
+  });
+  try {
+    await run().catch(() => undefined);
+  } finally {
+    spy.mockRestore();
+  }
+  return published;
+}
+
+beforeAll(async () => {
+  dynamoLocal = await startDynamoDbLocal({});
+  dynamo = dynamoClient(dynamoLocal.endpoint);
+  proxy = await startDynamoProxy(dynamoLocal.endpoint);
+  Object.assign(process.env, {
+    ...LOCAL_AWS_ENV,
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+    ...STATISTICS_TABLES,
+    REPORTING_TIME_ZONE: 'UTC',
+    POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
+  });
+  await createStatisticsTables(dynamo);
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  dynamo?.destroy();
+  await proxy?.close();
+  await dynamoLocal?.stop();
+});
+
+afterEach(async () => {
+  proxy.intercept(undefined);
+  // Each test leaves nothing pending for the next one.
+  await rollup({});
+  expect(await markers()).toEqual([]);
+});
+
+describe('rollup handler', () => {
+  it('rolls quarter-hour items up into daily and monthly items, for the link and its owner, and clears the markers', async () => {
+    const [alice, bob] = ['a1'.repeat(32), 'b2'.repeat(32)];
+    await aggregateClicks([
+      testClick('days', 'days-owner', { ts: '2026-10-31T23:59:59.999Z', visitor: alice }),
+      testClick('days', 'days-owner', { ts: '2026-11-25T10:00:00.000Z', visitor: alice }),
+      testClick('days', 'days-owner', { ts: '2026-11-25T10:20:00.000Z', visitor: bob }),
+      testClick('days', 'days-owner', { ts: '2026-11-25T11:00:00.000Z', bot: true, botReason: 'user-agent' }),
+    ]);
+    // Another stream shard's items of the same day are merged in too.
+    await aggregateClicks([testClick('days', 'days-owner', { ts: '2026-11-25T10:05:00.000Z', visitor: alice })], OTHER_SHARD);
+    expect(await markers()).toHaveLength(4);
+
+    await rollup({});
+    const expectedDaily = {
+      '2026-10-31': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' },
+      '2026-11-25': { clicks: 3, botClicks: 1, uniques: 2, tz: 'UTC' },
+    };
+    const expectedMonthly = {
+      '2026-10': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' },
+      '2026-11': { clicks: 3, botClicks: 1, uniques: 2, tz: 'UTC' },
+    };
+    for (const target of [linkTarget('days'), ownerTarget('days-owner')]) {
+      expect(await daily(target)).toEqual(expectedDaily);
+      expect(await monthly(target)).toEqual(expectedMonthly);
+    }
+    expect(await markers()).toEqual([]);
+    // Daily items live two years from the day's start; monthly ones for ever.
+    const [dailyItem] = await partitionItems(dynamo, DAILY_TABLE_NAME, ['target', linkTarget('days')]);
+    expect(dailyItem.expiresAt).toBe(Date.UTC(2026, 9, 31) / 1000 + 731 * 86_400);
+    const [monthlyItem] = await partitionItems(dynamo, MONTHLY_TABLE_NAME, ['target', linkTarget('days')]);
+    expect(monthlyItem).not.toHaveProperty('expiresAt');
+  });
+
+  it('cuts days and months in the reporting zone: Asia/Kolkata (+05:30)', async () => {
+    await inZone('Asia/Kolkata', async () => {
+      await aggregateClicks([
+        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:29:59.999Z' }), // 23:59:59 on Nov 25
+        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:30:00.000Z' }), // 00:00 on Nov 26
+        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-30T18:30:00.000Z' }), // 00:00 on Dec 1
+      ]);
+      await rollup({});
+    });
+    // Items carry the zone's canonical name (Node's ICU still calls it Asia/Calcutta), as the stats API compares it.
+    const zone = canonicalTimeZone('Asia/Kolkata');
+    expect(await daily(linkTarget('kolkata'))).toEqual({
+      '2026-11-25': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+      '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+      '2026-12-01': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+    });
+    expect(await monthly(linkTarget('kolkata'))).toEqual({
+      '2026-11': { clicks: 2, botClicks: 0, uniques: 1, tz: zone },
+      '2026-12': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+    });
+  });
+
+  it('cuts days in the reporting zone across a DST change: America/New_York on its 25-hour November 1', async () => {
+    await inZone('America/New_York', async () => {
+      await aggregateClicks([
+        testClick('new-york', 'new-york-owner', { ts: '2026-11-01T03:59:59.999Z' }), // 23:59:59 EDT on Oct 31
+        testClick('new-york', 'new-york-owner', { ts: '2026-11-01T04:00:00.000Z' }), // 00:00 EDT on Nov 1
+        testClick('new-york', 'new-york-owner', { ts: '2026-11-02T04:59:59.999Z' }), // 23:59:59 EST on Nov 1
+        testClick('new-york', 'new-york-owner', { ts: '2026-11-02T05:00:00.000Z' }), // 00:00 EST on Nov 2
+      ]);
+      await rollup({});
+    });
+    const zone = 'America/New_York';
+    expect(await daily(linkTarget('new-york'))).toEqual({
+      '2026-10-31': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+      '2026-11-01': { clicks: 2, botClicks: 0, uniques: 1, tz: zone },
+      '2026-11-02': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+    });
+    expect(await monthly(linkTarget('new-york'))).toEqual({
+      '2026-10': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
+      '2026-11': { clicks: 3, botClicks: 0, uniques: 1, tz: zone },
+    });
+  });
+
+  it('writes the same items when run again over a re-marked day', async () => {
+    const clicks = [testClick('again', 'again-owner'), testClick('again', 'again-owner', { ts: '2026-11-27T12:00:00.000Z' })];
+    const records = streamInserts(clicks);
+    await aggregate({ Records: records, shardId: SHARD });
+    await rollup({});
+    const targets = [linkTarget('again'), ownerTarget('again-owner')];
+    const once = await storedItems(targets);
+    expect(once).toHaveLength(6);
+
+    // A redelivered batch adds nothing but marks its days again.
+    await aggregate({ Records: records, shardId: SHARD });
+    expect(await markers()).toHaveLength(4);
+    await rollup({});
+    expect(await storedItems(targets)).toEqual(once);
+  });
+
+  it('gives two runs at once the same items as one run', async () => {
+    const records = streamInserts([
+      testClick('together', 'together-owner', { visitor: 'c3'.repeat(32) }),
+      testClick('together', 'together-owner', { ts: '2026-11-28T12:00:00.000Z' }),
+      testClick('together', 'together-owner', { ts: '2026-12-01T00:00:00.000Z', bot: true, botReason: 'prefetch' }),
+    ]);
+    await aggregate({ Records: records, shardId: SHARD });
+    await Promise.all([rollup({}), rollup({})]);
+    const targets = [linkTarget('together'), ownerTarget('together-owner')];
+    const concurrently = await storedItems(targets);
+
+    await aggregate({ Records: records, shardId: SHARD });
+    await rollup({});
+    expect(await storedItems(targets)).toEqual(concurrently);
+    expect(await monthly(linkTarget('together'))).toEqual({
+      '2026-11': { clicks: 2, botClicks: 0, uniques: 2, tz: 'UTC' },
+      '2026-12': { clicks: 0, botClicks: 1, uniques: 0, tz: 'UTC' },
+    });
+  });
+
+  it('never lets a slower run overwrite a newer result with an older one', async () => {
+    const target = linkTarget('slow');
+    await aggregateClicks([testClick('slow', 'slow-owner')]);
+    // This run has read the day; before it writes, a new click arrives and a faster run rolls it up.
+    proxy.intercept(async ({ operation, body }) => {
+      if (operation !== 'PutItem' || body.TableName !== DAILY_TABLE_NAME || !JSON.stringify(body.Item).includes(`"${target}"`)) return undefined;
+      proxy.intercept(undefined);
+      await aggregateClicks([testClick('slow', 'slow-owner', { ts: '2026-11-26T06:00:00.000Z' })]);
+      await rollup({});
+      return undefined;
+    });
+    await rollup({});
+    expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 2, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect(await monthly(target)).toEqual({ '2026-11': { clicks: 2, botClicks: 0, uniques: 1, tz: 'UTC' } });
+  });
+
+  it('keeps a marker that was marked again during the run, and the next run rolls the new click up', async () => {
+    const target = linkTarget('remarked');
+    const marker = pendingMarker({ target, day: '2026-11-26' });
+    await aggregateClicks([testClick('remarked', 'remarked-owner')]);
+    // Just before the run deletes the marker, a new click of that day arrives and marks it again.
+    proxy.intercept(async ({ operation, body }) => {
+      if (operation !== 'DeleteItem' || !JSON.stringify(body.Key).includes(marker)) return undefined;
+      proxy.intercept(undefined);
+      await aggregateClicks([testClick('remarked', 'remarked-owner', { ts: '2026-11-26T20:00:00.000Z' })]);
+      return undefined;
+    });
+    await rollup({});
+    expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 2 }));
+
+    await rollup({});
+    expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 2, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect(await markers()).toEqual([]);
+  });
+
+  it('publishes how many rollups are pending and how long the oldest has waited', async () => {
+    const target = linkTarget('lagging');
+    const markedAt = new Date(Date.now() - 600_000).toISOString();
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: PENDING_ROLLUPS_TABLE_NAME,
+        Item: marshall({ partition: pendingPartitionOf(target), marker: pendingMarker({ target, day: '2026-11-20' }), version: 3, markedAt }),
+      }),
+    );
+    await aggregateClicks([testClick('lagging', 'lagging-owner')]);
+
+    const published = await metricsOf(() => rollup({}));
+    expect(published).toMatchObject({ PendingRollups: 3, RollupsApplied: 3, RollupsFailed: 0 });
+    expect(published.OldestPendingRollupSeconds).toBeGreaterThanOrEqual(600);
+    expect(published.OldestPendingRollupSeconds).toBeLessThan(660);
+    expect(await daily(target)).toEqual({
+      '2026-11-20': { clicks: 0, botClicks: 0, uniques: 0, tz: 'UTC' },
+      '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' },
+    });
+  });
+
+  it('leaves a failing marker for the next run, rolls the others up, then fails the invocation', async () => {
+    const broken = { partition: PENDING_PARTITIONS[0], marker: 'no-day-in-this-marker', version: 1, markedAt: new Date().toISOString() };
+    await dynamo.send(new PutItemCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME, Item: marshall(broken) }));
+    await aggregateClicks([testClick('survivor', 'survivor-owner')]);
+
+    const published = await metricsOf(() => expect(rollup({})).rejects.toThrow('1 of 3 pending rollups failed'));
+    expect(published).toMatchObject({ PendingRollups: 3, RollupsApplied: 2, RollupsFailed: 1 });
+    expect(await daily(linkTarget('survivor'))).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect(await markers()).toEqual([broken]);
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME, Key: marshall({ partition: broken.partition, marker: broken.marker }) }),
+    );
+  });
+
+  it('takes no marker with less than 15 seconds left, leaving them for the next run', async () => {
+    await aggregateClicks([testClick('late', 'late-owner')]);
+    await rollup({}, lambdaContext(14_000));
+    expect(await daily(linkTarget('late'))).toEqual({});
+    expect(await markers()).toHaveLength(2);
+    await rollup({}, lambdaContext(60_000));
+    expect(await daily(linkTarget('late'))).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
+  });
+});

@@ -1,0 +1,208 @@
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  addClick,
+  BREAKDOWN_DIMENSIONS,
+  emptyState,
+  linkTarget,
+  mergeInto,
+  ownerTarget,
+  stateFromAttributes,
+  stateToAttributes,
+  targetsOf,
+  type AggregateState,
+} from '../../lambdas/domain/aggregate-state';
+import type { RawClick } from '../../lambdas/domain/click';
+import { numberedEventId, numberedVisitor, rawClick } from '../fixtures/clicks';
+
+let sequence = 0;
+function click(changes: Partial<RawClick> = {}): RawClick {
+  sequence += 1;
+  return rawClick({ eventId: numberedEventId(sequence), ...changes });
+}
+
+function stateOf(clicks: readonly RawClick[]): AggregateState {
+  const state = emptyState();
+  for (const each of clicks) addClick(state, each);
+  return state;
+}
+
+/** What the DocumentClient writes and reads back. */
+const throughDynamoDb = (attributes: Record<string, unknown>): Record<string, unknown> => unmarshall(marshall(attributes));
+
+/** The comparable content of a state: counts, the sketch's estimate and bytes, breakdowns. */
+const summary = (state: AggregateState): unknown => ({
+  clicks: state.clicks,
+  botClicks: state.botClicks,
+  uniques: state.visitors.estimate(),
+  visitors: Buffer.from(state.visitors.toBytes()).toString('hex'),
+  breakdowns: state.breakdowns,
+});
+
+describe('emptyState', () => {
+  it('counts nothing', () => {
+    const state = emptyState();
+    expect(state).toMatchObject({ clicks: 0, botClicks: 0 });
+    expect(state.visitors.estimate()).toBe(0);
+    expect(state.breakdowns).toEqual({ referrer: {}, country: {}, device: {}, browser: {}, os: {} });
+  });
+
+  it('is a new state each time', () => {
+    const first = emptyState();
+    addClick(first, click());
+    expect(emptyState().clicks).toBe(0);
+    expect(emptyState().breakdowns.country).toEqual({});
+  });
+});
+
+describe('addClick', () => {
+  it('counts a human click, its visitor and one per breakdown dimension', () => {
+    const state = stateOf([click({ referrer: 'twitter.com', country: 'US', device: 'mobile', browser: 'Mobile Safari', os: 'iOS' })]);
+    expect(state).toMatchObject({ clicks: 1, botClicks: 0 });
+    expect(state.visitors.estimate()).toBe(1);
+    expect(state.breakdowns).toEqual({
+      referrer: { 'twitter.com': 1 },
+      country: { US: 1 },
+      device: { mobile: 1 },
+      browser: { 'Mobile Safari': 1 },
+      os: { iOS: 1 },
+    });
+  });
+
+  it('counts a bot click apart, without its visitor or breakdowns', () => {
+    const state = stateOf([click({ bot: true, botReason: 'link-preview', visitor: numberedVisitor(1) })]);
+    expect(state).toMatchObject({ clicks: 0, botClicks: 1 });
+    expect(state.visitors.estimate()).toBe(0);
+    expect(state.breakdowns).toEqual(emptyState().breakdowns);
+  });
+
+  it('counts a returning visitor once among the uniques', () => {
+    const state = stateOf([click({ visitor: numberedVisitor(1) }), click({ visitor: numberedVisitor(1) }), click({ visitor: numberedVisitor(2) })]);
+    expect(state.clicks).toBe(3);
+    expect(state.visitors.estimate()).toBe(2);
+    expect(state.breakdowns.country).toEqual({ SE: 3 });
+  });
+
+  it('counts values that are names of object properties like any other', () => {
+    const state = stateOf([click({ referrer: '__proto__' }), click({ referrer: 'constructor' }), click({ referrer: '__proto__' })]);
+    expect(Object.entries(state.breakdowns.referrer).sort()).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+  });
+});
+
+describe('mergeInto', () => {
+  it('sums counts and breakdowns and merges visitors, leaving the source unchanged', () => {
+    const target = stateOf([click({ visitor: numberedVisitor(1), country: 'US' }), click({ bot: true, botReason: 'user-agent' })]);
+    const source = stateOf([click({ visitor: numberedVisitor(1), country: 'SE' }), click({ visitor: numberedVisitor(2), country: 'US' })]);
+    const sourceBefore = summary(source);
+    mergeInto(target, source);
+    expect(target).toMatchObject({ clicks: 3, botClicks: 1 });
+    // The same visitor in both states counts once: uniques merge, they do not add up.
+    expect(target.visitors.estimate()).toBe(2);
+    expect(target.breakdowns.country).toEqual({ US: 2, SE: 1 });
+    expect(summary(source)).toEqual(sourceBefore);
+  });
+
+  it('gives the same state as counting every click into one', () => {
+    const clicks = Array.from({ length: 30 }, (_, n) =>
+      click({ visitor: numberedVisitor(n % 7), country: ['SE', 'US', 'IN'][n % 3], bot: n % 5 === 0, botReason: n % 5 === 0 ? 'user-agent' : null }),
+    );
+    const merged = emptyState();
+    mergeInto(merged, stateOf(clicks.slice(0, 10)));
+    mergeInto(merged, stateOf(clicks.slice(10)));
+    expect(summary(merged)).toEqual(summary(stateOf(clicks)));
+  });
+});
+
+describe('targets', () => {
+  it('counts every click for its link and its owner', () => {
+    expect(linkTarget('abc123')).toBe('link#abc123');
+    expect(ownerTarget('team@example.org')).toBe('owner#team@example.org');
+    expect(targetsOf(click({ code: 'xyz', owner: 'team@example.org' }))).toEqual(['link#xyz', 'owner#team@example.org']);
+  });
+});
+
+describe('attributes', () => {
+  const STATE = stateOf([
+    click({ visitor: numberedVisitor(1), referrer: 'twitter.com' }),
+    click({ visitor: numberedVisitor(2), country: 'US', referrer: 'constructor' }),
+    click({ bot: true, botReason: 'head-request' }),
+  ]);
+
+  it('writes counts as numbers, the sketch as binary and its estimate as uniques, breakdowns as maps', () => {
+    const attributes = stateToAttributes(STATE);
+    expect(attributes).toMatchObject({ clicks: 2, botClicks: 1, uniques: 2 });
+    expect(attributes.visitors).toBeInstanceOf(Uint8Array);
+    expect(marshall(attributes).breakdowns).toEqual({
+      M: {
+        referrer: { M: { 'twitter.com': { N: '1' }, '!constructor': { N: '1' } } },
+        country: { M: { SE: { N: '1' }, US: { N: '1' } } },
+        device: { M: { desktop: { N: '2' } } },
+        browser: { M: { Firefox: { N: '2' } } },
+        os: { M: { Linux: { N: '2' } } },
+      },
+    });
+  });
+
+  it('round-trips through DynamoDB', () => {
+    const read = stateFromAttributes(throughDynamoDb(stateToAttributes(STATE)));
+    expect(summary(read)).toEqual(summary(STATE));
+  });
+
+  it('is a copy: changing the state later does not change attributes already taken', () => {
+    const state = stateOf([click()]);
+    const attributes = stateToAttributes(state);
+    addClick(state, click());
+    expect(attributes).toMatchObject({ clicks: 1, breakdowns: { country: { SE: 1 } } });
+  });
+
+  it('round-trips breakdown keys that marshalling would take for object machinery', () => {
+    const keys = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '!', '!constructor', '!!x', 'a!b'];
+    const state = stateOf(keys.map((browser) => click({ browser })));
+    const read = stateFromAttributes(throughDynamoDb(stateToAttributes(state)));
+    expect(Object.entries(read.breakdowns.browser).sort()).toEqual(keys.map((key) => [key, 1]).sort());
+  });
+
+  it('reads missing breakdown dimensions as empty maps', () => {
+    const read = stateFromAttributes({ ...stateToAttributes(STATE), breakdowns: { country: { SE: 4 } } });
+    expect(read.breakdowns).toEqual({ referrer: {}, country: { SE: 4 }, device: {}, browser: {}, os: {} });
+  });
+
+  it.each([
+    ['clicks', { clicks: undefined }],
+    ['clicks', { clicks: -1 }],
+    ['clicks', { clicks: 1.5 }],
+    ['clicks', { clicks: '2' }],
+    ['botClicks', { botClicks: Number.MAX_SAFE_INTEGER + 1 }],
+    ['botClicks', { botClicks: Number.NaN }],
+    ['uniques', { uniques: undefined }],
+    ['visitors', { visitors: undefined }],
+    ['visitors', { visitors: 'AAAA' }],
+    ['visitors', { visitors: Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff) }],
+    ['breakdowns', { breakdowns: undefined }],
+    ['breakdowns', { breakdowns: [] }],
+    ['breakdowns', { breakdowns: new Set(['country']) }],
+    ['breakdowns', { breakdowns: { country: Uint8Array.of(1) } }],
+    ['breakdowns', { breakdowns: { city: {} } }],
+    ['breakdowns', { breakdowns: { country: [] } }],
+    ['breakdowns', { breakdowns: { country: { SE: -1 } } }],
+    ['breakdowns', { breakdowns: { country: { SE: '1' } } }],
+    ['breakdowns', { breakdowns: { browser: { constructor: 1 } } }],
+    ['breakdowns', { breakdowns: { browser: { '!Firefox': 1 } } }],
+  ])('rejects a malformed %s with a TypeError naming it: %p', (name, changes) => {
+    const item = { ...stateToAttributes(STATE), ...changes };
+    expect(() => stateFromAttributes(item)).toThrow(TypeError);
+    expect(() => stateFromAttributes(item)).toThrow(new RegExp(`^${name}: `));
+  });
+
+  it('names the dimension and key of a bad breakdown count', () => {
+    expect(() => stateFromAttributes({ ...stateToAttributes(STATE), breakdowns: { country: { SE: -1 } } })).toThrow(
+      'breakdowns: country: SE: must be a non-negative safe integer',
+    );
+  });
+
+  it('covers every breakdown dimension', () => {
+    expect(Object.keys(stateToAttributes(STATE).breakdowns as object)).toEqual([...BREAKDOWN_DIMENSIONS]);
+  });
+});
