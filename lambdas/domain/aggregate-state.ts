@@ -78,10 +78,35 @@ export function targetsOf(click: RawClick): readonly [string, string] {
  */
 const ESCAPE = '!';
 const MARSHALLING_RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
-const storedKey = (key: string): string => (MARSHALLING_RESERVED_KEYS.has(key) || key.startsWith(ESCAPE) ? ESCAPE + key : key);
+
+/**
+ * Keys kept per breakdown in a stored item: a viral link's month can see tens of thousands of
+ * referrer hosts, and an item must stay below DynamoDB's 400 KB or it could never be written again.
+ * The smallest keys beyond this are counted together under LONG_TAIL_KEY, so every click still counts.
+ */
+export const MAX_STORED_BREAKDOWN_KEYS = 2_000;
+/** The key of clicks whose own keys were folded away; never a click value, which is never empty. */
+export const LONG_TAIL_KEY = '';
+/** LONG_TAIL_KEY's stored form: the bare escape, which storedKey never writes for a real key. */
+const STORED_LONG_TAIL_KEY = ESCAPE;
+
+const storedKey = (key: string): string =>
+  key === LONG_TAIL_KEY ? STORED_LONG_TAIL_KEY : MARSHALLING_RESERVED_KEYS.has(key) || key.startsWith(ESCAPE) ? ESCAPE + key : key;
+
+/** The counts to store: at most MAX_STORED_BREAKDOWN_KEYS keys, the smallest folded into LONG_TAIL_KEY. */
+function boundedCounts(record: Readonly<Record<string, number>>): [string, number][] {
+  const entries = Object.entries(record);
+  if (entries.length <= MAX_STORED_BREAKDOWN_KEYS) return entries;
+  const named = entries
+    .filter(([key]) => key !== LONG_TAIL_KEY)
+    .sort(([keyA, a], [keyB, b]) => b - a || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0));
+  const kept = named.slice(0, MAX_STORED_BREAKDOWN_KEYS - 1);
+  const folded = named.slice(kept.length).reduce((sum, [, amount]) => sum + amount, record[LONG_TAIL_KEY] ?? 0);
+  return [...kept, [LONG_TAIL_KEY, folded]];
+}
 
 const storedBreakdowns = (breakdowns: Breakdowns): Breakdowns =>
-  breakdownsOf((dimension) => Object.fromEntries(Object.entries(breakdowns[dimension]).map(([key, amount]) => [storedKey(key), amount])));
+  breakdownsOf((dimension) => Object.fromEntries(boundedCounts(breakdowns[dimension]).map(([key, amount]) => [storedKey(key), amount])));
 
 /** Attribute map fragment shared by every aggregate item: { clicks, botClicks, uniques, visitors (Uint8Array), breakdowns }. */
 export function stateToAttributes(state: AggregateState): Record<string, unknown> {
@@ -127,7 +152,7 @@ function asCounts(value: unknown): Record<string, number> {
   const record = asPlainObject(value);
   const result = counts();
   for (const stored of Object.keys(record)) {
-    const key = stored.startsWith(ESCAPE) ? stored.slice(ESCAPE.length) : stored;
+    const key = stored === STORED_LONG_TAIL_KEY ? LONG_TAIL_KEY : stored.startsWith(ESCAPE) ? stored.slice(ESCAPE.length) : stored;
     if (storedKey(key) !== stored) throw new TypeError(`${stored} is not a key stateToAttributes writes`);
     result[key] = readAttribute(record, stored, asCount);
   }

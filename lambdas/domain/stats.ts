@@ -2,7 +2,7 @@
  * The statistics API's domain: the query, which aggregate level serves it (docs/statistics.md),
  * and the response built from that level's items in the query's time zone.
  */
-import { emptyState, mergeInto, type AggregateState, type BreakdownDimension } from './aggregate-state';
+import { emptyState, LONG_TAIL_KEY, mergeInto, type AggregateState, type BreakdownDimension } from './aggregate-state';
 import {
   DAILY_RETENTION_DAYS,
   dayBounds,
@@ -60,7 +60,10 @@ export interface BreakdownEntry {
   clicks: number;
 }
 
-/** What `top` cut from one breakdown: how many keys and their clicks. */
+/**
+ * What one breakdown does not list: the keys `top` cut and their clicks, plus the clicks of a long
+ * tail folded away in storage (beyond MAX_STORED_BREAKDOWN_KEYS keys per item), whose keys are unknown.
+ */
 export interface BreakdownRest {
   keys: number;
   clicks: number;
@@ -339,11 +342,13 @@ function percentChange(previous: number, current: number): number | null {
 /** Keys by clicks descending, then key; the first `top` of them, and what the cut left out. */
 function breakdownOf(counts: Readonly<Record<string, number>>, top: number | null): { entries: BreakdownEntry[]; rest: BreakdownRest } {
   const ranked = Object.entries(counts)
+    .filter(([key]) => key !== LONG_TAIL_KEY)
     .map(([key, clicks]) => ({ key, clicks }))
     .sort((a, b) => b.clicks - a.clicks || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const kept = top ?? ranked.length;
   const cut = ranked.slice(kept);
-  return { entries: ranked.slice(0, kept), rest: { keys: cut.length, clicks: cut.reduce((sum, entry) => sum + entry.clicks, 0) } };
+  const folded = counts[LONG_TAIL_KEY] ?? 0;
+  return { entries: ranked.slice(0, kept), rest: { keys: cut.length, clicks: cut.reduce((sum, entry) => sum + entry.clicks, folded) } };
 }
 
 function byBreakdownField<T>(value: (field: BreakdownField) => T): Record<BreakdownField, T> {

@@ -4,6 +4,8 @@ import {
   BREAKDOWN_DIMENSIONS,
   emptyState,
   linkTarget,
+  LONG_TAIL_KEY,
+  MAX_STORED_BREAKDOWN_KEYS,
   mergeInto,
   ownerTarget,
   stateFromAttributes,
@@ -204,5 +206,55 @@ describe('attributes', () => {
 
   it('covers every breakdown dimension', () => {
     expect(Object.keys(stateToAttributes(STATE).breakdowns as object)).toEqual([...BREAKDOWN_DIMENSIONS]);
+  });
+});
+
+describe('long tail of a breakdown', () => {
+  /** A state whose referrer breakdown has `keys` hosts, host i seen i + 1 times. */
+  function stateWithReferrers(keys: number, prefix = 'h'): AggregateState {
+    const state = emptyState();
+    for (let index = 0; index < keys; index++) state.breakdowns.referrer[`${prefix}${index}.example`] = index + 1;
+    state.clicks = Object.values(state.breakdowns.referrer).reduce((sum, count) => sum + count, 0);
+    return state;
+  }
+  const total = (record: Readonly<Record<string, number>>): number => Object.values(record).reduce((sum, count) => sum + count, 0);
+
+  test('a breakdown within the bound is stored whole', () => {
+    const state = stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS);
+    const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(state)));
+    expect(stored.breakdowns.referrer).toEqual({ ...state.breakdowns.referrer });
+    expect(LONG_TAIL_KEY in stored.breakdowns.referrer).toBe(false);
+  });
+
+  test('beyond the bound the smallest keys are counted together, and no click is lost', () => {
+    const state = stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 500);
+    const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(state)));
+    const referrers = stored.breakdowns.referrer;
+    expect(Object.keys(referrers)).toHaveLength(MAX_STORED_BREAKDOWN_KEYS);
+    expect(total(referrers)).toBe(total(state.breakdowns.referrer));
+    // Hosts 0..500 (counts 1..501) are the smallest: folded into the tail; the largest is kept.
+    expect(referrers[LONG_TAIL_KEY]).toBe((501 * 502) / 2);
+    expect(referrers['h0.example']).toBeUndefined();
+    expect(referrers[`h${MAX_STORED_BREAKDOWN_KEYS + 499}.example`]).toBe(MAX_STORED_BREAKDOWN_KEYS + 500);
+  });
+
+  test('tails of merged items add up, and a real "!" key is not the tail', () => {
+    const first = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 10, 'a'))));
+    const second = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 20, 'b'))));
+    const merged = emptyState();
+    mergeInto(merged, first);
+    mergeInto(merged, second);
+    merged.breakdowns.referrer['!'] = 1_000_000;
+    const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(merged)));
+    expect(total(stored.breakdowns.referrer)).toBe(total(merged.breakdowns.referrer));
+    expect(stored.breakdowns.referrer[LONG_TAIL_KEY]).toBeGreaterThan(first.breakdowns.referrer[LONG_TAIL_KEY] + second.breakdowns.referrer[LONG_TAIL_KEY]);
+    expect(Object.keys(stored.breakdowns.referrer)).toHaveLength(MAX_STORED_BREAKDOWN_KEYS);
+    expect(stored.breakdowns.referrer['!']).toBe(1_000_000);
+  });
+
+  test('a stored item with the tail and a 2,000-key referrer breakdown stays far below 400 KB', () => {
+    const state = stateWithReferrers(50_000, 'some-long-referrer-host-name-');
+    const bytes = marshall(stateToAttributes(state));
+    expect(JSON.stringify(bytes).length).toBeLessThan(150_000);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
+import { linkTarget, LONG_TAIL_KEY, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import { dayBounds, localDayOf, monthBounds, monthOfDay } from '../../lambdas/domain/buckets';
 import { linkShardOf, type RawClick } from '../../lambdas/domain/click';
 import { applyGroup, groupByTargetQuarter, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
@@ -589,6 +589,21 @@ describe('buildStats', () => {
     const all = statsOf(range, clicks);
     expect(all.breakdowns.referrers.map(({ key }) => key)).toEqual(['a.example', 'b.example', 'c.example', 'd.example']);
     expect(all.breakdownOthers.referrers).toEqual({ keys: 0, clicks: 0 });
+  });
+
+  it('counts a long tail folded away in storage with what it does not list, so the breakdown still adds up', () => {
+    const range = { from: '2026-11-25', to: '2026-11-26', granularity: 'day' };
+    const query = parsed(range);
+    const planned = planStats(query, 'UTC', NOW);
+    if (!planned.ok) throw new Error(planned.error);
+    const [item] = itemsFor(planned.plan, quarterItems(clicksAt('2026-11-25T12:00:00Z'), linkTarget(CODE)), linkTarget(CODE), 'UTC');
+    item.state.breakdowns.referrer[LONG_TAIL_KEY] = 40;
+    item.state.clicks += 40;
+    const stats = buildStats({ link: CODE }, query, planned.plan, [item]);
+    expect(stats.breakdowns.referrers.map(({ key }) => key)).not.toContain(LONG_TAIL_KEY);
+    expect(stats.breakdownOthers.referrers).toEqual({ keys: 0, clicks: 40 });
+    const listed = stats.breakdowns.referrers.reduce((sum, entry) => sum + entry.clicks, 0);
+    expect(listed + stats.breakdownOthers.referrers.clicks).toBe(stats.totals.clicks);
   });
 
   it("answers for an owner from the owner's items", () => {
