@@ -6,7 +6,10 @@
  *    only answers 302;
  * 2. HTTP redirects/s through the local front vs a bare node:http server answering 302,
  *    load generated from a worker thread over keep-alive connections;
- * 3. enrichment (validate + bot + UA + GeoIP + referrer) events/s on one core vs JSON.parse alone.
+ * 3. enrichment (validate + bot + UA + GeoIP + referrer) events/s on one core vs JSON.parse alone;
+ * 4. the visitor sketch: error at 1M visitors, small-set exactness, size, adds/s (bench/uniques.ts);
+ * 5. DynamoDB write units and write requests per click for a hot link and 1,000 Zipf links, and
+ *    the 90-day daily stats query's requests and p50/p99 beside a GetItem (bench/statistics.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -20,7 +23,9 @@ import { enrichClick } from '../lambdas/domain/enrich';
 import * as redirect from '../lambdas/handlers/redirect';
 import { openCountryLookup } from '../lambdas/shared/geo';
 import { DEMO_CODE, PROJECT_ROOT, startLocalStack } from '../local/stack';
+import { runStatisticsBench } from './statistics';
 import { syntheticClickMessages } from './synthetic-clicks';
+import { runUniquesBench } from './uniques';
 
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
 const HTTP_CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32);
@@ -208,6 +213,10 @@ async function main(): Promise<void> {
     await stack.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+  // Each starts its own local stack or none: after the stack above has stopped.
+  for (const line of await runUniquesBench()) console.log(line);
+  console.log('');
+  for (const line of await runStatisticsBench()) console.log(line);
 }
 
 main().catch((error: unknown) => {

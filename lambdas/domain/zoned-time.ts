@@ -30,13 +30,23 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
+/** Zone names already resolved: every parsed stored item checks its zone, and Intl is slow to build. */
+const canonicalNames = new Map<string, string | null>();
+const MAX_CACHED_ZONE_NAMES = 1_000;
+
 /** The canonical name of an IANA time zone, or null when Intl does not know it. */
 export function canonicalTimeZone(timeZone: string): string | null {
+  const cached = canonicalNames.get(timeZone);
+  if (cached !== undefined) return cached;
+  let canonical: string | null;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
-    return null;
+    canonical = null;
   }
+  // Names come from requests too: the cache stays bounded whatever callers send.
+  if (canonicalNames.size < MAX_CACHED_ZONE_NAMES) canonicalNames.set(timeZone, canonical);
+  return canonical;
 }
 
 export function wallTimeAt(instantMs: number, timeZone: string): WallTime {

@@ -1,0 +1,773 @@
+/**
+ * The statistics bench (issue 3, points 7 and 8), on the embedded local stack with the real handlers:
+ *
+ * 1. Write cost per click of two steady workloads, a hot link and 1,000 links with Zipf(s=1)
+ *    traffic: SQS-shaped batches of 100 click messages handed to the enrich handler, the
+ *    aggregator fed by the stack's stream poller (the template's mapping: batch size, tumbling
+ *    window), the rollup run through its schedule's target. Write units and requests are counted
+ *    by a middleware on the handlers' own document client, from the ConsumedCapacity DynamoDB
+ *    Local returns (ReturnConsumedCapacity=TOTAL is added to every write; production code does
+ *    not ask for it).
+ * 2. A 90-day daily stats query through the API handler in-process: p50/p99 latency and DynamoDB
+ *    requests per query, beside one GetItem on the same DynamoDB Local as the baseline.
+ *
+ * `runStatisticsBench()` resolves with the lines to print; `node --import tsx bench/statistics.ts` runs it alone.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AttributeValue, type ConsumedCapacity, DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
+import { linkTarget, ownerTarget } from '../lambdas/domain/aggregate-state';
+import type { ClickMessage } from '../lambdas/domain/click';
+import { parsePendingMarker } from '../lambdas/domain/rollup';
+import * as api from '../lambdas/handlers/api';
+import * as enrich from '../lambdas/handlers/enrich';
+import { queryTargetRange } from '../lambdas/shared/aggregate-tables';
+import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/aws-clients';
+import { settleWithLimit } from '../lambdas/shared/concurrency';
+import { startLocalStack } from '../local/stack';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
+import { seededRandom } from '../test/fixtures/synthetic-traffic';
+import { syntheticClickMessages, zipfSampler } from './synthetic-clicks';
+
+const WRITE_CLICKS = Number(process.env.BENCH_STATS_CLICKS ?? 20_000);
+const VISITORS = Number(process.env.BENCH_STATS_VISITORS ?? 3_000);
+const ZIPF_LINKS = 1_000;
+/** The workloads' steady rate: the issue's hot link takes "thousands of clicks per second"; this is the low end. */
+const CLICKS_PER_SECOND = Number(process.env.BENCH_STATS_CLICKS_PER_SECOND ?? 1_000);
+const READ_CLICKS = Number(process.env.BENCH_STATS_READ_CLICKS ?? 9_000);
+const READ_DAYS = 90;
+const READ_QUERIES = Number(process.env.BENCH_STATS_QUERIES ?? 300);
+/** Untimed runs before each timed series. */
+const WARMUP_RUNS = 20;
+/** The enrich mapping's batch size. */
+const ENRICH_BATCH = 100;
+const ENRICH_CONCURRENCY = 4;
+/** The rollup's schedule, rate(5 minutes). */
+const ROLLUP_PERIOD_SECONDS = 300;
+const GOAL_WCU_PER_CLICK = 1.3;
+const GOAL_WRITES_PER_CLICK = 0.1;
+const GOAL_REQUESTS_PER_QUERY = 3;
+const API_KEY = 'bench-key';
+/** Matches the rollup function's logical ID: the control route runs the schedule that targets it. */
+const ROLLUP_SCHEDULE_PREFIX = 'RollupFunction';
+const MAX_ROLLUP_RUNS = 5;
+const AGGREGATION_TIMEOUT_MS = 180_000;
+/** The aggregator is done when its owner total is complete and no handler has sent a request for this long. */
+const QUIET_MS = 1_000;
+const DAY_MS = 86_400_000;
+const RAM_DISK = '/dev/shm';
+
+// ---------------------------------------------------------------------------------------------
+// Counting what the handlers send
+
+const METER_NAME = 'benchCommandMeter';
+const WRITE_COMMANDS: ReadonlySet<string> = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
+
+interface TableTally {
+  writes: number;
+  writeUnits: number;
+  /** Write responses without ConsumedCapacity: their units are missing from writeUnits. */
+  unreported: number;
+  /** Conditional writes that lost: DynamoDB charges them but reports no capacity in the error. */
+  failedConditions: number;
+}
+
+interface MeterSnapshot {
+  /** Writes by table name. */
+  readonly tables: ReadonlyMap<string, TableTally>;
+  /** Requests by command name (PutItemCommand, QueryCommand, ...). */
+  readonly commands: ReadonlyMap<string, number>;
+}
+
+/** The tables a request names. */
+function tablesOf(input: object): string[] {
+  const { TableName, RequestItems } = input as { TableName?: unknown; RequestItems?: unknown };
+  if (typeof TableName === 'string') return [TableName];
+  return typeof RequestItems === 'object' && RequestItems !== null ? Object.keys(RequestItems) : [];
+}
+
+function consumedCapacities(output: object): ConsumedCapacity[] {
+  const { ConsumedCapacity: consumed } = output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] };
+  return consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+}
+
+/** A middleware on the handlers' document client: every command counted; write capacity asked for and summed per table. */
+class CommandMeter {
+  private tables = new Map<string, TableTally>();
+  private commands = new Map<string, number>();
+  private inFlight = 0;
+  private lastActivityMs = 0;
+
+  constructor(private readonly client: DynamoDBDocumentClient) {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = context.commandName ?? 'unknown';
+        const write = WRITE_COMMANDS.has(command);
+        const tables = tablesOf(args.input);
+        this.commands.set(command, (this.commands.get(command) ?? 0) + 1);
+        if (write) for (const table of tables) this.tally(table).writes += 1;
+        this.inFlight += 1;
+        try {
+          const result = await next(write ? { ...args, input: { ...args.input, ReturnConsumedCapacity: 'TOTAL' } } : args);
+          if (write) this.recordCapacity(tables, result.output);
+          return result;
+        } catch (error) {
+          if (write && isConditionalCheckFailed(error)) for (const table of tables) this.tally(table).failedConditions += 1;
+          throw error;
+        } finally {
+          this.inFlight -= 1;
+          this.lastActivityMs = Date.now();
+        }
+      },
+      { step: 'initialize', name: METER_NAME },
+    );
+  }
+
+  /** What was counted since the last take; starts counting afresh. */
+  take(): MeterSnapshot {
+    const snapshot = { tables: this.tables, commands: this.commands };
+    this.tables = new Map();
+    this.commands = new Map();
+    return snapshot;
+  }
+
+  /** Resolves once no request has been in flight or sent for quietMs. */
+  async waitUntilQuiet(quietMs: number): Promise<void> {
+    while (this.inFlight > 0 || Date.now() - this.lastActivityMs < quietMs) await sleep(100);
+  }
+
+  remove(): void {
+    this.client.middlewareStack.remove(METER_NAME);
+  }
+
+  private tally(table: string): TableTally {
+    let tally = this.tables.get(table);
+    if (tally === undefined) {
+      tally = { writes: 0, writeUnits: 0, unreported: 0, failedConditions: 0 };
+      this.tables.set(table, tally);
+    }
+    return tally;
+  }
+
+  private recordCapacity(tables: readonly string[], output: object): void {
+    const consumed = consumedCapacities(output);
+    if (consumed.length === 0) for (const table of tables) this.tally(table).unreported += 1;
+    for (const { TableName, CapacityUnits } of consumed) this.tally(TableName ?? tables[0] ?? 'unknown').writeUnits += CapacityUnits ?? 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables, item sizes, inspection (with a client of the bench's own, so nothing here is counted)
+
+interface Tables {
+  readonly raw: string;
+  readonly quarterHour: string;
+  readonly pending: string;
+  readonly daily: string;
+  readonly monthly: string;
+  readonly links: string;
+}
+
+function requiredEnvironment(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`The local stack did not set ${name}`);
+  return value;
+}
+
+/** The names the functions were given (the local stack puts them in process.env). */
+function stackTables(): Tables {
+  return {
+    raw: requiredEnvironment('RAW_CLICKS_TABLE_NAME'),
+    quarterHour: requiredEnvironment('QUARTER_HOUR_TABLE_NAME'),
+    pending: requiredEnvironment('PENDING_ROLLUPS_TABLE_NAME'),
+    daily: requiredEnvironment('DAILY_TABLE_NAME'),
+    monthly: requiredEnvironment('MONTHLY_TABLE_NAME'),
+    links: requiredEnvironment('LINKS_TABLE_NAME'),
+  };
+}
+
+function levelNames(tables: Tables): ReadonlyMap<string, string> {
+  return new Map([
+    [tables.raw, 'raw clicks'],
+    [tables.quarterHour, 'quarter-hour'],
+    [tables.pending, 'pending markers'],
+    [tables.daily, 'daily'],
+    [tables.monthly, 'monthly'],
+  ]);
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** DynamoDB's rule: about one byte per two significant digits, plus one. */
+function numberSize(text: string): number {
+  const digits = text
+    .replace(/^-/, '')
+    .replace(/e.*$/i, '')
+    .replace('.', '')
+    .replace(/^0+/, '')
+    .replace(/0+$/, '');
+  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+}
+
+function valueSize(value: AttributeValue): number {
+  if (value.S !== undefined) return utf8Bytes(value.S);
+  if (value.N !== undefined) return numberSize(value.N);
+  if (value.B !== undefined) return value.B.byteLength;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.SS !== undefined) return value.SS.reduce((sum, each) => sum + utf8Bytes(each), 0);
+  if (value.NS !== undefined) return value.NS.reduce((sum, each) => sum + numberSize(each), 0);
+  if (value.BS !== undefined) return value.BS.reduce((sum, each) => sum + each.byteLength, 0);
+  // A map or list: 3 bytes, and 1 more per element.
+  if (value.M !== undefined) return Object.entries(value.M).reduce((sum, [name, each]) => sum + utf8Bytes(name) + valueSize(each) + 1, 3);
+  if (value.L !== undefined) return value.L.reduce((sum, each) => sum + valueSize(each) + 1, 3);
+  throw new Error(`Unknown attribute value type: ${Object.keys(value).join(', ')}`);
+}
+
+/** Stored size of an item by DynamoDB's item-size rules (attribute names count too). */
+function itemSizeBytes(item: Readonly<Record<string, AttributeValue>>): number {
+  return Object.entries(item).reduce((sum, [name, value]) => sum + utf8Bytes(name) + valueSize(value), 0);
+}
+
+interface LargestItem {
+  readonly target: string;
+  readonly key: string;
+  readonly bytes: number;
+}
+
+class Inspector {
+  private readonly dynamo: DynamoDBClient;
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(endpoint: string) {
+    this.dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    this.documents = DynamoDBDocumentClient.from(this.dynamo);
+  }
+
+  /** clicks + botClicks over every quarter-hour item of the target (all writers). */
+  async quarterHourEvents(tableName: string, target: string): Promise<number> {
+    let events = 0;
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: tableName,
+        KeyConditionExpression: '#target = :target',
+        ProjectionExpression: '#clicks, #botClicks',
+        ExpressionAttributeNames: { '#target': 'target', '#clicks': 'clicks', '#botClicks': 'botClicks' },
+        ExpressionAttributeValues: { ':target': target },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) events += Number(item.clicks ?? 0) + Number(item.botClicks ?? 0);
+    }
+    return events;
+  }
+
+  /** The largest item whose target the predicate accepts; sortKey names the table's sort key. */
+  async largestItem(tableName: string, sortKey: string, isTarget: (target: string) => boolean): Promise<LargestItem | null> {
+    let largest: LargestItem | null = null;
+    for await (const page of paginateScan({ client: this.dynamo }, { TableName: tableName })) {
+      for (const item of page.Items ?? []) {
+        const target = item.target?.S;
+        if (target === undefined || !isTarget(target)) continue;
+        const bytes = itemSizeBytes(item);
+        if (largest === null || bytes > largest.bytes) largest = { target, key: item[sortKey]?.S ?? '?', bytes };
+      }
+    }
+    return largest;
+  }
+
+  /** Pending markers left whose target the predicate accepts. */
+  async pendingMarkers(tableName: string, isTarget: (target: string) => boolean): Promise<number> {
+    let left = 0;
+    for await (const page of paginateScan({ client: this.dynamo }, { TableName: tableName })) {
+      for (const item of page.Items ?? []) {
+        const marker = item.marker?.S;
+        if (marker !== undefined && isTarget(parsePendingMarker(marker).target)) left += 1;
+      }
+    }
+    return left;
+  }
+
+  destroy(): void {
+    this.dynamo.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving the handlers
+
+/** An SQS event as the enrich mapping delivers it. */
+function sqsEvent(messages: readonly ClickMessage[]): SQSEvent {
+  const sentAt = String(Date.now());
+  return {
+    Records: messages.map((message) => {
+      const body = JSON.stringify(message);
+      return {
+        messageId: randomUUID(),
+        receiptHandle: randomUUID(),
+        body,
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: sentAt, SenderId: 'bench', ApproximateFirstReceiveTimestamp: sentAt },
+        messageAttributes: {},
+        md5OfBody: createHash('md5').update(body).digest('hex'),
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:bench-clicks`,
+        awsRegion: LOCAL_REGION,
+      };
+    }),
+  };
+}
+
+/** Batches of ENRICH_BATCH, ENRICH_CONCURRENCY invocations at a time (Lambda runs several at once too). */
+async function enrichInBatches(messages: readonly ClickMessage[]): Promise<void> {
+  const batches: ClickMessage[][] = [];
+  for (let start = 0; start < messages.length; start += ENRICH_BATCH) batches.push(messages.slice(start, start + ENRICH_BATCH));
+  const outcomes = await settleWithLimit(batches, ENRICH_CONCURRENCY, async (batch) => {
+    const { batchItemFailures } = await enrich.handler(sqsEvent(batch));
+    if (batchItemFailures.length > 0) throw new Error(`enrich failed ${batchItemFailures.length} click(s) of a batch`);
+  });
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
+
+/** An HTTP API (payload 2.0) event for the API function's `ANY /api/{proxy+}` route. */
+function apiEvent(
+  method: 'GET' | 'POST',
+  rawPath: string,
+  query: Readonly<Record<string, string>> = {},
+  body?: string,
+): APIGatewayProxyEventV2 {
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: 'ANY /api/{proxy+}',
+    rawPath,
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', host: '127.0.0.1' },
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: { ...query } } : {}),
+    pathParameters: { proxy: rawPath.replace(/^\/api\//, '') },
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId: 'local',
+      domainName: '127.0.0.1',
+      domainPrefix: '127',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      requestId: randomUUID(),
+      routeKey: 'ANY /api/{proxy+}',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body === undefined ? {} : { body }),
+    isBase64Encoded: false,
+  };
+}
+
+function responseJson(response: APIGatewayProxyStructuredResultV2, expectedStatus: number): Record<string, unknown> {
+  if (response.statusCode !== expectedStatus) {
+    throw new Error(`API answered ${response.statusCode}, expected ${expectedStatus}: ${response.body ?? ''}`);
+  }
+  return JSON.parse(response.body ?? '{}') as Record<string, unknown>;
+}
+
+/** Runs the rollup's schedule now through the stack's control route: its target, Scheduled Event and Lambda context. */
+async function runRollup(baseUrl: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const response = await fetch(`${baseUrl}/_local/schedules/${ROLLUP_SCHEDULE_PREFIX}/run`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  const body = (await response.json()) as { runs?: { ok: boolean; error?: string }[] };
+  const failed = (body.runs ?? []).find((run) => !run.ok);
+  if (!response.ok || failed !== undefined) throw new Error(`The rollup run failed: ${response.status} ${JSON.stringify(body)}`);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+const integer = (value: number): string => Math.round(value).toLocaleString('en-US');
+const decimal = (value: number, digits: number): string =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const commandLabel = (command: string): string => command.replace(/Command$/, '');
+
+/** First column left-aligned, the others right-aligned. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
+  const cell = (text: string, column: number): string => (column === 0 ? text.padEnd(widths[column]) : text.padStart(widths[column]));
+  return rows.map((row) => `  ${row.map(cell).join('   ')}`.trimEnd());
+}
+
+function percentile(sortedMs: readonly number[], p: number): number {
+  return sortedMs[Math.min(sortedMs.length - 1, Math.max(0, Math.ceil(p * sortedMs.length) - 1))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Write cost per click
+
+interface WriteWorkload {
+  readonly name: string;
+  readonly description: string;
+  readonly messages: readonly ClickMessage[];
+  readonly owner: string;
+  /** The targets (links and owner) of this workload, to tell its items from the others'. */
+  readonly isTarget: (target: string) => boolean;
+  readonly hasGoal: boolean;
+}
+
+/** WRITE_CLICKS clicks now-ish: at CLICKS_PER_SECOND, the last one now. */
+function steadyClicks(codeOf: (index: number) => string, owner: string, seed: number): ClickMessage[] {
+  const end = Date.now();
+  const tsOf = (index: number): Date => new Date(end - ((WRITE_CLICKS - index) * 1000) / CLICKS_PER_SECOND);
+  return syntheticClickMessages(WRITE_CLICKS, { codeOf, owner, visitors: VISITORS, tsOf, seed });
+}
+
+function hotLinkWorkload(): WriteWorkload {
+  const code = 'hot-link';
+  const owner = 'bench-hot';
+  return {
+    name: 'hot link',
+    description: `${integer(WRITE_CLICKS)} clicks on 1 link from ${integer(VISITORS)} visitors`,
+    messages: steadyClicks(() => code, owner, 11),
+    owner,
+    isTarget: (target) => target === linkTarget(code) || target === ownerTarget(owner),
+    hasGoal: true,
+  };
+}
+
+function zipfWorkload(): WriteWorkload {
+  const owner = 'bench-zipf';
+  const rank = zipfSampler(ZIPF_LINKS, 1, seededRandom(29));
+  return {
+    name: 'Zipf',
+    description:
+      `${integer(WRITE_CLICKS)} clicks on ${integer(ZIPF_LINKS)} links of one owner, Zipf(s=1) popularity, ` +
+      `from ${integer(VISITORS)} visitors`,
+    messages: steadyClicks(() => `zipf-${rank()}`, owner, 23),
+    owner,
+    isTarget: (target) => target.startsWith(linkTarget('zipf-')) || target === ownerTarget(owner),
+    hasGoal: false,
+  };
+}
+
+interface StackContext {
+  readonly baseUrl: string;
+  readonly tables: Tables;
+  readonly meter: CommandMeter;
+  readonly inspector: Inspector;
+}
+
+/** Hands the clicks to enrich and waits until the aggregator has applied every one and gone quiet. */
+async function ingest(stack: StackContext, messages: readonly ClickMessage[], owner: string): Promise<void> {
+  await enrichInBatches(messages);
+  const deadline = Date.now() + AGGREGATION_TIMEOUT_MS;
+  let applied = 0;
+  while ((applied = await stack.inspector.quarterHourEvents(stack.tables.quarterHour, ownerTarget(owner))) < messages.length) {
+    if (Date.now() > deadline) {
+      throw new Error(`The aggregator applied ${applied} of ${messages.length} clicks in ${AGGREGATION_TIMEOUT_MS / 1000} s`);
+    }
+    await sleep(500);
+  }
+  if (applied > messages.length) throw new Error(`The aggregator counted ${applied} clicks for ${messages.length} sent`);
+  await stack.meter.waitUntilQuiet(QUIET_MS);
+}
+
+interface RollupRuns {
+  readonly runs: number;
+  readonly ms: number;
+}
+
+/**
+ * Runs the rollup until no marker of the workload is left: one run does it all unless it nears
+ * its Lambda timeout (a slow machine), when it leaves the rest to the next run, as in AWS.
+ */
+async function rollUpAll(stack: StackContext, isTarget: (target: string) => boolean): Promise<RollupRuns> {
+  let ms = 0;
+  for (let runs = 1; runs <= MAX_ROLLUP_RUNS; runs++) {
+    ms += await runRollup(stack.baseUrl);
+    if ((await stack.inspector.pendingMarkers(stack.tables.pending, isTarget)) === 0) return { runs, ms };
+  }
+  throw new Error(`${MAX_ROLLUP_RUNS} rollup runs left pending markers`);
+}
+
+interface Totals {
+  readonly units: number;
+  readonly writes: number;
+}
+
+function writeTotals(snapshot: MeterSnapshot): Totals {
+  const tallies = [...snapshot.tables.values()];
+  return {
+    units: tallies.reduce((sum, tally) => sum + tally.writeUnits, 0),
+    writes: tallies.reduce((sum, tally) => sum + tally.writes, 0),
+  };
+}
+
+interface WriteMeasurement {
+  readonly ingestSeconds: number;
+  /** What enrich and the aggregator sent. */
+  readonly streamed: MeterSnapshot;
+  /** What the rollup runs sent. */
+  readonly rolledUp: MeterSnapshot;
+  readonly rollup: RollupRuns;
+  readonly largestQuarter: LargestItem | null;
+  readonly largestDaily: LargestItem | null;
+}
+
+async function measureWrites(stack: StackContext, workload: WriteWorkload): Promise<WriteMeasurement> {
+  const { tables, inspector, meter } = stack;
+  meter.take();
+  const started = Date.now();
+  await ingest(stack, workload.messages, workload.owner);
+  const ingestSeconds = (Date.now() - started) / 1000;
+  const streamed = meter.take();
+  const rollup = await rollUpAll(stack, workload.isTarget);
+  const rolledUp = meter.take();
+  return {
+    ingestSeconds,
+    streamed,
+    rolledUp,
+    rollup,
+    largestQuarter: await inspector.largestItem(tables.quarterHour, 'slot', workload.isTarget),
+    largestDaily: await inspector.largestItem(tables.daily, 'day', workload.isTarget),
+  };
+}
+
+function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): string[] {
+  const { ingestSeconds, streamed, rolledUp, rollup, largestQuarter, largestDaily } = measurement;
+  const clicks = workload.messages.length;
+  const levels = levelNames(tables);
+  const rows: string[][] = [['level (written by)', 'WCU/click', 'writes/click', 'WCU', 'writes']];
+  const addRows = (snapshot: MeterSnapshot, writerOf: (tableName: string) => string): void => {
+    for (const [tableName, tally] of snapshot.tables) {
+      if (tally.writes === 0) continue;
+      rows.push([
+        `${levels.get(tableName) ?? tableName} (${writerOf(tableName)})`,
+        decimal(tally.writeUnits / clicks, 4),
+        decimal(tally.writes / clicks, 4),
+        integer(tally.writeUnits),
+        integer(tally.writes),
+      ]);
+    }
+  };
+  addRows(streamed, (tableName) => (tableName === tables.raw ? 'enrich' : 'aggregate'));
+  addRows(rolledUp, () => 'rollup');
+
+  const stream = writeTotals(streamed);
+  const rolled = writeTotals(rolledUp);
+  const clicksPerRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
+  /** Per click, with the rollup's writes spread over `rollupClicks`. */
+  const perClick = (rollupClicks: number): Totals => ({
+    units: stream.units / clicks + rolled.units / rollupClicks,
+    writes: stream.writes / clicks + rolled.writes / rollupClicks,
+  });
+  const measured = perClick(clicks);
+  const steady = perClick(clicksPerRun);
+  const runsMade = rollup.runs === 1 ? 'the 1 rollup run made' : `the ${rollup.runs} rollup runs made`;
+  rows.push([`total, measured (with ${runsMade})`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
+  const steadyLabel = `total, steady (rollup amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;
+  rows.push([steadyLabel, decimal(steady.units, 4), decimal(steady.writes, 4)]);
+
+  const met = (totals: Totals): string =>
+    totals.units <= GOAL_WCU_PER_CLICK && totals.writes <= GOAL_WRITES_PER_CLICK ? 'met' : 'NOT met';
+  const all = [...streamed.tables.values(), ...rolledUp.tables.values()];
+  const writeResponses = all.reduce((sum, tally) => sum + tally.writes - tally.failedConditions, 0);
+  const unreported = all.reduce((sum, tally) => sum + tally.unreported, 0);
+  const failedConditions = all.reduce((sum, tally) => sum + tally.failedConditions, 0);
+  const reads = new Map<string, number>();
+  for (const [command, count] of [...streamed.commands, ...rolledUp.commands]) {
+    if (!WRITE_COMMANDS.has(command)) reads.set(command, (reads.get(command) ?? 0) + count);
+  }
+  const readRequests = [...reads.values()].reduce((sum, count) => sum + count, 0);
+  const describeItem = (item: LargestItem | null): string => {
+    if (item === null) return 'none';
+    // A quarter-hour slot is `${quarter}#${writer}`: the quarter says enough.
+    return `${integer(item.bytes)} B (${item.target}, ${item.key.split('#')[0]}): ${Math.ceil(item.bytes / 1024)} WCU a write`;
+  };
+
+  return [
+    `${workload.name}: ${workload.description}`,
+    `  click times at ${integer(CLICKS_PER_SECOND)} clicks/s ending now; enrich got ${integer(Math.ceil(clicks / ENRICH_BATCH))} ` +
+      `batches of ${ENRICH_BATCH} (${ENRICH_CONCURRENCY} at a time), the aggregator the stream poller's; ` +
+      `done in ${decimal(ingestSeconds, 1)} s here`,
+    ...table(rows),
+    workload.hasGoal
+      ? `  goal ≤ ${GOAL_WCU_PER_CLICK} WCU and ≤ ${GOAL_WRITES_PER_CLICK} writes per click: ` +
+        `steady ${met(steady)}, measured ${met(measured)}`
+      : '  (the issue sets its goal for the hot link; this workload is reported beside it)',
+    `  rollup: ${runsMade} took ${integer(rollup.ms)} ms and wrote ${integer(rolled.units)} WCU in ${integer(rolled.writes)} writes: ` +
+      `${decimal(rolled.units / clicks, 4)} WCU/click over these ${integer(clicks)} clicks (measured)`,
+    `    a run costs per (target, day) rolled up, not per click; every ${ROLLUP_PERIOD_SECONDS / 60} min at ` +
+      `${integer(CLICKS_PER_SECOND)} clicks/s it covers ${integer(clicksPerRun)} clicks: ` +
+      `${decimal(rolled.units / clicksPerRun, 5)} WCU/click (steady)`,
+    unreported === 0
+      ? `  DynamoDB Local reported ConsumedCapacity on all ${integer(writeResponses)} write responses`
+      : `  WARNING: ${integer(unreported)} of ${integer(writeResponses)} write responses carried no ConsumedCapacity: ` +
+        'their units are missing above',
+    ...(failedConditions > 0
+      ? [`  ${integer(failedConditions)} conditional write(s) lost: DynamoDB charges them but reports no capacity, so they are not above`]
+      : []),
+    `  reads (outside the goal): ${decimal(readRequests / clicks, 4)} requests/click (` +
+      `${[...reads].map(([command, count]) => `${commandLabel(command)} ${integer(count)}`).join(', ')})`,
+    "  largest stored items (DynamoDB's item-size rule):",
+    `    quarter-hour ${describeItem(largestQuarter)}`,
+    `    daily ${describeItem(largestDaily)}`,
+    '',
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Stats read latency
+
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** Sorted durations of `runs` sequential calls, after WARMUP_RUNS untimed ones. */
+async function timeSequentially(runs: number, operation: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < WARMUP_RUNS; i++) await operation();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    await operation();
+    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+interface StatsAnswer {
+  readonly source?: string;
+  readonly series?: readonly unknown[];
+  readonly totals?: { readonly clicks: number; readonly botClicks: number };
+}
+
+async function statsRead(stack: StackContext): Promise<string[]> {
+  const { tables, meter } = stack;
+  const code = 'stats-90d';
+  const owner = 'admin';
+  const created = await api.handler(apiEvent('POST', '/api/links', {}, JSON.stringify({ url: 'https://example.com/stats', code })));
+  responseJson(created, 201);
+
+  // The last 90 days in the reporting zone (UTC), today included. Each day's clicks fall in its
+  // first hour: 4 quarter-hour items a day instead of ~60 keep the preparation short, and the
+  // daily items the query reads hold the same either way.
+  const todayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const firstMs = todayStart - (READ_DAYS - 1) * DAY_MS;
+  const spanMs = Date.now() - 60_000 - firstMs;
+  const clickTime = (index: number): Date => {
+    const spread = firstMs + Math.floor((index * spanMs) / READ_CLICKS);
+    const dayStart = Math.floor(spread / DAY_MS) * DAY_MS;
+    return new Date(dayStart + Math.floor((spread - dayStart) / 24));
+  };
+  const messages = syntheticClickMessages(READ_CLICKS, { codeOf: () => code, owner, visitors: VISITORS, tsOf: clickTime, seed: 37 });
+  const preparing = Date.now();
+  await ingest(stack, messages, owner);
+  await rollUpAll(stack, (target) => target === linkTarget(code) || target === ownerTarget(owner));
+  const prepareSeconds = (Date.now() - preparing) / 1000;
+
+  const query = { granularity: 'day', from: dayOf(firstMs), to: dayOf(todayStart + DAY_MS) };
+  const statsEvent = (): APIGatewayProxyEventV2 => apiEvent('GET', `/api/links/${code}/stats`, query);
+  const answer: StatsAnswer = responseJson(await api.handler(statsEvent()), 200);
+  const counted = (answer.totals?.clicks ?? 0) + (answer.totals?.botClicks ?? 0);
+  if (answer.source !== 'daily' || counted !== READ_CLICKS) {
+    throw new Error(`The stats query answered from ${String(answer.source)} with ${counted} clicks; expected daily and ${READ_CLICKS}`);
+  }
+
+  meter.take();
+  const queryMs = await timeSequentially(READ_QUERIES, async () => responseJson(await api.handler(statsEvent()), 200));
+  const { commands } = meter.take();
+  const queries = WARMUP_RUNS + READ_QUERIES;
+  const dailyRange = { tableName: tables.daily, target: linkTarget(code), sortKey: 'day', first: dayOf(firstMs), last: dayOf(todayStart) };
+  const rangeMs = await timeSequentially(READ_QUERIES, () => queryTargetRange(dailyRange, (item) => item));
+  const client = dynamoDocumentClient();
+  const getMs = await timeSequentially(READ_QUERIES, () => client.send(new GetCommand({ TableName: tables.links, Key: { code } })));
+  meter.take();
+
+  const requests = [...commands.values()].reduce((sum, count) => sum + count, 0) / queries;
+  const scans = (commands.get('ScanCommand') ?? 0) / queries;
+  const byCommand = [...commands].map(([command, count]) => `${commandLabel(command)} ${decimal(count / queries, 2)}`).join(', ');
+  const latencies = (samples: readonly number[]): string[] => [decimal(percentile(samples, 0.5), 2), decimal(percentile(samples, 0.99), 2)];
+  const ratio = (p: number): string => decimal(percentile(queryMs, p) / percentile(getMs, p), 1);
+  return [
+    `stats read: GET /api/links/${code}/stats?${new URLSearchParams(query).toString()}`,
+    `  ${integer(READ_CLICKS)} clicks over ${READ_DAYS} days, daily items by the real rollup ` +
+      `(prepared in ${decimal(prepareSeconds, 1)} s); ` +
+      `answered from ${answer.source} with ${answer.series?.length ?? 0} series entries`,
+    ...table([
+      ['', 'p50 ms', 'p99 ms'],
+      [`API handler in-process, ${READ_QUERIES} sequential queries`, ...latencies(queryMs)],
+      ['  its Query of the daily items alone (no parsing, no response)', ...latencies(rangeMs)],
+      [`baseline: one GetItem on the same DynamoDB Local, ${READ_QUERIES} sequential`, ...latencies(getMs)],
+      ['ratio (API query / GetItem)', ratio(0.5), ratio(0.99)],
+    ]),
+    `  DynamoDB requests per query: ${decimal(requests, 2)} (${byCommand}), Scans ${decimal(scans, 2)}; ` +
+      `goal ≤ ${GOAL_REQUESTS_PER_QUERY} and no Scan: ${requests <= GOAL_REQUESTS_PER_QUERY && scans === 0 ? 'met' : 'NOT met'}`,
+    '',
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Starts a local stack of its own, runs both parts, stops it; resolves with the report's lines. */
+export async function runStatisticsBench(): Promise<string[]> {
+  const started = Date.now();
+  // DynamoDB Local keeps its tables in SQLite files under the data folder: on a RAM disk the bench
+  // measures the handlers and the emulator, not the disk's fsyncs (writes were 4x slower on disk).
+  const dataDir = await mkdtemp(path.join(existsSync(RAM_DISK) ? RAM_DISK : tmpdir(), 'click-bench-statistics-'));
+  const stackLog: string[] = [];
+  try {
+    const localStack = await startLocalStack({ port: 0, dataDir, apiKey: API_KEY, trustProxy: false, log: (line) => stackLog.push(line) });
+    const meter = new CommandMeter(dynamoDocumentClient());
+    const inspector = new Inspector(requiredEnvironment('AWS_ENDPOINT_URL_DYNAMODB'));
+    try {
+      const stack: StackContext = { baseUrl: localStack.baseUrl, tables: stackTables(), meter, inspector };
+      const lines = [
+        'statistics (issue 3): the local stack with the real handlers; WCU = write capacity units as DynamoDB Local reports them',
+        '  (the bench adds ReturnConsumedCapacity=TOTAL to every write), writes = write requests (a BatchWriteItem of 25 is one)',
+        '',
+      ];
+      for (const workload of [hotLinkWorkload(), zipfWorkload()]) {
+        lines.push(...writeCostLines(workload, await measureWrites(stack, workload), stack.tables));
+      }
+      lines.push(...(await statsRead(stack)), `statistics bench took ${integer((Date.now() - started) / 1000)} s`, '');
+      return lines;
+    } finally {
+      meter.remove();
+      inspector.destroy();
+      await localStack.stop();
+    }
+  } catch (error) {
+    if (stackLog.length > 0) console.error(`local stack log:\n${stackLog.join('\n')}`);
+    throw error;
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Run alone, the handlers' JSON log lines and metrics are dropped so the report stays readable. */
+function dropJsonLogLines(): void {
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean =>
+    typeof chunk === 'string' && chunk.startsWith('{') ? true : write(chunk, ...rest)) as typeof process.stdout.write;
+}
+
+if (require.main === module) {
+  dropJsonLogLines();
+  runStatisticsBench().then(
+    (lines) => console.log(lines.join('\n')),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
