@@ -48,8 +48,8 @@ const WARMUP_RUNS = 20;
 /** The enrich mapping's batch size. */
 const ENRICH_BATCH = 100;
 const ENRICH_CONCURRENCY = 4;
-/** The rollup's schedule, rate(5 minutes). */
-const ROLLUP_PERIOD_SECONDS = 300;
+/** The rollup's schedule, rate(4 minutes). */
+const ROLLUP_PERIOD_SECONDS = 240;
 const GOAL_WCU_PER_CLICK = 1.3;
 const GOAL_WRITES_PER_CLICK = 0.1;
 const GOAL_REQUESTS_PER_QUERY = 3;

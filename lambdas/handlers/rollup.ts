@@ -1,5 +1,5 @@
 /**
- * EventBridge, every 5 minutes: recomputes the daily and monthly items of every (target, day)
+ * EventBridge, every 4 minutes: recomputes the daily and monthly items of every (target, day)
  * the aggregator marked pending, then deletes the marker unless it was marked again meanwhile
  * (docs/statistics.md, Exactly once).
  *
@@ -139,7 +139,7 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
 
   const outOfTime = (): boolean => context !== undefined && context.getRemainingTimeInMillis() < STOP_BEFORE_TIMEOUT_MS;
   const outcomes = await settleWithLimit(markers, CONCURRENT_ROLLUPS, async (pending): Promise<Outcome> => {
-    // Left for the next run, which starts within 5 minutes.
+    // Left for the next run, which starts within 4 minutes.
     if (outOfTime()) return 'deferred';
     await rollUp(config, pending);
     return 'applied';

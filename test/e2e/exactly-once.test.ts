@@ -13,22 +13,25 @@ import {
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,
+  DAY_MS,
+  firstOfMonth,
+  HOUR_MS,
+  isoDay,
   resourceNamed,
   ROLLUP_SCHEDULE,
   STREAM_FAILURE_QUEUE,
   StackClient,
+  tearDownLocalStack,
   whenQuiet,
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { syntheticClickMessage, syntheticVisits, tally, visitorOf, type Tally } from '../fixtures/synthetic-traffic';
-import { removeDataDir, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
 
 const LINKS = 5;
 const REDIRECTS = 1_500;
 const QUEUED = 100;
 const CONCURRENCY = 16;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 /**
  * Each mode fires several times over ~1,500 clicks. The aggregator's are capped: a failed stream batch
@@ -62,19 +65,7 @@ beforeAll(async () => {
   client = new StackClient(stack);
 }, 90_000);
 
-afterAll(async () => {
-  client?.destroy();
-  if (stack) {
-    await stack.kill();
-    await removeDataDir(stack.dataDir);
-  }
-});
-
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-const firstOfMonth = (ms: number, monthsLater = 0): string => {
-  const at = new Date(ms);
-  return isoDay(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + monthsLater, 1));
-};
+afterAll(() => tearDownLocalStack(stack, client));
 
 describe('exactly once under injected faults', () => {
   const started = Date.now();

@@ -9,9 +9,8 @@ import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import { parseQuarterHourItem, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
 import { pendingMarker, pendingPartitionOf } from '../../lambdas/domain/rollup';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { dynamoClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
-import { type DynamoProxy, startDynamoProxy } from './helpers/dynamo-proxy';
+import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import type { DynamoProxy } from './helpers/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -20,10 +19,9 @@ const SHARD = 'shardId-00000001700000000000-0000aaaa';
 const OTHER_SHARD = 'shardId-00000001700000000000-0000bbbb';
 const { QUARTER_HOUR_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME } = STATISTICS_TABLES;
 
-let dynamoLocal: DynamoDbLocal;
+let local: DynamoForHandlers;
 let dynamo: DynamoDBClient;
 let proxy: DynamoProxy;
-const savedEnv = { ...process.env };
 const batch = (batchRecords: DynamoDBRecord[], shardId = SHARD): TumblingWindowStreamEvent => ({
   Records: batchRecords,
   shardId,
@@ -46,27 +44,26 @@ async function summary(target: string): Promise<Record<string, { clicks: number;
   );
 }
 
+/** Runs the batch with one of the tables gone: every record of it must come back as a batch item failure. The table is made again after. */
+async function expectEveryRecordReportedWithout(table: keyof typeof STATISTICS_TABLES, event: TumblingWindowStreamEvent): Promise<void> {
+  await dynamo.send(new DeleteTableCommand({ TableName: STATISTICS_TABLES[table] }));
+  try {
+    const response = await handler(event);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      event.Records.map((record) => record.dynamodb?.SequenceNumber).sort(),
+    );
+  } finally {
+    await createStatisticsTables(dynamo, [table]);
+  }
+}
+
 beforeAll(async () => {
-  dynamoLocal = await startDynamoDbLocal({});
-  dynamo = dynamoClient(dynamoLocal.endpoint);
-  proxy = await startDynamoProxy(dynamoLocal.endpoint);
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    QUARTER_HOUR_TABLE_NAME,
-    PENDING_ROLLUPS_TABLE_NAME,
-    REPORTING_TIME_ZONE: 'America/New_York',
-    POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
-  });
+  local = await startDynamoForHandlers({ QUARTER_HOUR_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME, REPORTING_TIME_ZONE: 'America/New_York' });
+  ({ dynamo, proxy } = local);
   await createStatisticsTables(dynamo, ['QUARTER_HOUR_TABLE_NAME', 'PENDING_ROLLUPS_TABLE_NAME']);
 });
 
-afterAll(async () => {
-  process.env = savedEnv;
-  dynamo?.destroy();
-  await proxy?.close();
-  await dynamoLocal?.stop();
-});
+afterAll(() => local?.stop());
 
 describe('aggregate handler', () => {
   it('counts each quarter for the link and for its owner, and answers with the tumbling-window state', async () => {
@@ -213,15 +210,7 @@ describe('aggregate handler', () => {
 
   it('reports every record of a day it could not mark; the retry marks it without counting again', async () => {
     const event = batch(streamInserts([testClick('unmarked', 'unmarked-owner'), testClick('unmarked', 'unmarked-owner')]));
-    await dynamo.send(new DeleteTableCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME }));
-    try {
-      const response = await handler(event);
-      expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
-        event.Records.map((record) => record.dynamodb?.SequenceNumber).sort(),
-      );
-    } finally {
-      await createStatisticsTables(dynamo, ['PENDING_ROLLUPS_TABLE_NAME']);
-    }
+    await expectEveryRecordReportedWithout('PENDING_ROLLUPS_TABLE_NAME', event);
     expect(await handler(event)).toEqual({ state: {}, batchItemFailures: [] });
     expect(await summary(linkTarget('unmarked'))).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 2, botClicks: 0, uniques: 1 } });
     const markers = await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(linkTarget('unmarked'))]);
@@ -230,14 +219,6 @@ describe('aggregate handler', () => {
 
   it('reports every record of a quarter-hour item it could not write', async () => {
     const event = batch(streamInserts([testClick('down', 'down-owner'), testClick('down', 'down-owner')]));
-    await dynamo.send(new DeleteTableCommand({ TableName: QUARTER_HOUR_TABLE_NAME }));
-    try {
-      const response = await handler(event);
-      expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
-        event.Records.map((record) => record.dynamodb?.SequenceNumber).sort(),
-      );
-    } finally {
-      await createStatisticsTables(dynamo, ['QUARTER_HOUR_TABLE_NAME']);
-    }
+    await expectEveryRecordReportedWithout('QUARTER_HOUR_TABLE_NAME', event);
   });
 });

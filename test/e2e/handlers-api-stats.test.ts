@@ -4,15 +4,13 @@
  * route sums the owner's links, and client mistakes are 4xx. Clicks are a few days old so every
  * level still holds them.
  */
-import { CreateTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as api } from '../../lambdas/handlers/api';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { dynamoClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
+import { createTable, type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -24,9 +22,7 @@ const DAY_MS = 86_400_000;
 const [DAY0, DAY1, DAY2] = [3, 2, 1].map((daysAgo) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10));
 const [ALICE, BOB, CAROL] = ['a1', 'b2', 'c3'].map((pair) => pair.repeat(32));
 
-let dynamoLocal: DynamoDbLocal;
-let dynamo: DynamoDBClient;
-const savedEnv = { ...process.env };
+let local: DynamoForHandlers;
 
 interface Answer {
   readonly status: number;
@@ -34,28 +30,15 @@ interface Answer {
 }
 
 async function get(path: string, query: Record<string, string> = {}, key = API_KEY): Promise<Answer> {
-  const event: APIGatewayProxyEventV2 = {
-    version: '2.0',
+  const event = httpApiEvent({
+    method: 'GET',
+    path,
     routeKey: 'ANY /api/{proxy+}',
-    rawPath: path,
-    rawQueryString: new URLSearchParams(query).toString(),
     headers: { authorization: `Bearer ${key}` },
-    queryStringParameters: query,
+    query,
     pathParameters: { proxy: path.replace(/^\/api\//, '') },
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: 'short.example',
-      domainPrefix: 'short',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
-      requestId: 'request',
-      routeKey: 'ANY /api/{proxy+}',
-      stage: '$default',
-      time: '26/Nov/2026:05:40:07 +0000',
-      timeEpoch: 0,
-    },
-  };
+    sourceIp: '203.0.113.9',
+  });
   const result = await api(event);
   return { status: result.statusCode ?? 0, body: JSON.parse(String(result.body)) as Answer['body'] };
 }
@@ -64,26 +47,10 @@ async function get(path: string, query: Record<string, string> = {}, key = API_K
 const monthAfter = (month: string): string => new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 1)).toISOString().slice(0, 7);
 
 beforeAll(async () => {
-  dynamoLocal = await startDynamoDbLocal({});
-  dynamo = dynamoClient(dynamoLocal.endpoint);
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoLocal.endpoint,
-    ...STATISTICS_TABLES,
-    LINKS_TABLE_NAME: LINKS_TABLE,
-    CLICKS_API_KEY: API_KEY,
-    REPORTING_TIME_ZONE: 'UTC',
-    POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
-  });
+  local = await startDynamoForHandlers({ ...STATISTICS_TABLES, LINKS_TABLE_NAME: LINKS_TABLE, CLICKS_API_KEY: API_KEY, REPORTING_TIME_ZONE: 'UTC' });
+  const { dynamo } = local;
   await createStatisticsTables(dynamo);
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: LINKS_TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
-    }),
-  );
+  await createTable(dynamo, LINKS_TABLE, ['code']);
   for (const code of ['stats-a', 'stats-b']) {
     await dynamo.send(new PutItemCommand({ TableName: LINKS_TABLE, Item: marshall({ code, url: 'https://example.com/', owner: 'admin' }) }));
   }
@@ -101,11 +68,7 @@ beforeAll(async () => {
   await rollup({});
 });
 
-afterAll(async () => {
-  process.env = savedEnv;
-  dynamo?.destroy();
-  await dynamoLocal?.stop();
-});
+afterAll(() => local?.stop());
 
 const daySeries = (body: StatsResponse): [string, number, number, number][] =>
   body.series.map(({ t, clicks, uniques, botClicks }) => [t.slice(0, 10), clicks, uniques, botClicks]);

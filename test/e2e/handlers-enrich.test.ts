@@ -10,19 +10,16 @@ import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { linkShardOf, type ClickMessage } from '../../lambdas/domain/click';
 import { handler } from '../../lambdas/handlers/enrich';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { clickMessage } from '../fixtures/clicks';
-import { dynamoClient, LOCAL_AWS_ENV, REGION } from '../fixtures/local/emulators';
-import { type DynamoProxy, type JsonObject, startDynamoProxy } from './helpers/dynamo-proxy';
-import { createTable } from './helpers/statistics-tables';
+import { createTable, type DynamoForHandlers, REGION, startDynamoForHandlers } from '../fixtures/local/emulators';
+import type { DynamoProxy, JsonObject } from './helpers/dynamo-proxy';
 
 jest.setTimeout(60_000);
 
 const RAW_TABLE = 'RawClicksForTest';
-let dynamoLocal: DynamoDbLocal;
+let local: DynamoForHandlers;
 let dynamo: DynamoDBClient;
 let proxy: DynamoProxy;
-const savedEnv = { ...process.env };
 let messagesMade = 0;
 
 /** A click message of its own (a new event id) on the code. */
@@ -89,26 +86,16 @@ function leaveUnprocessed(throttled: (eventId: string) => boolean): void {
 }
 
 beforeAll(async () => {
-  dynamoLocal = await startDynamoDbLocal({});
-  dynamo = dynamoClient(dynamoLocal.endpoint);
-  proxy = await startDynamoProxy(dynamoLocal.endpoint);
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+  local = await startDynamoForHandlers({
     RAW_CLICKS_TABLE_NAME: RAW_TABLE,
     GEOIP_DATABASE: path.resolve(__dirname, '../fixtures/maxmind/GeoIP2-Country-Test.mmdb'),
     GEOIP_DATABASE_TYPE: 'maxmind',
-    POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
   });
+  ({ dynamo, proxy } = local);
   await createTable(dynamo, RAW_TABLE, ['linkShard', 'clickKey']);
 });
 
-afterAll(async () => {
-  process.env = savedEnv;
-  dynamo?.destroy();
-  await proxy?.close();
-  await dynamoLocal?.stop();
-});
+afterAll(() => local?.stop());
 
 afterEach(() => proxy.intercept(undefined));
 

@@ -1,31 +1,25 @@
 /**
  * The redirect handler in-process on the real emulators (DynamoDB Local, fauxqs). DynamoDB is
- * reached through a small proxy on 127.0.0.1 that can hold requests naming the salts table,
+ * reached through a proxy (helpers/dynamo-proxy) that can hold requests naming the salts table,
  * to show that a slow salts table never holds the redirect.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseClickMessage } from '../../lambdas/domain/click';
 import { flushClicks, handler } from '../../lambdas/handlers/redirect';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
-import { dynamoClient, REGION, sqsClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
+import { createTable, type DynamoForHandlers, httpApiEvent, REGION, sqsClient, startDynamoForHandlers } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
 const CLIENT_IP = '203.0.113.77';
 const REFERRER = 'https://www.example.net/private/path?token=s3cr3t#frag';
 
-let dynamoLocal: DynamoDbLocal;
+let local: DynamoForHandlers;
 let sqsEmulator: SqsEmulator;
-let dynamo: DynamoDBClient;
 let sqs: SQSClient;
-let proxy: Server;
 let queueUrl: string;
-const savedEnv = { ...process.env };
 
 /** Requests naming the held table wait until release() (the SDK gives up on a request after 3 s). */
 const hold = {
@@ -42,103 +36,45 @@ const hold = {
   },
 };
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-async function startProxy(target: string): Promise<Server> {
-  const { hostname, port } = new URL(target);
-  const server = createServer((request, response) => {
-    void (async () => {
-      const body = await readBody(request);
-      if (hold.table !== '' && body.toString('utf8').includes(`"TableName":"${hold.table}"`)) {
-        hold.held += 1;
-        await hold.gate;
-      }
-      const upstream = httpRequest({ hostname, port, method: request.method, path: request.url, headers: request.headers }, (reply) => {
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
-        reply.pipe(response);
-      });
-      upstream.on('error', () => response.destroy());
-      upstream.end(body);
-    })();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
-
-async function createTable(name: string, key: string): Promise<void> {
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
-    }),
-  );
-}
-
 beforeAll(async () => {
-  [dynamoLocal, sqsEmulator] = await Promise.all([startDynamoDbLocal({}), startSqs({ region: REGION })]);
-  dynamo = dynamoClient(dynamoLocal.endpoint);
+  [local, sqsEmulator] = await Promise.all([startDynamoForHandlers({ LINKS_TABLE_NAME: 'links', LINK_CACHE_TTL_SECONDS: '0' }), startSqs({ region: REGION })]);
+  const { dynamo, proxy } = local;
   sqs = sqsClient(sqsEmulator.endpoint);
-  proxy = await startProxy(dynamoLocal.endpoint);
-  await createTable('links', 'code');
-  await createTable('salts-slow', 'period');
+  proxy.intercept(async ({ body }) => {
+    if (hold.table !== '' && body.TableName === hold.table) {
+      hold.held += 1;
+      await hold.gate;
+    }
+    return undefined;
+  });
+  await createTable(dynamo, 'links', ['code']);
+  await createTable(dynamo, 'salts-slow', ['period']);
   await dynamo.send(
     new PutItemCommand({ TableName: 'links', Item: { code: { S: 'demo' }, url: { S: 'https://example.com/' }, owner: { S: 'owner-1' } } }),
   );
   // Written by hand, without the owner the API always sets.
   await dynamo.send(new PutItemCommand({ TableName: 'links', Item: { code: { S: 'ownerless' }, url: { S: 'https://example.org/' } } }));
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'clicks' }))).QueueUrl ?? '';
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-    LINKS_TABLE_NAME: 'links',
-    CLICK_QUEUE_URL: queueUrl,
-    LINK_CACHE_TTL_SECONDS: '0',
-  });
+  // Given back by local.stop(), with the rest of the environment.
+  Object.assign(process.env, { AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint, CLICK_QUEUE_URL: queueUrl });
 }, 60_000);
 
 afterAll(async () => {
   hold.release();
   await flushClicks();
-  dynamo?.destroy();
   sqs?.destroy();
-  await new Promise((resolve) => proxy?.close(resolve));
-  await Promise.all([dynamoLocal?.stop(), sqsEmulator?.stop()]);
-  process.env = savedEnv;
+  await Promise.all([local?.stop(), sqsEmulator?.stop()]);
 });
 
 function redirectEvent(code: string, method = 'GET'): APIGatewayProxyEventV2 {
-  const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', referer: REFERRER };
-  return {
-    version: '2.0',
+  return httpApiEvent({
+    method,
+    path: `/${code}`,
     routeKey: `${method} /{code}`,
-    rawPath: `/${code}`,
-    rawQueryString: '',
-    headers,
+    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', referer: REFERRER },
     pathParameters: { code },
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: 'short.example',
-      domainPrefix: 'short',
-      http: { method, path: `/${code}`, protocol: 'HTTP/1.1', sourceIp: CLIENT_IP, userAgent: headers['user-agent'] },
-      requestId: 'request',
-      routeKey: `${method} /{code}`,
-      stage: '$default',
-      time: '26/Nov/2026:05:40:07 +0000',
-      timeEpoch: 0,
-    },
-  };
+    sourceIp: CLIENT_IP,
+  });
 }
 
 async function receiveBodies(): Promise<string[]> {

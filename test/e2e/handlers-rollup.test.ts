@@ -13,9 +13,8 @@ import { parseDailyItem, parseMonthlyItem, PENDING_PARTITIONS, pendingMarker, pe
 import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { dynamoClient, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
-import { type DynamoProxy, startDynamoProxy } from './helpers/dynamo-proxy';
+import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import type { DynamoProxy } from './helpers/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -24,10 +23,9 @@ const SHARD = 'shardId-00000001700000000000-0000aaaa';
 const OTHER_SHARD = 'shardId-00000001700000000000-0000bbbb';
 const { DAILY_TABLE_NAME, MONTHLY_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME } = STATISTICS_TABLES;
 
-let dynamoLocal: DynamoDbLocal;
+let local: DynamoForHandlers;
 let dynamo: DynamoDBClient;
 let proxy: DynamoProxy;
-const savedEnv = { ...process.env };
 
 async function aggregateClicks(clicks: readonly RawClick[], shardId = SHARD): Promise<void> {
   const response = await aggregate({ Records: streamInserts(clicks), shardId });
@@ -42,6 +40,10 @@ interface Figures {
 }
 
 const figures = ({ state, tz }: PeriodItem): Figures => ({ clicks: state.clicks, botClicks: state.botClicks, uniques: state.visitors.estimate(), tz });
+
+/** The figures of periods in which one visitor made the given number of human clicks. */
+const oneVisitor = (tz: string | null, clicksPerPeriod: Record<string, number>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(clicksPerPeriod).map(([period, clicks]) => [period, { clicks, botClicks: 0, uniques: 1, tz }]));
 
 async function daily(target: string): Promise<Record<string, Figures>> {
   const items = (await partitionItems(dynamo, DAILY_TABLE_NAME, ['target', target])).map(parseDailyItem);
@@ -82,11 +84,12 @@ function lambdaContext(remainingMs: number): Context {
   };
 }
 
-/** Runs `run` with the reporting zone set to tz (the aggregator marks days, the rollup cuts them, in it). */
-async function inZone<T>(tz: string, run: () => Promise<T>): Promise<T> {
+/** Aggregates the clicks and rolls them up with the reporting zone set to tz (the aggregator marks days, the rollup cuts them, in it). */
+async function rollUpInZone(tz: string, clicks: readonly RawClick[]): Promise<void> {
   process.env.REPORTING_TIME_ZONE = tz;
   try {
-    return await run();
+    await aggregateClicks(clicks);
+    await rollup({});
   } finally {
     process.env.REPORTING_TIME_ZONE = 'UTC';
   }
@@ -113,25 +116,12 @@ async function metricsOf(run: () => Promise<unknown>): Promise<Record<string, un
 }
 
 beforeAll(async () => {
-  dynamoLocal = await startDynamoDbLocal({});
-  dynamo = dynamoClient(dynamoLocal.endpoint);
-  proxy = await startDynamoProxy(dynamoLocal.endpoint);
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    ...STATISTICS_TABLES,
-    REPORTING_TIME_ZONE: 'UTC',
-    POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
-  });
+  local = await startDynamoForHandlers({ ...STATISTICS_TABLES, REPORTING_TIME_ZONE: 'UTC' });
+  ({ dynamo, proxy } = local);
   await createStatisticsTables(dynamo);
 });
 
-afterAll(async () => {
-  process.env = savedEnv;
-  dynamo?.destroy();
-  await proxy?.close();
-  await dynamoLocal?.stop();
-});
+afterAll(() => local?.stop());
 
 afterEach(async () => {
   proxy.intercept(undefined);
@@ -175,47 +165,27 @@ describe('rollup handler', () => {
   });
 
   it('cuts days and months in the reporting zone: Asia/Kolkata (+05:30)', async () => {
-    await inZone('Asia/Kolkata', async () => {
-      await aggregateClicks([
-        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:29:59.999Z' }), // 23:59:59 on Nov 25
-        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:30:00.000Z' }), // 00:00 on Nov 26
-        testClick('kolkata', 'kolkata-owner', { ts: '2026-11-30T18:30:00.000Z' }), // 00:00 on Dec 1
-      ]);
-      await rollup({});
-    });
+    await rollUpInZone('Asia/Kolkata', [
+      testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:29:59.999Z' }), // 23:59:59 on Nov 25
+      testClick('kolkata', 'kolkata-owner', { ts: '2026-11-25T18:30:00.000Z' }), // 00:00 on Nov 26
+      testClick('kolkata', 'kolkata-owner', { ts: '2026-11-30T18:30:00.000Z' }), // 00:00 on Dec 1
+    ]);
     // Items carry the zone's canonical name (Node's ICU still calls it Asia/Calcutta), as the stats API compares it.
     const zone = canonicalTimeZone('Asia/Kolkata');
-    expect(await daily(linkTarget('kolkata'))).toEqual({
-      '2026-11-25': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-      '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-      '2026-12-01': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-    });
-    expect(await monthly(linkTarget('kolkata'))).toEqual({
-      '2026-11': { clicks: 2, botClicks: 0, uniques: 1, tz: zone },
-      '2026-12': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-    });
+    expect(await daily(linkTarget('kolkata'))).toEqual(oneVisitor(zone, { '2026-11-25': 1, '2026-11-26': 1, '2026-12-01': 1 }));
+    expect(await monthly(linkTarget('kolkata'))).toEqual(oneVisitor(zone, { '2026-11': 2, '2026-12': 1 }));
   });
 
   it('cuts days in the reporting zone across a DST change: America/New_York on its 25-hour November 1', async () => {
-    await inZone('America/New_York', async () => {
-      await aggregateClicks([
-        testClick('new-york', 'new-york-owner', { ts: '2026-11-01T03:59:59.999Z' }), // 23:59:59 EDT on Oct 31
-        testClick('new-york', 'new-york-owner', { ts: '2026-11-01T04:00:00.000Z' }), // 00:00 EDT on Nov 1
-        testClick('new-york', 'new-york-owner', { ts: '2026-11-02T04:59:59.999Z' }), // 23:59:59 EST on Nov 1
-        testClick('new-york', 'new-york-owner', { ts: '2026-11-02T05:00:00.000Z' }), // 00:00 EST on Nov 2
-      ]);
-      await rollup({});
-    });
+    await rollUpInZone('America/New_York', [
+      testClick('new-york', 'new-york-owner', { ts: '2026-11-01T03:59:59.999Z' }), // 23:59:59 EDT on Oct 31
+      testClick('new-york', 'new-york-owner', { ts: '2026-11-01T04:00:00.000Z' }), // 00:00 EDT on Nov 1
+      testClick('new-york', 'new-york-owner', { ts: '2026-11-02T04:59:59.999Z' }), // 23:59:59 EST on Nov 1
+      testClick('new-york', 'new-york-owner', { ts: '2026-11-02T05:00:00.000Z' }), // 00:00 EST on Nov 2
+    ]);
     const zone = 'America/New_York';
-    expect(await daily(linkTarget('new-york'))).toEqual({
-      '2026-10-31': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-      '2026-11-01': { clicks: 2, botClicks: 0, uniques: 1, tz: zone },
-      '2026-11-02': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-    });
-    expect(await monthly(linkTarget('new-york'))).toEqual({
-      '2026-10': { clicks: 1, botClicks: 0, uniques: 1, tz: zone },
-      '2026-11': { clicks: 3, botClicks: 0, uniques: 1, tz: zone },
-    });
+    expect(await daily(linkTarget('new-york'))).toEqual(oneVisitor(zone, { '2026-10-31': 1, '2026-11-01': 2, '2026-11-02': 1 }));
+    expect(await monthly(linkTarget('new-york'))).toEqual(oneVisitor(zone, { '2026-10': 1, '2026-11': 3 }));
   });
 
   it('writes the same items when run again over a re-marked day', async () => {

@@ -15,7 +15,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { startSqs } from '../../local/emulators/sqs';
 import { TtlSweeper } from '../../local/ttl-sweeper';
-import { dynamoClient, sqsClient } from '../fixtures/local/emulators';
+import { dynamoClient, sqsClient, stringKeys } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
@@ -42,14 +42,7 @@ const createClicksTable = (tableName: string) =>
   new CreateTableCommand({
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: 'code', AttributeType: 'S' },
-      { AttributeName: 'clickKey', AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: 'code', KeyType: 'HASH' },
-      { AttributeName: 'clickKey', KeyType: 'RANGE' },
-    ],
+    ...stringKeys('code', 'clickKey'),
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
   });
 

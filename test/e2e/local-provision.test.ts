@@ -18,7 +18,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { provision } from '../../local/provision';
 import type { CfnTemplate } from '../../local/types';
-import { dynamoClient, REGION, sqsClient } from '../fixtures/local/emulators';
+import { dynamoClient, REGION, sqsClient, stringKeys } from '../fixtures/local/emulators';
 
 jest.setTimeout(30_000);
 
@@ -39,11 +39,6 @@ afterAll(async () => {
   await Promise.all([dynamoLocal?.stop(), sqsEmulator?.stop()]);
 });
 
-const KEYS = {
-  KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' as const }],
-  AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' as const }],
-};
-
 /** A template with one table, as CloudFormation describes it. */
 function templateWith(tableName: string, stream: StreamViewType | undefined, ttlAttribute: string | undefined): CfnTemplate {
   return {
@@ -51,7 +46,7 @@ function templateWith(tableName: string, stream: StreamViewType | undefined, ttl
       [tableName]: {
         Type: 'AWS::DynamoDB::Table',
         Properties: {
-          ...KEYS,
+          ...stringKeys('code'),
           BillingMode: 'PAY_PER_REQUEST',
           ...(stream ? { StreamSpecification: { StreamViewType: stream } } : {}),
           ...(ttlAttribute ? { TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } } : {}),
@@ -66,7 +61,7 @@ async function existingTable(tableName: string, stream: StreamViewType | undefin
   const { TableDescription } = await dynamo.send(
     new CreateTableCommand({
       TableName: tableName,
-      ...KEYS,
+      ...stringKeys('code'),
       BillingMode: 'PAY_PER_REQUEST',
       ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream } } : {}),
     }),
@@ -132,14 +127,7 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
       new CreateTableCommand({
         TableName: 'RawClicksTable1D6702BB',
         BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'code', KeyType: 'HASH' },
-          { AttributeName: 'clickKey', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'code', AttributeType: 'S' },
-          { AttributeName: 'clickKey', AttributeType: 'S' },
-        ],
+        ...stringKeys('code', 'clickKey'),
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
       }),
     );
@@ -155,14 +143,7 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
         RawClicksTable1D6702BB: {
           Type: 'AWS::DynamoDB::Table',
           Properties: {
-            KeySchema: [
-              { AttributeName: 'linkShard', KeyType: 'HASH' },
-              { AttributeName: 'clickKey', KeyType: 'RANGE' },
-            ],
-            AttributeDefinitions: [
-              { AttributeName: 'linkShard', AttributeType: 'S' },
-              { AttributeName: 'clickKey', AttributeType: 'S' },
-            ],
+            ...stringKeys('linkShard', 'clickKey'),
             BillingMode: 'PAY_PER_REQUEST',
             StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
           },

@@ -16,28 +16,25 @@ import {
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,
+  DAY_MS,
+  firstOfMonth,
+  HOUR_MS,
+  isoDay,
   resourceNamed,
   ROLLUP_SCHEDULE,
   StackClient,
+  tearDownLocalStack,
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { USER_AGENTS } from '../fixtures/user-agents';
 import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic';
-import { eventually, removeDataDir, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
 
 const CLICKS = 1_000;
 const CONCURRENCY = 16;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 
 let stack: LocalStackProcess;
 let client: StackClient;
-
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-const firstOfMonth = (ms: number, monthsLater = 0): string => {
-  const at = new Date(ms);
-  return isoDay(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + monthsLater, 1));
-};
 
 /** The same clicks three ways (reporting zone UTC): hours from quarter-hour items, days and months from the rollup. */
 function range(granularity: 'hour' | 'day' | 'month'): Record<string, string> {
@@ -83,13 +80,7 @@ beforeAll(async () => {
   client = new StackClient(stack);
 }, 90_000);
 
-afterAll(async () => {
-  client?.destroy();
-  if (stack) {
-    await stack.kill();
-    await removeDataDir(stack.dataDir);
-  }
-});
+afterAll(() => tearDownLocalStack(stack, client));
 
 describe('click pipeline through the local stack', () => {
   const visits = syntheticVisits(CLICKS, 7);

@@ -8,8 +8,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clickMessage } from '../fixtures/clicks';
-import { ADMIN_OWNER, CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient } from '../fixtures/stack-client';
-import { eventually, removeDataDir, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { ADMIN_OWNER, CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
 
 const NEW_YORK = 'America/New_York';
 const KOLKATA = 'Asia/Kolkata';
@@ -148,13 +148,7 @@ beforeAll(async () => {
   ]);
 }, 90_000);
 
-afterAll(async () => {
-  client?.destroy();
-  if (stack) {
-    await stack.kill();
-    await removeDataDir(stack.dataDir);
-  }
-});
+afterAll(() => tearDownLocalStack(stack, client));
 
 describe.each([
   { name: 'spring forward (a 23-hour day)', change: spring, hours: 23 },

@@ -325,13 +325,13 @@ describe('functions', () => {
     expect(valuesByName.has('HOURLY_TABLE_NAME')).toBe(false);
   });
 
-  it('does not retry a failed rollup run and drops one older than its 5-minute period: the next run is the retry', () => {
+  it('does not retry a failed rollup run and drops one older than its 4-minute period: the next run is the retry', () => {
     template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: logicalId(stack.rollupFunction) },
       Qualifier: '$LATEST',
       MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 300,
+      MaximumEventAgeInSeconds: 240,
     });
   });
 });
@@ -378,16 +378,16 @@ describe('event sources', () => {
 });
 
 describe('rollup schedule', () => {
-  it('runs the rollup every 5 minutes, retrying delivery within one period, undeliverable runs to its DLQ', () => {
+  it('runs the rollup every 4 minutes (daily and monthly at most 5 minutes behind), retrying delivery within one period, undeliverable runs to its DLQ', () => {
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(4 minutes)',
       State: 'ENABLED',
       Targets: [
         {
           Id: Match.anyValue(),
           Arn: { 'Fn::GetAtt': [logicalId(stack.rollupFunction), 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 240 },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.rollupScheduleDeadLetterQueue), 'Arn'] } },
         },
       ],
@@ -681,7 +681,7 @@ describe('alarms', () => {
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.rollupFunction) } }],
       Statistic: 'Sum',
-      Period: 300,
+      Period: 240,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
       EvaluationPeriods: 3,
@@ -701,7 +701,7 @@ describe('alarms', () => {
       Dimensions: [{ Name: 'service', Value: rollupEnvironment.POWERTOOLS_SERVICE_NAME }],
       Statistic: 'Maximum',
       // Two schedule periods: every run reports, so only a stopped rollup leaves a window empty.
-      Period: 600,
+      Period: 480,
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 900,
       EvaluationPeriods: 1,

@@ -1,5 +1,6 @@
 import { queuesInCreationOrder, tableDefinition } from '../../local/provision';
 import type { CfnTemplate } from '../../local/types';
+import { stringKeys } from '../fixtures/local/emulators';
 
 describe('queuesInCreationOrder', () => {
   it('creates dead-letter queues before the queues that redrive to them', () => {
@@ -31,14 +32,7 @@ describe('tableDefinition', () => {
     const definition = tableDefinition('RawClicks', {
       Type: 'AWS::DynamoDB::Table',
       Properties: {
-        KeySchema: [
-          { AttributeName: 'code', KeyType: 'HASH' },
-          { AttributeName: 'clickKey', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'code', AttributeType: 'S' },
-          { AttributeName: 'clickKey', AttributeType: 'S' },
-        ],
+        ...stringKeys('code', 'clickKey'),
         GlobalSecondaryIndexes: [
           {
             IndexName: 'byVisitor',
@@ -55,14 +49,8 @@ describe('tableDefinition', () => {
     });
     expect(definition).toEqual({
       TableName: 'RawClicks',
-      KeySchema: [
-        { AttributeName: 'code', KeyType: 'HASH' },
-        { AttributeName: 'clickKey', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'code', AttributeType: 'S' },
-        { AttributeName: 'clickKey', AttributeType: 'S' },
-      ],
+      // The keys as the template gives them.
+      ...stringKeys('code', 'clickKey'),
       GlobalSecondaryIndexes: [
         { IndexName: 'byVisitor', KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
       ],

@@ -2,13 +2,13 @@
  * The statistics tables (docs/statistics.md) on DynamoDB Local for handler tests that run the
  * handlers in-process, and stream records as the aggregator receives them.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { RawClick } from '../../../lambdas/domain/click';
 import { rawClick } from '../../fixtures/clicks';
-import { REGION } from '../../fixtures/local/emulators';
+import { createTable, REGION } from '../../fixtures/local/emulators';
 
 export const STATISTICS_TABLES = {
   QUARTER_HOUR_TABLE_NAME: 'QuarterHourForTest',
@@ -23,23 +23,6 @@ const KEYS: Readonly<Record<keyof typeof STATISTICS_TABLES, readonly [string, st
   MONTHLY_TABLE_NAME: ['target', 'month'],
   PENDING_ROLLUPS_TABLE_NAME: ['partition', 'marker'],
 };
-
-export async function createTable(dynamo: DynamoDBClient, name: string, [hash, range]: readonly [string, string]): Promise<void> {
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: hash, AttributeType: 'S' },
-        { AttributeName: range, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: hash, KeyType: 'HASH' },
-        { AttributeName: range, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-}
 
 /** Creates the tables whose environment variables are given (all of them by default). */
 export async function createStatisticsTables(
