@@ -65,12 +65,14 @@ async function main(): Promise<void> {
   stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log, faults, context });
   if (signals > 0) return; // Ctrl-C during start-up: shutdown() already handles it.
   const { baseUrl } = stack;
+  const keyShown = generatedKey ? apiKey : '$CLICKS_API_KEY';
   const lines = [
     `click-analytics local stack ready at ${baseUrl}`,
     `  admin API key:  ${generatedKey ? `${apiKey}  (generated; set CLICKS_API_KEY to choose one)` : '(from CLICKS_API_KEY)'}`,
     `  demo link:      ${baseUrl}/${DEMO_CODE} -> ${DEMO_URL}`,
     `  stats:          ${baseUrl}/api/links/${DEMO_CODE}/stats`,
-    `                  curl -H "Authorization: Bearer ${generatedKey ? apiKey : '$CLICKS_API_KEY'}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
+    `                  curl -H "Authorization: Bearer ${keyShown}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
+    `  daily/monthly:  rolled up every few minutes; now: curl -X POST -H "Authorization: Bearer ${keyShown}" ${baseUrl}/_local/schedules/RollupSchedule/run`,
     `  data folder:    ${dataDir}`,
     ...(Object.keys(faults).length > 0 ? [`  faults:         ${JSON.stringify(faults)} (counts in ${path.join(dataDir, 'local-faults.json')})`] : []),
     '  note: DynamoDB Local listens on all network interfaces (it has no host option); the rest binds 127.0.0.1.',

@@ -82,7 +82,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     ...storage,
   ];
   // DynamoDB Local has no host flag: it listens on all interfaces, not only 127.0.0.1.
-  const child = spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C signals the whole foreground group, and the JVM must
+  // outlive that signal until the stack has drained the queue into it. stop() or the exit hook ends it.
+  const child = spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk: string) => {

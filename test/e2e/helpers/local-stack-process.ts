@@ -13,6 +13,17 @@ import type { LocalStackDescription } from '../../../local/stack';
 const PROJECT_ROOT = path.resolve(__dirname, '../../..');
 const READY_TIMEOUT_MS = 60_000;
 const READY_LINE = /ready at (http:\/\/127\.0\.0\.1:\d+)/;
+/** How long a stack may take to stop on SIGTERM before teardown kills it. */
+const KILL_GRACE_MS = 20_000;
+
+/** DynamoDB Local's pid from local-stack.json, once the stack has written it. */
+async function readJavaPid(dataDir: string): Promise<number | undefined> {
+  try {
+    return (JSON.parse(await readFile(path.join(dataDir, 'local-stack.json'), 'utf8')) as LocalStackDescription).dynamodbPid;
+  } catch {
+    return undefined;
+  }
+}
 
 export const TEST_API_KEY = 'e2e-test-key';
 
@@ -30,8 +41,11 @@ export interface LocalStackProcess {
   readonly pid: number;
   /** Everything the child printed so far, stdout and stderr interleaved. */
   output(): string;
-  /** Sends the signal and resolves with the exit code once the child has exited. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Sends the signal and resolves with the exit code once the child has exited. To `group`, it goes
+   * to the whole process group, as a terminal's Ctrl-C does.
+   */
+  stop(signal?: NodeJS.Signals, to?: 'process' | 'group'): Promise<number | null>;
   /** Kills the whole process group (teardown after a failed test); safe to call twice. */
   kill(): Promise<void>;
 }
@@ -68,10 +82,18 @@ export async function startLocalStackProcess(options: LocalStackProcessOptions =
 
   const kill = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
+    // SIGTERM first: the stack stops DynamoDB Local (its own process group) on the way out, even
+    // during start-up. Only a stack that does not exit in time loses its whole group, JVM included.
+    child.kill('SIGTERM');
+    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), KILL_GRACE_MS))]);
+    if (gone) return;
+    const javaPid = await readJavaPid(dataDir);
+    for (const pid of [-child.pid, javaPid]) {
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
     await exited;
   };
@@ -102,8 +124,9 @@ export async function startLocalStackProcess(options: LocalStackProcessOptions =
     description,
     pid: child.pid ?? -1,
     output: () => output,
-    stop: async (signal = 'SIGINT') => {
-      child.kill(signal);
+    stop: async (signal = 'SIGINT', to = 'process') => {
+      if (to === 'group' && child.pid !== undefined) process.kill(-child.pid, signal);
+      else child.kill(signal);
       return exited;
     },
     kill,
