@@ -159,8 +159,11 @@ export function parseStatsQuery(
   const param = (name: string): string | undefined => params[name]?.trim() || undefined;
 
   const tzParam = param('tz') ?? 'UTC';
-  const tz = canonicalTimeZone(tzParam);
-  if (tz === null) return { ok: false, error: `tz must be an IANA time zone such as Europe/Paris, got "${tzParam}".` };
+  const canonical = canonicalTimeZone(tzParam);
+  if (canonical === null) return { ok: false, error: `tz must be an IANA time zone such as Europe/Paris, got "${tzParam}".` };
+  // Intl resolves some current names to their old aliases (Asia/Kolkata to Asia/Calcutta): a zone
+  // asked for by another valid name keeps that name; only a difference of case takes Intl's spelling.
+  const tz = tzParam.toLowerCase() === canonical.toLowerCase() ? canonical : tzParam;
 
   const times: { from?: Date; to?: Date } = {};
   for (const name of ['from', 'to'] as const) {
@@ -287,7 +290,8 @@ export function planStats(query: StatsQuery, reportingTz: string, now: Date): { 
   const dailyCutoffMs = now.getTime() - DAILY_RETENTION_DAYS * DAY_MS;
   const quarterCutoffMs = now.getTime() - QUARTER_HOUR_RETENTION_DAYS * DAY_MS;
 
-  if (query.tz === reporting && query.granularity === 'day') {
+  const inReportingZone = canonicalTimeZone(query.tz) === reporting;
+  if (inReportingZone && query.granularity === 'day') {
     if (first.startMs < dailyCutoffMs) {
       const firstKept = localDayOf(dailyCutoffMs, reporting);
       return {
@@ -298,7 +302,7 @@ export function planStats(query: StatsQuery, reportingTz: string, now: Date): { 
     const plan: StatsPlan = { source: 'daily', firstDay: localDayOf(first.startMs, reporting), lastDay: localDayOf(last.startMs, reporting) };
     return { ok: true, plan };
   }
-  if (query.tz === reporting && query.granularity === 'month') {
+  if (inReportingZone && query.granularity === 'month') {
     const plan: StatsPlan = { source: 'monthly', firstMonth: monthAt(first.startMs - 1, reporting), lastMonth: monthAt(last.startMs, reporting) };
     return { ok: true, plan };
   }
@@ -387,7 +391,7 @@ export function buildStats(
     const index = position + lead.length;
     const state = states[index];
     const entry: SeriesEntry = {
-      t: query.granularity === 'hour' && query.tz === 'UTC' ? isoSeconds(bucket.startMs) : formatWithOffset(bucket.startMs, query.tz),
+      t: query.granularity === 'hour' && canonicalTimeZone(query.tz) === 'UTC' ? isoSeconds(bucket.startMs) : formatWithOffset(bucket.startMs, query.tz),
       clicks: state.clicks,
       uniques: uniques[index],
       botClicks: state.botClicks,

@@ -172,6 +172,13 @@ describe('parseStatsQuery', () => {
     expect(parsed({ tz: 'America/New_York' }).tz).toBe('America/New_York');
   });
 
+  it('keeps the name a zone was asked by when Intl resolves it to an old alias, and plans by the canonical one', () => {
+    const query = parsed({ tz: 'Asia/Kolkata', from: '2026-11-20', to: '2026-11-22', granularity: 'day' });
+    expect(query.tz).toBe('Asia/Kolkata');
+    expect(planOf({ tz: 'Asia/Kolkata', from: '2026-11-20', to: '2026-11-22', granularity: 'day' }, 'Asia/Calcutta').source).toBe('daily');
+    expect(statsOf({ tz: 'Asia/Kathmandu', from: '2026-11-20', to: '2026-11-21', granularity: 'day' }, []).tz).toBe('Asia/Kathmandu');
+  });
+
   it.each([
     ['1', 1],
     ['10', 10],
