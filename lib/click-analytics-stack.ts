@@ -763,6 +763,12 @@ export class ClickAnalyticsStack extends Stack {
       value: this.apiKeySecret.secretArn,
     });
     new CfnOutput(this, 'AlarmTopicArn', { description: 'Alarm notifications', value: this.alarmTopic.topicArn });
+    // What `npm run backfill` needs: where the click log is, and where to replay it.
+    new CfnOutput(this, 'RedirectLogGroupName', {
+      description: 'The click log (one JSON line per click): the backfill source',
+      value: this.redirectFunction.logGroup.logGroupName,
+    });
+    new CfnOutput(this, 'ClickQueueUrl', { description: 'The click queue: the backfill target', value: this.clickQueue.queueUrl });
   }
 
   /** Hosts the API accepts as its own short-link hosts (links pointing back at them are refused). */

@@ -123,6 +123,22 @@ const tsOf = (item: Item): string => field(item, 'ts', isIsoUtc, 'must be an ISO
 const visitorOf = (item: Item): string =>
   field(item, 'visitor', stringMatching(VISITOR_PATTERN), 'must be 64 lower-case hex characters');
 
+/**
+ * Characters SQS refuses in a message body: it takes #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+ * #x10000-#x10FFFF (fauxqs, the local emulator, refuses the last range too). Matched per UTF-16 unit.
+ */
+const SQS_UNSAFE_UNITS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g;
+
+/**
+ * The SQS body of a click message: its JSON, with every character SQS could refuse written as a
+ * \uXXXX escape. A User-Agent holding U+FFFF (or, locally, an emoji) would otherwise get the click
+ * refused; parseClickMessage reads the same message back. Such characters only occur inside JSON
+ * strings, where the escape is valid.
+ */
+export function clickMessageBody(click: ClickMessage): string {
+  return JSON.stringify(click).replace(SQS_UNSAFE_UNITS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Validates an SQS click message body; only the known fields are kept. */
 export function parseClickMessage(body: string): ClickMessage {
   if (Buffer.byteLength(body, 'utf8') > MAX_CLICK_MESSAGE_BYTES) {

@@ -6,7 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import type { ClickMessage } from '../domain/click';
+import { clickMessageBody, type ClickMessage } from '../domain/click';
 import { sqsClient } from './aws-clients';
 
 /** SendMessageBatch accepts at most 10 entries. */
@@ -115,21 +115,6 @@ export class ClickPublisher {
   }
 }
 
-/**
- * Characters SQS refuses in a message body: it takes #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
- * #x10000-#x10FFFF (fauxqs, the local emulator, refuses the last range too). Matched per UTF-16 unit.
- */
-const SQS_UNSAFE_UNITS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/g;
-
-/**
- * The click as JSON with every character SQS could refuse written as a \uXXXX escape: a User-Agent
- * holding U+FFFF (or, locally, an emoji) would otherwise get the click refused. JSON.parse reads the
- * same string back. Such characters only occur inside JSON strings, where the escape is valid.
- */
-function messageBody(click: ClickMessage): string {
-  return JSON.stringify(click).replace(SQS_UNSAFE_UNITS, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 function toEntry([id, click]: [string, ClickMessage]): SendMessageBatchRequestEntry {
-  return { Id: id, MessageBody: messageBody(click) };
+  return { Id: id, MessageBody: clickMessageBody(click) };
 }

@@ -743,12 +743,14 @@ describe('alarms', () => {
 });
 
 describe('outputs', () => {
-  it('exports the distribution URL, API URL, secret ARN and alarm topic ARN', () => {
+  it('exports the distribution URL, API URL, secret ARN, alarm topic ARN, and the click log and queue a backfill needs', () => {
     template.hasOutput('DistributionUrl', {
       Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] }]] },
     });
     template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [logicalId(stack.httpApi), 'ApiEndpoint'] } });
     template.hasOutput('ApiKeySecretArn', { Value: { Ref: logicalId(stack.apiKeySecret) } });
     template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.alarmTopic) } });
+    template.hasOutput('RedirectLogGroupName', { Value: { Ref: logicalId(stack.redirectFunction.logGroup) } });
+    template.hasOutput('ClickQueueUrl', { Value: { Ref: logicalId(stack.clickQueue) } });
   });
 });

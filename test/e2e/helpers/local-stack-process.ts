@@ -85,7 +85,15 @@ export async function startLocalStackProcess(options: LocalStackProcessOptions =
     // SIGTERM first: the stack stops DynamoDB Local (its own process group) on the way out, even
     // during start-up. Only a stack that does not exit in time loses its whole group, JVM included.
     child.kill('SIGTERM');
-    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), KILL_GRACE_MS))]);
+    let grace: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        grace = setTimeout(() => resolve(false), KILL_GRACE_MS);
+      }),
+    ]);
+    // A pending timer would keep jest alive after the last test.
+    clearTimeout(grace);
     if (gone) return;
     const javaPid = await readJavaPid(dataDir);
     for (const pid of [-child.pid, javaPid]) {
