@@ -3,8 +3,7 @@
  * thing): `POST /_local/schedules/{logicalIdPrefix}/run?runs=N` runs a schedule now, N times at
  * once, so tests and developers need not wait for its next tick. Guarded by the admin key, like the API.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FrontResponse } from './http-front';
+import { bearerToken, json, problem, sameSecret, type HttpResult } from '../lambdas/shared/http';
 import { ScheduleLookupError, type Scheduler } from './scheduler';
 
 export const CONTROL_PATH_PREFIX = '/_local/';
@@ -17,22 +16,12 @@ export interface ControlRequest {
   readonly authorization: string | undefined;
 }
 
-export type ControlHandler = (request: ControlRequest) => Promise<FrontResponse>;
+/** Answers as the API does (same result and error shapes, same key check), so a client handles both alike. */
+export type ControlHandler = (request: ControlRequest) => Promise<HttpResult>;
 
-/** The API's body shapes, so a client handles both alike. */
-function jsonResponse(statusCode: number, body: unknown, headers: readonly (readonly [string, string])[] = []): FrontResponse {
-  return { statusCode, headers: [['content-type', 'application/json; charset=utf-8'], ...headers], body: Buffer.from(JSON.stringify(body)) };
-}
-
-const problem = (statusCode: number, code: string, message: string, headers: readonly (readonly [string, string])[] = []): FrontResponse =>
-  jsonResponse(statusCode, { error: { code, message } }, headers);
-
-/** Hashing both sides first gives timingSafeEqual equal lengths and leaks nothing about the key's length. */
 function isAdmin(authorization: string | undefined, apiKey: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (match === null) return false;
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(match[1]), digest(apiKey));
+  const token = bearerToken(authorization);
+  return token !== null && sameSecret(token, apiKey);
 }
 
 /** 1 when absent; undefined when not a whole number from 1 to MAX_RUNS. */
@@ -45,12 +34,12 @@ function parseRuns(raw: string | null): number | undefined {
 export function controlHandler(options: { readonly apiKey: string; readonly scheduler: Pick<Scheduler, 'runNow'> }): ControlHandler {
   return async ({ method, url, authorization }) => {
     if (!isAdmin(authorization, options.apiKey)) {
-      return problem(401, 'unauthorized', 'A valid API key is required: send "Authorization: Bearer <key>".', [['www-authenticate', 'Bearer']]);
+      return problem(401, 'unauthorized', 'A valid API key is required: send "Authorization: Bearer <key>".', { 'www-authenticate': 'Bearer' });
     }
     const parsed = new URL(url, 'http://local');
     const match = /^\/_local\/schedules\/([^/]+)\/run\/?$/.exec(parsed.pathname);
     if (match === null) return problem(404, 'not_found', 'No such local route: use POST /_local/schedules/{logicalIdPrefix}/run?runs=N.');
-    if (method.toUpperCase() !== 'POST') return problem(405, 'method_not_allowed', 'Use POST on this route.', [['allow', 'POST']]);
+    if (method.toUpperCase() !== 'POST') return problem(405, 'method_not_allowed', 'Use POST on this route.', { allow: 'POST' });
     let prefix: string;
     try {
       prefix = decodeURIComponent(match[1]);
@@ -60,7 +49,7 @@ export function controlHandler(options: { readonly apiKey: string; readonly sche
     const runs = parseRuns(parsed.searchParams.get('runs'));
     if (runs === undefined) return problem(400, 'invalid_request', `runs must be a whole number from 1 to ${MAX_RUNS}.`);
     try {
-      return jsonResponse(200, { runs: await options.scheduler.runNow(prefix, runs) });
+      return json(200, { runs: await options.scheduler.runNow(prefix, runs) });
     } catch (error) {
       if (!(error instanceof ScheduleLookupError)) throw error;
       return error.found === 'none' ? problem(404, 'not_found', error.message) : problem(400, 'invalid_request', error.message);

@@ -398,7 +398,7 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
   if (!body) return jsonMessage(413, 'Request Entity Too Large');
   if (!served) return jsonMessage(503, 'Service Unavailable');
   if (served.control && url.startsWith(CONTROL_PATH_PREFIX)) {
-    return served.control({ method, url, authorization: request.headers.authorization });
+    return toFrontResponse(await served.control({ method, url, authorization: request.headers.authorization }));
   }
   const match = matchRoute(served.routes, method, url.split('?')[0]);
   if (!match) return jsonMessage(404, 'Not Found');

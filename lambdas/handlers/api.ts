@@ -6,7 +6,7 @@
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <admin key>`. Client mistakes are 4xx, never 5xx.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -22,7 +22,7 @@ import { queryTargetRange } from '../shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed, secretsManagerClient } from '../shared/aws-clients';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
-import { json, problem, type HttpResult } from '../shared/http';
+import { bearerToken, json, problem, sameSecret, type HttpResult } from '../shared/http';
 import { findLink } from '../shared/links';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -48,16 +48,11 @@ async function adminKey(source: ApiKeySource): Promise<string> {
   return secret.trim();
 }
 
-/** Hashing both sides first gives timingSafeEqual equal lengths and leaks nothing about the key's length. */
-function sameKey(provided: string, expected: string): boolean {
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(provided), digest(expected));
-}
-
 async function isAuthorised(event: APIGatewayProxyEventV2, config: ApiConfig): Promise<boolean> {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(event.headers?.authorization ?? '');
-  if (match === null) return false;
-  return sameKey(match[1], await adminKey(config.apiKey));
+  const token = bearerToken(event.headers?.authorization);
+  // No key is fetched for a request that sends none.
+  if (token === null) return false;
+  return sameSecret(token, await adminKey(config.apiKey));
 }
 
 type Route =

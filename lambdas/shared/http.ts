@@ -1,4 +1,5 @@
-/** Results for API Gateway HTTP API (payload 2.0) handlers. */
+/** Results for API Gateway HTTP API (payload 2.0) handlers, and the bearer-key check of admin routes. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -25,4 +26,15 @@ export type ProblemCode =
 
 export function problem(statusCode: number, code: ProblemCode, message: string, headers: Headers = {}): HttpResult {
   return json(statusCode, { error: { code, message } }, { 'cache-control': 'no-store', ...headers });
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null for any other header or none. */
+export function bearerToken(authorization: string | undefined): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? null;
+}
+
+/** Hashing both sides first gives timingSafeEqual equal lengths and leaks nothing about the key's length. */
+export function sameSecret(provided: string, expected: string): boolean {
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(provided), digest(expected));
 }
