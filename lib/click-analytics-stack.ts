@@ -400,7 +400,7 @@ export class ClickAnalyticsStack extends Stack {
 
     // ---- Functions ----
     this.redirectFunction = new HouseFunction(this, 'RedirectFunction', {
-      entry: 'lambdas/handlers/redirect.ts',
+      entry: 'lambdas/handlers/redirect-function.mts',
       serviceName: 'redirect',
       description: 'GET/HEAD /{code}: 302 to the link, click sent to the click queue',
       // More memory buys CPU, and the redirect is the latency-critical path.

@@ -4,7 +4,7 @@
  * mappings, schedules, TTL); for tests, faults injected between triggers and handlers
  * (LOCAL_FAULTS) and a route that runs a schedule on demand.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -14,7 +14,8 @@ import { startSqs } from './emulators/sqs';
 import { controlHandler } from './control';
 import { type FaultPlan, injectFaults } from './faults';
 import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-front';
-import { functionDefinitions, loadFunctions, type LoadedFunctions } from './lambda-runtime';
+import type { FunctionPool } from './lambda/function-pool';
+import { buildBootstrap, createFunctionPools, functionDefinitions, type EndpointOverrides } from './lambda/functions';
 import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
@@ -33,6 +34,13 @@ const DRAIN_TIMEOUT_MS = 10_000;
 /** Lambda retries a failed SQS batch after the visibility timeout; locally, after a second. */
 const LOCAL_RETRY_DELAY_SECONDS = 1;
 const DEFAULT_TTL_SWEEP_INTERVAL_SECONDS = 60;
+/** How long an environment may sit idle before it is reclaimed (AWS gives no fixed time). */
+const DEFAULT_IDLE_SECONDS = 60;
+/**
+ * The local account's concurrency: AWS's default quota is 1,000, but that many Node.js processes
+ * would swamp a laptop; past the limit a synchronous invocation is throttled, as on AWS.
+ */
+const DEFAULT_CONCURRENCY_LIMIT = 64;
 /** Any value will do for the emulators; fixed so a developer's real AWS credentials are never used. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -47,6 +55,10 @@ export interface LocalStackOptions {
   readonly faults?: FaultPlan;
   /** CDK context for the in-process synth (e.g. `reportingTimeZone`), as `-c key=value` gives it on deploy. */
   readonly context?: Readonly<Record<string, string>>;
+  /** Prints the functions' own log lines too (LOCAL_VERBOSE=1); otherwise one REPORT line per invocation. */
+  readonly verbose?: boolean;
+  /** Endpoint variables replaced for some functions (LOCAL_ENDPOINTS): a proxy in front of an emulator, for fault tests. */
+  readonly endpointOverrides?: EndpointOverrides;
 }
 
 export interface LocalStack extends Stoppable {
@@ -228,12 +240,39 @@ async function ensureDemoLink(dynamo: DynamoDBClient, linksTableName: string | u
   }
 }
 
-function ttlSweepIntervalSeconds(): number {
-  const raw = process.env.TTL_SWEEP_INTERVAL_SECONDS;
-  if (raw === undefined || raw === '') return DEFAULT_TTL_SWEEP_INTERVAL_SECONDS;
+function positiveNumberFromEnvironment(name: string, fallback: number, integer = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`TTL_SWEEP_INTERVAL_SECONDS must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be a positive ${integer ? 'whole ' : ''}number, got "${raw}"`);
+  }
   return value;
+}
+
+/** Each SQS event source's maximum concurrency, by the function it invokes; and every function a trigger invokes asynchronously. */
+function triggerLimits(template: CfnTemplate): { limits: Map<string, number>; asynchronous: Set<string> } {
+  const limits = new Map<string, number>();
+  const asynchronous = new Set<string>();
+  for (const { resource } of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const properties = asRecord(resource.Properties);
+    const functionId = referencedLogicalId(properties.FunctionName);
+    if (functionId === undefined) continue;
+    asynchronous.add(functionId);
+    const maximum = optionalNumber(asRecord(properties.ScalingConfig).MaximumConcurrency);
+    if (maximum !== undefined) limits.set(functionId, (limits.get(functionId) ?? 0) + maximum);
+  }
+  for (const type of ['AWS::Events::Rule', 'AWS::Scheduler::Schedule']) {
+    for (const { resource } of resourcesOfType(template, type)) {
+      const properties = asRecord(resource.Properties);
+      const targets = Array.isArray(properties.Targets) ? properties.Targets : [properties.Target];
+      for (const target of targets) {
+        const functionId = referencedLogicalId(asRecord(target).Arn);
+        if (functionId !== undefined) asynchronous.add(functionId);
+      }
+    }
+  }
+  return { limits, asynchronous };
 }
 
 async function stopAll(stoppables: readonly Stoppable[], log: (line: string) => void): Promise<void> {
@@ -259,8 +298,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   await mkdir(path.join(dataDir, 'stream-checkpoints'), { recursive: true });
-  const dynamodb = await step('starting DynamoDB Local', () => startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') }));
+  const idleSeconds = positiveNumberFromEnvironment('LOCAL_IDLE_SECONDS', DEFAULT_IDLE_SECONDS);
+  const accountLimit = positiveNumberFromEnvironment('LOCAL_CONCURRENCY_LIMIT', DEFAULT_CONCURRENCY_LIMIT, true);
+  // The JVM boots in its own process while esbuild bundles the functions here.
+  const dynamodbStarting = startDynamoDbLocal({ dataDir: path.join(dataDir, 'dynamodb') });
+  const assemblyDir = path.join(dataDir, 'cdk.out');
+  const synthesized = (async () => {
+    await rm(assemblyDir, { recursive: true, force: true });
+    return synthesizeTemplate(options.context, assemblyDir);
+  })();
+  // Awaited below; if DynamoDB Local fails first, its failure is the one reported.
+  synthesized.catch(() => undefined);
+  const dynamodb = await step('starting DynamoDB Local', () => dynamodbStarting);
   started.push(dynamodb);
+  const template = await step('synthesizing and bundling the CDK app', () => synthesized);
   const sqsEmulator = await step('starting fauxqs', () => startSqs({ region: LOCAL_REGION }));
   started.push(sqsEmulator);
   const clients = createClients(dynamodb.endpoint, sqsEmulator.endpoint);
@@ -272,7 +323,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     },
   });
 
-  const template = await step('synthesizing the CDK app', async () => synthesizeTemplate(options.context));
   const provisioned = await step(`creating tables and queues (data folder ${dataDir})`, () =>
     provision(template, clients.dynamo, clients.sqs, log),
   );
@@ -284,27 +334,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   started.push(front);
   const baseUrl = `http://127.0.0.1:${front.port}`;
 
-  const definitions = await step('reading functions', async () => functionDefinitions(template, provisioned.physical));
-  const loaded: LoadedFunctions = await step('loading handlers', () =>
-    loadFunctions({
-      definitions,
-      projectRoot: PROJECT_ROOT,
-      taskRoot: path.join(dataDir, 'task-root'),
-      sharedEnvironment: {
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-        AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
-        AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-        CLICKS_API_KEY: options.apiKey,
-        PUBLIC_BASE_URL: baseUrl,
-      },
-    }),
-  );
+  const definitions = await step('reading functions', async () => functionDefinitions(template, provisioned.physical, assemblyDir));
+  const bootstrapFile = await step('building the Lambda runtime client', () => buildBootstrap(path.join(dataDir, 'runtime')));
+  const { limits, asynchronous } = triggerLimits(template);
+  const pools: ReadonlyMap<string, FunctionPool> = createFunctionPools({
+    definitions,
+    bootstrapFile,
+    localEnvironment: {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+      CLICKS_API_KEY: options.apiKey,
+      PUBLIC_BASE_URL: baseUrl,
+    },
+    endpointOverrides: options.endpointOverrides ?? {},
+    eventSourceLimits: limits,
+    asynchronous,
+    accountLimit,
+    idleSeconds,
+    report: (line) => process.stdout.write(`${line}\n`),
+    output: (functionName, line) => {
+      if (options.verbose) process.stdout.write(`[${functionName}] ${line}\n`);
+    },
+  });
+  started.push({ stop: () => Promise.all([...pools.values()].map((pool) => pool.stop())).then(() => undefined) });
   const functions = await step('applying LOCAL_FAULTS', () =>
-    injectFaults(loaded.functions, {
+    injectFaults(pools, {
       plan: options.faults ?? {},
       countsFile: path.join(dataDir, 'local-faults.json'),
       print: (line) => process.stdout.write(`${line}\n`),
@@ -323,7 +382,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: Object.values(provisioned.tables).flatMap(({ tableName, ttlAttribute }) =>
         ttlAttribute ? [{ tableName, ttlAttribute }] : [],
       ),
-      intervalSeconds: ttlSweepIntervalSeconds(),
+      intervalSeconds: positiveNumberFromEnvironment('TTL_SWEEP_INTERVAL_SECONDS', DEFAULT_TTL_SWEEP_INTERVAL_SECONDS),
     }),
   }));
   // A stream poller's start reads its checkpoint file and can throw: each one started so far is stopped with the rest.
@@ -350,9 +409,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
-    // Stop accepting clicks first, then let every accepted one through the pipeline.
+    // Stop accepting clicks first; the HTTP functions' environments then end their invoke phases and are
+    // shut down as Lambda reclaims them (SIGTERM to a runtime with an extension: the redirect sends what it holds).
     await front.stop();
-    await loaded.flushPublishers().catch((error: unknown) => log(`Flushing clicks failed: ${String(error)}`));
+    await Promise.all([...pools.values()].filter((pool) => !asynchronous.has(pool.name)).map((pool) => pool.stop()));
     // Clicks flow queue -> enrichment -> raw table -> stream -> aggregation: drain in that order.
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     for (const group of [queuePollers, streamPollers]) {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseFaultPlan } from './faults';
+import { parseEndpointOverrides } from './lambda/functions';
 import { DEMO_CODE, DEMO_URL, startLocalStack, type LocalStack } from './stack';
 
 /** A second Ctrl-C skips the clean stop: exit as a shell reports an interrupted process (128 + SIGINT). */
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const trustProxy = process.env.TRUST_PROXY === '1';
   // Parsed before anything starts: a typo fails at once, not after the emulators are up.
   const faults = parseFaultPlan(process.env.LOCAL_FAULTS);
+  const endpointOverrides = parseEndpointOverrides(process.env.LOCAL_ENDPOINTS);
   // The one deploy-time option a developer needs locally: the zone daily and monthly items are cut in.
   const reportingTimeZone = process.env.REPORTING_TIME_ZONE?.trim();
   const context = reportingTimeZone ? { reportingTimeZone } : undefined;
@@ -62,7 +64,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', crash);
 
   log(`starting (data in ${dataDir})`);
-  stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log, faults, context });
+  const verbose = process.env.LOCAL_VERBOSE === '1';
+  stack = await startLocalStack({ port, dataDir, apiKey, trustProxy, log, faults, context, verbose, endpointOverrides });
   if (signals > 0) return; // Ctrl-C during start-up: shutdown() already handles it.
   const { baseUrl } = stack;
   const keyShown = generatedKey ? apiKey : '$CLICKS_API_KEY';

@@ -13,18 +13,24 @@ const STACK_ID = 'ClickAnalytics';
 
 /**
  * Synthesizes the stack as bin/app.ts builds it (environment-agnostic, as with no AWS
- * profile; pseudo parameters resolve locally), without running esbuild.
+ * profile; pseudo parameters resolve locally). With `outdir`, assets are bundled there exactly as
+ * `cdk synth` bundles them (esbuild, the house construct's options), and each function's resource
+ * names its bundle directory in `aws:asset:path`; without it, esbuild does not run.
  *
  * Only what never changes a resource is left out, to start faster: the built-in CloudFormation
  * validation (a WebAssembly engine that took about 2-3 s of the 4-6 s synth; `cdk synth` and the
  * infra tests still run it), the construct tree file, and the CDKMetadata version-reporting resource.
  */
-export function synthesizeTemplate(context: Record<string, unknown> = {}): CfnTemplate {
+export function synthesizeTemplate(context: Record<string, unknown> = {}, outdir?: string): CfnTemplate {
   const app = new App({
+    outdir,
     builtinCloudFormationValidation: false,
     treeMetadata: false,
     analyticsReporting: false,
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    context:
+      outdir === undefined
+        ? { 'aws:cdk:bundling-stacks': [], ...context }
+        : { 'aws:cdk:enable-asset-metadata': true, ...context },
   });
   const stack = new ClickAnalyticsStack(app, STACK_ID, stackPropsFromContext(app.node));
   return app.synth().getStackByName(stack.stackName).template as CfnTemplate;

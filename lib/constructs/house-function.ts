@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 /** The project root (where package.json and package-lock.json live): every path in this file is relative to it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Metadata keys on each AWS::Lambda::Function; the local stack reads them (docs/design.md). */
+/** Metadata keys on each AWS::Lambda::Function, for tests and tools (docs/design.md). */
 export const ENTRY_METADATA_KEY = 'ClickAnalytics:Entry';
 export const ASSETS_METADATA_KEY = 'ClickAnalytics:Assets';
 
@@ -81,7 +81,7 @@ const CREATE_REQUIRE_BANNER =
 /**
  * The one way this app creates a Lambda function: Node.js 22 on arm64, an ESM bundle with
  * source maps, active tracing, an explicit log group, a role with no managed policies, and
- * metadata telling the local stack which handler file and assets the function is made of.
+ * metadata naming the handler file and assets the function is made of.
  */
 export class HouseFunction extends NodejsFunction {
   /** `POWERTOOLS_SERVICE_NAME`, the `service` dimension of the function's Powertools metrics. */
@@ -135,8 +135,9 @@ export class HouseFunction extends NodejsFunction {
         target: 'node22',
         mainFields: ['module', 'main'],
         banner: CREATE_REQUIRE_BANNER,
-        // The Node.js 22 runtime ships SDK v3: bundling it would only grow cold starts.
-        externalModules: ['@aws-sdk/*'],
+        // The SDK is bundled, not taken from the runtime: the version is the lockfile's, AWS's advice
+        // (docs/lambda-runtime.md), and the local stack runs this very bundle with nothing beside it.
+        externalModules: [],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -89,7 +89,7 @@ async function settled(subjects: readonly StatsSubject[], params: Record<string,
 }
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess();
+  stack = await startLocalStackProcess({ env: { LOCAL_VERBOSE: '1' } });
   client = new StackClient(stack);
   workDir = await mkdtemp(path.join(tmpdir(), 'click-analytics-backfill-'));
   code = await client.createLink('https://example.com/backfill');

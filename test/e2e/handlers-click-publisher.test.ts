@@ -1,9 +1,11 @@
 /**
  * The redirect's buffered click publisher against the real SQS emulator (fauxqs, in-process):
- * batching, the in-flight cap, drop-oldest backpressure, flush, and failures that never reject.
+ * batching, the in-flight cap, drop-oldest backpressure, flush, settled, failures that never
+ * reject, and a queue that cannot be reached (a port nothing listens on) until it comes back.
  * Sends are held back, when a test needs it, by a gate in the shared SQS client's middleware.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -49,13 +51,11 @@ interface BatchInput {
   readonly Entries?: readonly { readonly MessageBody?: string }[];
 }
 
-beforeAll(async () => {
-  sqsEmulator = await startSqs({ region: REGION });
-  sqs = sqsClient(sqsEmulator.endpoint);
-  Object.assign(process.env, {
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-  });
+/** The handlers' SQS client for an endpoint nothing listens on: connections are refused at once. */
+let unreachableEndpoint: string;
+
+/** Records every send of the handlers' SQS client for the current AWS_ENDPOINT_URL_SQS in `sends`, behind its gate. */
+function watchSends(): void {
   handlerSqsClient().middlewareStack.add(
     (next) => async (args) => {
       const entries = (args.input as BatchInput).Entries ?? [];
@@ -73,9 +73,32 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'testSendGate' },
   );
+}
+
+/** Runs `body` with the handlers' SQS client pointed at a port nothing listens on. */
+async function whileUnreachable<T>(body: () => Promise<T>): Promise<T> {
+  process.env.AWS_ENDPOINT_URL_SQS = unreachableEndpoint;
+  try {
+    return await body();
+  } finally {
+    process.env.AWS_ENDPOINT_URL_SQS = sqsEmulator.endpoint;
+  }
+}
+
+beforeAll(async () => {
+  sqsEmulator = await startSqs({ region: REGION });
+  sqs = sqsClient(sqsEmulator.endpoint);
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  unreachableEndpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  Object.assign(process.env, { ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint });
+  watchSends();
+  await whileUnreachable(async () => watchSends());
 }, 60_000);
 
 afterAll(async () => {
+  await whileUnreachable(async () => handlerSqsClient().destroy());
   handlerSqsClient().destroy();
   sqs?.destroy();
   await sqsEmulator?.stop();
@@ -110,6 +133,7 @@ async function receiveAll(queueUrl: string): Promise<string[]> {
 
 function publisherFor(queueUrl: string, flushDelayMs = 0) {
   const logger = new Logger({ serviceName: 'publisher-test' });
+  const infos = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
   const warnings = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
   const errors = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
   const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'publisher-test' });
@@ -123,11 +147,20 @@ function publisherFor(queueUrl: string, flushDelayMs = 0) {
     return single;
   });
   const publisher = new ClickPublisher({ queueUrl, flushDelayMs, logger, metrics });
-  return { publisher, warnings, errors, counted };
+  return { publisher, infos, warnings, errors, counted };
 }
 
 const clicks = (count: number): ClickMessage[] => Array.from({ length: count }, () => clickMessage({ eventId: randomUUID() }));
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const messagesOf = (mock: jest.SpyInstance): unknown[] => mock.mock.calls.map(([message]) => message);
+
+/** How long `promise` took to settle, in ms. */
+async function timed(promise: Promise<unknown>): Promise<number> {
+  const started = Date.now();
+  await promise;
+  return Date.now() - started;
+}
 
 describe('ClickPublisher on fauxqs', () => {
   it('sends every click exactly once, 10 to a batch under load, with never more than 8 sends in flight', async () => {
@@ -205,7 +238,7 @@ describe('ClickPublisher on fauxqs', () => {
     expect(await queueDepth(queueUrl)).toBe(25);
   });
 
-  it('never rejects: clicks the queue cannot take are logged with their event id and counted', async () => {
+  it('never rejects: clicks the queue refuses (a missing queue) are logged with their event id and counted, not retried', async () => {
     const missingQueue = `${await createQueue()}-missing`;
     const { publisher, errors, counted } = publisherFor(missingQueue);
     const sent = clicks(3);
@@ -215,6 +248,93 @@ describe('ClickPublisher on fauxqs', () => {
       sent.map((click) => ['click not queued', click.eventId]),
     );
     expect(counted.reduce((sum, [name, value]) => sum + (name === 'ClicksNotQueued' ? value : 0), 0)).toBe(3);
+    expect(publisher.buffered).toBe(0);
+  });
+
+  it('keeps the clicks of a send the queue never answered, sends nothing while it fails, and sends them all once it is back', async () => {
+    const queueUrl = await createQueue();
+    const { publisher, infos, warnings, errors } = publisherFor(queueUrl);
+    const sent = clicks(13);
+    await whileUnreachable(async () => {
+      for (const click of sent.slice(0, 3)) publisher.enqueue(click);
+      // settled() ends as soon as the queue is marked failing, long before its budget.
+      expect(await timed(publisher.settled(10_000))).toBeLessThan(5_000);
+      // The other two sends, one click each, fail as well.
+      await waitFor(() => publisher.buffered === 3 && sends.inFlight === 0, 5_000);
+      expect(messagesOf(warnings)).toEqual(['click queue unreachable: clicks kept for a retry']);
+      const attempts = sends.batchSizes.length;
+      for (const click of sent.slice(3)) publisher.enqueue(click);
+      await tick();
+      expect(sends.batchSizes).toHaveLength(attempts);
+      expect(await timed(publisher.settled(10_000))).toBeLessThan(50);
+    });
+
+    // The retry timer finds the queue again, without another enqueue.
+    await waitFor(async () => (await queueDepth(queueUrl)) === sent.length, 10_000);
+    expect(publisher.buffered).toBe(0);
+    expect(errors).not.toHaveBeenCalled();
+    expect(messagesOf(infos)).toEqual(['click queue reachable again']);
+    const received = (await receiveAll(queueUrl)).map((body) => parseClickMessage(body).eventId);
+    expect(received.sort()).toEqual(sent.map((click) => click.eventId).sort());
+  });
+
+  it('puts the clicks of a failed send back at the front, so they are the oldest when the bound drops clicks', async () => {
+    const queueUrl = await createQueue();
+    const { publisher, warnings, counted } = publisherFor(queueUrl);
+    const sent = clicks(MAX_BUFFERED_CLICKS + 2);
+    await whileUnreachable(async () => {
+      for (const click of sent.slice(0, 3)) publisher.enqueue(click);
+      await waitFor(() => publisher.buffered === 3 && sends.inFlight === 0, 5_000);
+      for (const click of sent.slice(3)) publisher.enqueue(click);
+    });
+    const dropped = sent.slice(0, 2).map((click) => click.eventId);
+    const drops = warnings.mock.calls.filter(([message]) => message === 'click dropped: publisher buffer full');
+    expect(drops.map(([, extra]) => (extra as { eventId: string }).eventId)).toEqual(dropped);
+    expect(counted).toEqual(dropped.map(() => ['ClicksDropped', 1]));
+    expect(publisher.buffered).toBe(MAX_BUFFERED_CLICKS);
+
+    await publisher.flush();
+    expect(await queueDepth(queueUrl)).toBe(MAX_BUFFERED_CLICKS);
+  });
+
+  it('flush tries a failing queue once more and keeps what it still cannot send', async () => {
+    const queueUrl = await createQueue();
+    const { publisher, errors } = publisherFor(queueUrl);
+    const sent = clicks(25);
+    await whileUnreachable(async () => {
+      for (const click of sent) publisher.enqueue(click);
+      await waitFor(() => publisher.buffered === sent.length && sends.inFlight === 0, 5_000);
+      const attempts = sends.batchSizes.length;
+      await expect(publisher.flush()).resolves.toBeUndefined();
+      expect(sends.batchSizes.length).toBeGreaterThan(attempts);
+      expect(publisher.buffered).toBe(sent.length);
+    });
+    await publisher.flush();
+    expect(publisher.buffered).toBe(0);
+    expect(errors).not.toHaveBeenCalled();
+    expect(await queueDepth(queueUrl)).toBe(sent.length);
+  });
+
+  it('settled waits for the sends in flight, within its budget, and resolves at once when nothing is left', async () => {
+    const queueUrl = await createQueue();
+    const { publisher } = publisherFor(queueUrl);
+    expect(await timed(publisher.settled(10_000))).toBeLessThan(50);
+
+    sends.close();
+    for (const click of clicks(12)) publisher.enqueue(click);
+    const budgetSpent = await timed(publisher.settled(200));
+    expect(budgetSpent).toBeGreaterThanOrEqual(190);
+    expect(budgetSpent).toBeLessThan(1_000);
+
+    let settled = false;
+    const settling = publisher.settled(10_000).then(() => {
+      settled = true;
+    });
+    await sleep(100);
+    expect(settled).toBe(false);
+    sends.open();
+    await settling;
+    expect(await queueDepth(queueUrl)).toBe(12);
   });
 
   it('queues a click whose User-Agent holds characters SQS refuses in a message body, unchanged', async () => {

@@ -1,15 +1,19 @@
 /**
  * The redirect handler in-process on the real emulators (DynamoDB Local, fauxqs). DynamoDB is
  * reached through a proxy (helpers/dynamo-proxy) that can hold requests naming the salts table,
- * to show that a slow salts table never holds the redirect.
+ * to show that a slow salts table never holds the redirect. The extension's side of each
+ * invocation is played by calling afterResponse.hold as the extension's event loop does.
  */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseClickMessage } from '../../lambdas/domain/click';
-import { flushClicks, handler } from '../../lambdas/handlers/redirect';
+import { afterResponse, flushClicks, handler, settleClicks } from '../../lambdas/handlers/redirect';
+import { DEADLINE_MARGIN_MS, HOLD_AFTER_RESPONSE_MS } from '../../lambdas/shared/after-response-extension';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
-import { createTable, type DynamoForHandlers, httpApiEvent, REGION, sqsClient, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { createTable, type DynamoForHandlers, httpApiEvent, REGION, sqsClient, startDynamoForHandlers, waitFor } from '../fixtures/local/emulators';
 
 jest.setTimeout(60_000);
 
@@ -87,20 +91,54 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms))]);
 }
 
+/** One macrotask later (setImmediate callbacks queued before this one have run). */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Lines written to stdout (Powertools logs there) until the returned stop() is called; they are still printed. */
+function captureStdout(): { readonly lines: string[]; stop(): void } {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    lines.push(String(chunk));
+    return write(chunk, ...(rest as []));
+  });
+  return { lines, stop: () => spy.mockRestore() };
+}
+
+const clickLines = (lines: readonly string[]): string[] => lines.filter((line) => line.includes('"message":"click"'));
+
+/** A port nothing listens on: connections to it are refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Runs one invocation as Lambda would with the extension: the handler and the extension's hold for its request id. */
+async function invoke(code: string, { deadlineInMs = 5_000, holdFirst = true } = {}) {
+  const requestId = randomUUID();
+  const startedAt = Date.now();
+  const hold = (): Promise<number> => afterResponse.hold(requestId, startedAt + deadlineInMs, settleClicks).then(() => Date.now() - startedAt);
+  const held = holdFirst ? hold() : undefined;
+  const result = await handler(redirectEvent(code), { awsRequestId: requestId });
+  const respondedInMs = Date.now() - startedAt;
+  const heldForMs = await (held ?? hold());
+  return { result, respondedInMs, heldForMs };
+}
+
 describe('redirect handler', () => {
   it('answers 302 while the salts table is slow; the click follows once the salt arrives, with no raw IP or referrer path', async () => {
     process.env.SALTS_TABLE_NAME = 'salts-slow';
-    const written: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      written.push(String(chunk));
-      return write(chunk, ...(rest as []));
-    });
+    const stdout = captureStdout();
     try {
       hold.start('salts-slow');
       const result = await within<APIGatewayProxyStructuredResultV2>(handler(redirectEvent('demo')), 1_500);
-      expect(hold.held).toBeGreaterThan(0);
       expect(result).toEqual({ statusCode: 302, headers: { location: 'https://example.com/', 'cache-control': 'private, no-store, max-age=0' } });
+      // The salt is asked for after the response, and the click waits for it.
+      await waitFor(() => hold.held > 0, 5_000);
+      expect(clickLines(stdout.lines)).toEqual([]);
       expect(await receiveBodies()).toEqual([]);
 
       hold.release();
@@ -109,13 +147,13 @@ describe('redirect handler', () => {
       expect(bodies).toHaveLength(1);
       const click = parseClickMessage(bodies[0]);
       expect(click).toMatchObject({ code: 'demo', owner: 'owner-1', ipPrefix: '203.0.113.0', referrerHost: 'www.example.net', method: 'GET' });
-      for (const text of [bodies[0], written.join('')]) {
+      for (const text of [bodies[0], stdout.lines.join('')]) {
         expect(text).not.toContain(CLIENT_IP);
         expect(text).not.toContain('/private/path');
         expect(text).not.toContain('s3cr3t');
       }
     } finally {
-      spy.mockRestore();
+      stdout.stop();
       hold.release();
     }
   });
@@ -128,6 +166,92 @@ describe('redirect handler', () => {
     const bodies = await receiveBodies();
     expect(bodies).toHaveLength(1);
     expect(parseClickMessage(bodies[0])).toMatchObject({ code: 'demo', method: 'HEAD' });
+  });
+
+  it('returns the 302 before any click work: the click is logged and its send started a macrotask later', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    // The period's salt is cached from here on, as it is after init on Lambda.
+    await handler(redirectEvent('demo'));
+    await flushClicks();
+    await receiveBodies();
+
+    const stdout = captureStdout();
+    try {
+      const result = await handler(redirectEvent('demo'));
+      expect(result.statusCode).toBe(302);
+      expect(clickLines(stdout.lines)).toEqual([]);
+      await tick();
+      expect(clickLines(stdout.lines)).toHaveLength(1);
+    } finally {
+      stdout.stop();
+    }
+    await flushClicks();
+    expect(await receiveBodies()).toHaveLength(1);
+  });
+
+  it.each([
+    ['the extension gets the INVOKE event first', true],
+    ['the handler runs before the extension asks', false],
+  ])('holds the invocation until its click is in the queue, when %s', async (_name, holdFirst) => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    const { result, heldForMs } = await invoke('demo', { holdFirst });
+    expect(result.statusCode).toBe(302);
+    // Nothing flushed: the hold itself waited for the send.
+    expect(await receiveBodies()).toHaveLength(1);
+    expect(heldForMs).toBeLessThan(HOLD_AFTER_RESPONSE_MS);
+  });
+
+  it('marks 404s and ownerless links done too, so their invocations are not held', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    for (const code of ['nope', 'bad code!', 'ownerless']) {
+      const { heldForMs } = await invoke(code, { deadlineInMs: 60_000 });
+      expect(heldForMs).toBeLessThan(HOLD_AFTER_RESPONSE_MS);
+    }
+    expect(await receiveBodies()).toEqual([]);
+  });
+
+  it(`waits for a slow salt past ${HOLD_AFTER_RESPONSE_MS} ms (the click exists nowhere else yet), but ends ${DEADLINE_MARGIN_MS} ms before the deadline`, async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-held';
+    hold.start('salts-held');
+    try {
+      const slow = await invoke('demo', { deadlineInMs: DEADLINE_MARGIN_MS + 1_500 });
+      expect(slow.heldForMs).toBeGreaterThanOrEqual(1_500 - 20);
+      expect(slow.heldForMs).toBeLessThan(1_500 + 500);
+
+      const short = await invoke('demo', { deadlineInMs: DEADLINE_MARGIN_MS + 300 });
+      expect(short.heldForMs).toBeGreaterThanOrEqual(300 - 20);
+      expect(short.heldForMs).toBeLessThan(HOLD_AFTER_RESPONSE_MS);
+    } finally {
+      hold.release();
+    }
+    // Released, not lost: the clicks follow once their salt arrives.
+    await flushClicks();
+    expect(await receiveBodies()).toHaveLength(2);
+  });
+
+  it('does not hold while the queue is unreachable; the clicks are kept, sent once it is back, and holds resume', async () => {
+    process.env.SALTS_TABLE_NAME = 'salts-missing';
+    const sqsEndpoint = process.env.AWS_ENDPOINT_URL_SQS;
+    process.env.AWS_ENDPOINT_URL_SQS = `http://127.0.0.1:${await closedPort()}`;
+    try {
+      // The first send fails while this hold waits for it; the hold ends then, not at its budget.
+      const first = await invoke('demo');
+      expect(first.heldForMs).toBeLessThan(HOLD_AFTER_RESPONSE_MS);
+      const second = await invoke('demo');
+      expect(second.heldForMs - second.respondedInMs).toBeLessThan(100);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
+    }
+    const bodies: string[] = [];
+    await waitFor(async () => {
+      bodies.push(...(await receiveBodies()));
+      return bodies.length >= 2;
+    }, 10_000);
+    expect(bodies).toHaveLength(2);
+
+    const healthy = await invoke('demo');
+    expect(healthy.result.statusCode).toBe(302);
+    expect(await receiveBodies()).toHaveLength(1);
   });
 
   it('redirects a link without an owner, and records no click it could not count for anyone', async () => {

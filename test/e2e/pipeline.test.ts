@@ -76,7 +76,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess();
+  stack = await startLocalStackProcess({ env: { LOCAL_VERBOSE: '1' } });
   client = new StackClient(stack);
 }, 90_000);
 

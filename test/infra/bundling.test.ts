@@ -22,13 +22,23 @@ describe('bundling', () => {
     return path.join(outdir, fn.Metadata['aws:asset:path'] as string);
   };
 
-  it.each(['redirect', 'enrich', 'aggregate', 'rollup', 'api'])('bundles the %s handler as minified ESM with a source map', (name) => {
-    const dir = assetDir(`lambdas/handlers/${name}.ts`);
+  it.each([
+    ['redirect', 'lambdas/handlers/redirect-function.mts'],
+    ['enrich', 'lambdas/handlers/enrich.ts'],
+    ['aggregate', 'lambdas/handlers/aggregate.ts'],
+    ['rollup', 'lambdas/handlers/rollup.ts'],
+    ['api', 'lambdas/handlers/api.ts'],
+  ])('bundles the %s handler as minified ESM with a source map, the AWS SDK inside', (_name, entry) => {
+    const dir = assetDir(entry);
     const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
     expect(code.startsWith("import { createRequire as __houseCreateRequire } from 'node:module';")).toBe(true);
     expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
-    // The SDK stays external (the runtime has it): imported, not inlined.
-    expect(code).toMatch(/from\s*"@aws-sdk\/client-/);
+    // Everything but Node's built-ins is inside, the SDK included: the same bundle runs locally and in AWS.
+    const imported = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)["']([@\w][\w@./:-]*)["']/g)].map((match) => match[1]);
+    // SigV4a signers the SDK imports only on demand, in a try/catch, for multi-region access points.
+    const optional = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a']);
+    expect(imported.filter((specifier) => !specifier.startsWith('node:') && !optional.has(specifier))).toEqual([]);
+    expect(code).toMatch(/DynamoDBClient/);
     const sourceMap = JSON.parse(readFileSync(path.join(dir, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown };
     expect(sourceMap.sourcesContent).toBeUndefined();
   });
@@ -41,8 +51,8 @@ describe('bundling', () => {
   });
 
   it('copies no GeoIP database into the other bundles', () => {
-    for (const name of ['redirect', 'aggregate', 'rollup', 'api']) {
-      expect(existsSync(path.join(assetDir(`lambdas/handlers/${name}.ts`), 'geoip'))).toBe(false);
+    for (const entry of ['redirect-function.mts', 'aggregate.ts', 'rollup.ts', 'api.ts']) {
+      expect(existsSync(path.join(assetDir(`lambdas/handlers/${entry}`), 'geoip'))).toBe(false);
     }
   });
 });

@@ -30,6 +30,8 @@ export interface DynamoProxy {
   /** Every request seen, in arrival order. */
   readonly requests: DynamoRequest[];
   intercept(interceptor: Interceptor | undefined): void;
+  /** Sends requests to another DynamoDB endpoint from now on (one known only once a local stack is up). */
+  retarget(dynamoEndpoint: string): void;
   close(): Promise<void>;
 }
 
@@ -68,7 +70,7 @@ function forward(target: URL, request: IncomingMessage, body: Buffer): Promise<U
 }
 
 export async function startDynamoProxy(dynamoEndpoint: string): Promise<DynamoProxy> {
-  const target = new URL(dynamoEndpoint);
+  let target = new URL(dynamoEndpoint);
   const requests: DynamoRequest[] = [];
   let interceptor: Interceptor | undefined;
 
@@ -102,6 +104,9 @@ export async function startDynamoProxy(dynamoEndpoint: string): Promise<DynamoPr
     requests,
     intercept: (next) => {
       interceptor = next;
+    },
+    retarget: (next) => {
+      target = new URL(next);
     },
     close: () =>
       new Promise<void>((resolve) => {
