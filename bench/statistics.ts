@@ -5,9 +5,10 @@
  *    traffic: SQS-shaped batches of 100 click messages handed to the enrich handler, the
  *    aggregator fed by the stack's stream poller (the template's mapping: batch size, tumbling
  *    window), the rollup run through its schedule's target. Write units and requests are counted
- *    by a middleware on the handlers' own document client, from the ConsumedCapacity DynamoDB
- *    Local returns (ReturnConsumedCapacity=TOTAL is added to every write; production code does
- *    not ask for it).
+ *    from the ConsumedCapacity DynamoDB Local returns (ReturnConsumedCapacity=TOTAL is added to
+ *    every write; production code does not ask for it): for the handlers called here, by a
+ *    middleware on their document client; for the aggregator and the rollup, which the stack runs
+ *    in execution environments of their own, by a proxy their DynamoDB endpoint is pointed at.
  * 2. A 90-day daily stats query through the API handler in-process: p50/p99 latency and DynamoDB
  *    requests per query, beside one GetItem on the same DynamoDB Local as the baseline.
  *
@@ -16,6 +17,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +36,7 @@ import { settleWithLimit } from '../lambdas/shared/concurrency';
 import { startLocalStack } from '../local/stack';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
+import { adoptHandlerEnvironment, readStackDescription } from './handler-environment';
 import { syntheticClickMessages, zipfSampler } from './synthetic-clicks';
 
 const WRITE_CLICKS = Number(process.env.BENCH_STATS_CLICKS ?? 20_000);
@@ -103,36 +107,57 @@ function consumedCapacities(output: object): ConsumedCapacity[] {
   return consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
 }
 
-/** A middleware on the handlers' document client: every command counted; write capacity asked for and summed per table. */
+/** How a metered request ended: its output, or whether it failed a condition. */
+type RequestEnd = (outcome: { readonly output?: object; readonly conditionFailed?: boolean }) => void;
+
+/**
+ * Every command counted, write capacity asked for and summed per table: from a middleware on the
+ * in-process handlers' document client, and from the metering proxy (startMeteringProxy).
+ */
 class CommandMeter {
   private tables = new Map<string, TableTally>();
   private commands = new Map<string, number>();
   private inFlight = 0;
   private lastActivityMs = 0;
+  private client: DynamoDBDocumentClient | undefined;
 
-  constructor(private readonly client: DynamoDBDocumentClient) {
+  /** Meters the in-process handlers' client (once process.env names their endpoint: the client is cached by it). */
+  attach(client: DynamoDBDocumentClient): void {
+    this.client = client;
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName ?? 'unknown';
         const write = WRITE_COMMANDS.has(command);
-        const tables = tablesOf(args.input);
-        this.commands.set(command, (this.commands.get(command) ?? 0) + 1);
-        if (write) for (const table of tables) this.tally(table).writes += 1;
-        this.inFlight += 1;
+        const end = this.begin(command, tablesOf(args.input));
         try {
           const result = await next(write ? { ...args, input: { ...args.input, ReturnConsumedCapacity: 'TOTAL' } } : args);
-          if (write) this.recordCapacity(tables, result.output);
+          end({ output: result.output });
           return result;
         } catch (error) {
-          if (write && isConditionalCheckFailed(error)) for (const table of tables) this.tally(table).failedConditions += 1;
+          end({ conditionFailed: isConditionalCheckFailed(error) });
           throw error;
-        } finally {
-          this.inFlight -= 1;
-          this.lastActivityMs = Date.now();
         }
       },
       { step: 'initialize', name: METER_NAME },
     );
+  }
+
+  /** Counts a request (`PutItemCommand`, ...) as it starts; the returned function records how it ended. */
+  begin(command: string, tables: readonly string[]): RequestEnd {
+    const write = WRITE_COMMANDS.has(command);
+    this.commands.set(command, (this.commands.get(command) ?? 0) + 1);
+    if (write) for (const table of tables) this.tally(table).writes += 1;
+    this.inFlight += 1;
+    let ended = false;
+    return ({ output, conditionFailed }) => {
+      if (ended) return;
+      ended = true;
+      this.inFlight -= 1;
+      this.lastActivityMs = Date.now();
+      if (!write) return;
+      if (output !== undefined) this.recordCapacity(tables, output);
+      else if (conditionFailed === true) for (const table of tables) this.tally(table).failedConditions += 1;
+    };
   }
 
   /** What was counted since the last take; starts counting afresh. */
@@ -149,7 +174,8 @@ class CommandMeter {
   }
 
   remove(): void {
-    this.client.middlewareStack.remove(METER_NAME);
+    this.client?.middlewareStack.remove(METER_NAME);
+    this.client = undefined;
   }
 
   private tally(table: string): TableTally {
@@ -166,6 +192,83 @@ class CommandMeter {
     if (consumed.length === 0) for (const table of tables) this.tally(table).unreported += 1;
     for (const { TableName, CapacityUnits } of consumed) this.tally(TableName ?? tables[0] ?? 'unknown').writeUnits += CapacityUnits ?? 0;
   }
+}
+
+function readAll(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+interface MeteringProxy {
+  /** `http://127.0.0.1:<port>`, for a function's AWS_ENDPOINT_URL_DYNAMODB. */
+  readonly endpoint: string;
+  /** Where requests go: DynamoDB Local, known once the stack has started it. */
+  retarget(dynamodbEndpoint: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy in front of DynamoDB Local for the functions the stack runs in their own processes: each
+ * request is counted by the meter, and ReturnConsumedCapacity=TOTAL added to every write (DynamoDB
+ * Local checks no signature), as the middleware does in this process.
+ */
+async function startMeteringProxy(meter: CommandMeter): Promise<MeteringProxy> {
+  let target: URL | undefined;
+  const server: Server = createServer((incoming, outgoing) => {
+    void (async () => {
+      const raw = await readAll(incoming);
+      if (target === undefined) throw new Error('the metering proxy has no DynamoDB endpoint yet');
+      const command = `${String(incoming.headers['x-amz-target'] ?? '').split('.').pop() ?? 'unknown'}Command`;
+      const input = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+      const body = WRITE_COMMANDS.has(command) ? Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' })) : raw;
+      const end = meter.begin(command, tablesOf(input));
+      const upstream = httpRequest(
+        {
+          hostname: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: { ...incoming.headers, 'content-length': String(body.length) },
+        },
+        (reply) => {
+          void readAll(reply).then((answer) => {
+            let parsed: Record<string, unknown> = {};
+            try {
+              parsed = JSON.parse(answer.toString('utf8') || '{}') as Record<string, unknown>;
+            } catch {
+              // Not JSON: nothing to record.
+            }
+            if (reply.statusCode === 200) end({ output: parsed });
+            else end({ conditionFailed: String(parsed.__type ?? '').endsWith('ConditionalCheckFailedException') });
+            outgoing.writeHead(reply.statusCode ?? 502, reply.headers);
+            outgoing.end(answer);
+          });
+        },
+      );
+      upstream.on('error', () => {
+        end({});
+        outgoing.destroy();
+      });
+      upstream.end(body);
+    })().catch(() => outgoing.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    retarget: (next) => {
+      target = new URL(next);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The functions' SDK clients keep connections alive; close() alone would wait for them.
+        server.closeAllConnections();
+      }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,7 +289,7 @@ function requiredEnvironment(name: string): string {
   return value;
 }
 
-/** The names the functions were given (the local stack puts them in process.env). */
+/** The names the functions were given (adoptHandlerEnvironment puts them in process.env). */
 function stackTables(): Tables {
   return {
     raw: requiredEnvironment('RAW_CLICKS_TABLE_NAME'),
@@ -726,8 +829,24 @@ export async function runStatisticsBench(): Promise<string[]> {
   const dataDir = await mkdtemp(path.join(existsSync(RAM_DISK) ? RAM_DISK : tmpdir(), 'click-bench-statistics-'));
   const stackLog: string[] = [];
   try {
-    const localStack = await startLocalStack({ port: 0, dataDir, apiKey: API_KEY, trustProxy: false, log: (line) => stackLog.push(line) });
-    const meter = new CommandMeter(dynamoDocumentClient());
+    const meter = new CommandMeter();
+    const proxy = await startMeteringProxy(meter);
+    const viaProxy = { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint };
+    const localStack = await startLocalStack({
+      port: 0,
+      dataDir,
+      apiKey: API_KEY,
+      trustProxy: false,
+      log: (line) => stackLog.push(line),
+      // The functions the stack invokes itself here: enrich and the API are called in this process.
+      endpointOverrides: { AggregateFunction: viaProxy, RollupFunction: viaProxy },
+    }).catch(async (error: unknown) => {
+      await proxy.close();
+      throw error;
+    });
+    proxy.retarget(readStackDescription(dataDir).dynamodbEndpoint);
+    adoptHandlerEnvironment(dataDir, API_KEY);
+    meter.attach(dynamoDocumentClient());
     const inspector = new Inspector(requiredEnvironment('AWS_ENDPOINT_URL_DYNAMODB'));
     try {
       const stack: StackContext = { baseUrl: localStack.baseUrl, tables: stackTables(), meter, inspector };
@@ -745,6 +864,7 @@ export async function runStatisticsBench(): Promise<string[]> {
       meter.remove();
       inspector.destroy();
       await localStack.stop();
+      await proxy.close();
     }
   } catch (error) {
     if (stackLog.length > 0) console.error(`local stack log:\n${stackLog.join('\n')}`);
@@ -754,11 +874,11 @@ export async function runStatisticsBench(): Promise<string[]> {
   }
 }
 
-/** Run alone, the handlers' JSON log lines and metrics are dropped so the report stays readable. */
+/** Run alone, the handlers' JSON log lines and metrics, and the stack's REPORT lines, are dropped so the report stays readable. */
 function dropJsonLogLines(): void {
   const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
   process.stdout.write = ((chunk: unknown, ...rest: unknown[]): boolean =>
-    typeof chunk === 'string' && chunk.startsWith('{') ? true : write(chunk, ...rest)) as typeof process.stdout.write;
+    typeof chunk === 'string' && (chunk.startsWith('{') || chunk.startsWith('REPORT ')) ? true : write(chunk, ...rest)) as typeof process.stdout.write;
 }
 
 if (require.main === module) {

@@ -6,8 +6,9 @@
  * Compute Blog, "Running code after returning a response from an AWS Lambda function", and the
  * Extensions API: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { callRuntimeApi, headerOf, type RuntimeApiResponse } from './runtime-api-client';
 
 /** The hold ends this long before the invocation's deadline: a timeout would reset the environment. */
 export const DEADLINE_MARGIN_MS = 500;
@@ -129,31 +130,8 @@ const EXTENSION_API = '/2020-01-01/extension';
 /** Its own keep-alive socket: independent of the SDK's agents and of the runtime's own Runtime API client. */
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-interface ApiResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-}
-
-function call(runtimeApi: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      new URL(`http://${runtimeApi}${EXTENSION_API}${path}`),
-      {
-        agent,
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        incoming.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
+function call(runtimeApi: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<RuntimeApiResponse> {
+  return callRuntimeApi(runtimeApi, agent, method, `${EXTENSION_API}${path}`, headers, body);
 }
 
 /**
@@ -168,8 +146,8 @@ export async function startInternalExtension(options: InternalExtensionOptions):
   let id: string;
   try {
     const registered = await call(runtimeApi, 'POST', '/register', { 'Lambda-Extension-Name': name }, JSON.stringify({ events: ['INVOKE'] }));
-    const header = registered.headers['lambda-extension-identifier'];
-    if (registered.status !== 200 || typeof header !== 'string' || header === '') {
+    const header = headerOf(registered, 'lambda-extension-identifier');
+    if (registered.status !== 200 || header === '') {
       throw new Error(`register answered ${registered.status}: ${registered.body}`);
     }
     id = header;

@@ -2,50 +2,23 @@
  * The runtime inside each local execution environment: a small runtime interface client that
  * loads the handler from the bundle ($LAMBDA_TASK_ROOT, $_HANDLER) and loops over the Lambda
  * Runtime API at $AWS_LAMBDA_RUNTIME_API, as AWS's Node.js runtime does. It is compiled by esbuild
- * when the local stack starts and run as its own process; it imports nothing but Node built-ins.
+ * when the local stack starts and run as its own process; besides Node built-ins it imports only the
+ * project's Runtime API call.
  *
  * Written here rather than taken from aws-lambda-ric, whose client is a native addon built from C++
  * sources at install time.
  */
 import { existsSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { callRuntimeApi, headerOf, type RuntimeApiResponse } from '../../lambdas/shared/runtime-api-client';
 
 const RUNTIME_PREFIX = '/2018-06-01/runtime';
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-interface ApiResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-function call(method: 'GET' | 'POST', pathname: string, body?: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
-  const api = process.env.AWS_LAMBDA_RUNTIME_API ?? '';
-  const separator = api.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      {
-        agent,
-        method,
-        host: api.slice(0, separator),
-        port: Number(api.slice(separator + 1)),
-        path: pathname,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () =>
-          resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        incoming.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
+function call(method: 'GET' | 'POST', pathname: string, body?: string, headers: Record<string, string> = {}): Promise<RuntimeApiResponse> {
+  return callRuntimeApi(process.env.AWS_LAMBDA_RUNTIME_API ?? '', agent, method, pathname, headers, body);
 }
 
 interface ErrorBody {
@@ -88,13 +61,8 @@ async function loadHandler(): Promise<Handler> {
   return handler as Handler;
 }
 
-function header(response: ApiResponse, name: string): string {
-  const value = response.headers[name];
-  return Array.isArray(value) ? (value[0] ?? '') : (value ?? '');
-}
-
-function contextFor(next: ApiResponse): object {
-  const deadline = Number(header(next, 'lambda-runtime-deadline-ms'));
+function contextFor(next: RuntimeApiResponse): object {
+  const deadline = Number(headerOf(next, 'lambda-runtime-deadline-ms'));
   const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? '';
   const unsupported = (): never => {
     throw new Error('Callback-style completion is not supported: return a promise');
@@ -103,9 +71,9 @@ function contextFor(next: ApiResponse): object {
     callbackWaitsForEmptyEventLoop: true,
     functionName,
     functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
-    invokedFunctionArn: header(next, 'lambda-runtime-invoked-function-arn'),
+    invokedFunctionArn: headerOf(next, 'lambda-runtime-invoked-function-arn'),
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '',
-    awsRequestId: header(next, 'lambda-runtime-aws-request-id'),
+    awsRequestId: headerOf(next, 'lambda-runtime-aws-request-id'),
     logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME ?? '',
     logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? '',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
@@ -137,9 +105,9 @@ async function main(): Promise<void> {
   for (;;) {
     const next = await call('GET', `${RUNTIME_PREFIX}/invocation/next`);
     if (next.status !== 200) throw new Error(`Runtime API answered ${next.status} to next: ${next.body}`);
-    const requestId = header(next, 'lambda-runtime-aws-request-id');
+    const requestId = headerOf(next, 'lambda-runtime-aws-request-id');
     currentRequestId = requestId;
-    process.env._X_AMZN_TRACE_ID = header(next, 'lambda-runtime-trace-id');
+    process.env._X_AMZN_TRACE_ID = headerOf(next, 'lambda-runtime-trace-id');
     try {
       const result = await handler(JSON.parse(next.body) as unknown, contextFor(next));
       await call('POST', `${RUNTIME_PREFIX}/invocation/${requestId}/response`, JSON.stringify(result ?? null));

@@ -103,6 +103,7 @@ export class FunctionPool implements LocalFunction {
   /** Stops taking invocations, lets the running ones finish their invoke phase, then shuts every environment down. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(new InvocationError('ResourceNotFoundException', `${this.name} is stopping`));
     await Promise.all(this.#busy);
     await Promise.all([...this.#environments].map((environment) => this.#retire(environment)));
   }

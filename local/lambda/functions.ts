@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type PhysicalValues } from '../template';
 import { asRecord, isRecord, type CfnTemplate } from '../types';
 import { FunctionPool } from './function-pool';
+import { environmentProcesses } from './processes';
 
 /** Lambda's defaults when the template leaves them out. */
 const DEFAULT_TIMEOUT_SECONDS = 3;
@@ -49,10 +50,14 @@ export function functionDefinitions(template: CfnTemplate, physical: PhysicalVal
   });
 }
 
-/** Compiles the runtime client every environment runs (Node built-ins only, so one small file). */
+/**
+ * Compiles the runtime client every environment runs (one small file, no dependencies),
+ * after killing any environment a previous stack on the same data folder left behind.
+ */
 export async function buildBootstrap(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const outfile = path.join(outDir, 'bootstrap.mjs');
+  for (const { pid } of environmentProcesses(outfile)) process.kill(pid, 'SIGKILL');
   await build({
     entryPoints: [path.join(__dirname, 'bootstrap.ts')],
     outfile,

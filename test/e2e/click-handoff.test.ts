@@ -4,13 +4,12 @@
  * LOCAL_IDLE_SECONDS) and the real emulators. The redirect reaches the queue through a proxy the
  * test can take down, and DynamoDB through one that can slow the salts table.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { USER_AGENTS } from '../fixtures/user-agents';
 import { startSwitchableProxy, type SwitchableProxy } from '../fixtures/local/switchable-proxy';
 import { countsOf, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { syntheticVisits } from '../fixtures/synthetic-traffic';
 import { startDynamoProxy, type DynamoProxy } from './helpers/dynamo-proxy';
-import { startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { lambdaEnvironmentProcesses, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
 
 /** Longer than the quiet-link test's 5 s, so its environment is still there (frozen) when the click is counted. */
 const IDLE_SECONDS = 6;
@@ -46,30 +45,9 @@ afterAll(async () => {
   await Promise.all([sqsProxy?.close(), dynamoProxy?.close()]);
 });
 
-interface EnvironmentProcess {
-  readonly pid: number;
-  /** From /proc: T when stopped (frozen), S or R otherwise. */
-  readonly state: string;
-}
-
 /** The execution environments of one function of this stack, as the operating system sees them. */
-function environmentsOf(functionPrefix: string): EnvironmentProcess[] {
-  const found: EnvironmentProcess[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!commandLine.includes(`${stack.dataDir}/runtime/bootstrap.mjs`)) continue;
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (!environ.some((variable) => variable.startsWith(`AWS_LAMBDA_FUNCTION_NAME=${functionPrefix}`))) continue;
-      const state = /^\d+ \(.*\) (\w)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1] ?? '?';
-      if (state !== 'Z') found.push({ pid: Number(entry), state });
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found;
-}
+const environmentsOf = (functionPrefix: string): Array<{ pid: number; state: string }> =>
+  lambdaEnvironmentProcesses(stack.dataDir, functionPrefix).map(({ pid, state }) => ({ pid, state }));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

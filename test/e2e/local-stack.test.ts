@@ -10,6 +10,7 @@ import { asRecord } from '../../local/types';
 import type { CfnTemplate } from '../../local/types';
 import {
   eventually,
+  lambdaEnvironmentProcesses,
   processIsAlive,
   removeDataDir,
   startLocalStackProcess,
@@ -153,14 +154,17 @@ describe('local stack (npm start)', () => {
     expect(stats.totals.botClicks).toBe(0);
   });
 
-  it("exits 0 on a terminal's Ctrl-C (SIGINT to the whole process group), after the clicks it accepted, and takes DynamoDB Local with it", async () => {
+  it("exits 0 on a terminal's Ctrl-C (SIGINT to the whole process group), after the clicks it accepted, and takes DynamoDB Local and every Lambda environment with it", async () => {
     const javaPid = stack.description.dynamodbPid;
     expect(processIsAlive(javaPid)).toBe(true);
     expect((await get(`/${createdCode}`, { 'x-forwarded-for': '198.51.100.24' })).status).toBe(302);
+    const environments = lambdaEnvironmentProcesses(dataDir);
+    expect(environments.length).toBeGreaterThanOrEqual(3);
     await expect(stack.stop('SIGINT', 'group')).resolves.toBe(0);
     // DynamoDB Local outlived the signal until the queue was drained into it.
     expect(stack.output()).not.toMatch(/drain timed out|ECONNREFUSED/);
     expect(processIsAlive(javaPid)).toBe(false);
+    expect(environments.filter(({ pid }) => processIsAlive(pid))).toEqual([]);
   });
 
   it('keeps links and statistics across a restart with the same data folder', async () => {
@@ -175,6 +179,24 @@ describe('local stack (npm start)', () => {
       return body;
     });
     expect(stats.totals.clicks).toBe(3);
+    await expect(stack.stop('SIGTERM')).resolves.toBe(0);
+  });
+
+  it('clears the frozen environments a stack killed outright left behind, at the next start on its data folder', async () => {
+    stack = await startLocalStackProcess({ dataDir });
+    expect((await get(`/${createdCode}`)).status).toBe(302);
+    const left = await eventually(async () => {
+      const frozen = lambdaEnvironmentProcesses(dataDir).filter(({ state }) => state === 'T');
+      expect(frozen.length).toBeGreaterThan(0);
+      return frozen;
+    });
+    // No clean stop: nothing runs the stack's exit hooks, and a frozen process cannot notice its parent is gone.
+    process.kill(stack.description.dynamodbPid, 'SIGKILL');
+    await stack.stop('SIGKILL');
+    expect(left.filter(({ pid }) => processIsAlive(pid))).toHaveLength(left.length);
+
+    stack = await startLocalStackProcess({ dataDir });
+    expect(left.filter(({ pid }) => processIsAlive(pid))).toEqual([]);
     await expect(stack.stop('SIGTERM')).resolves.toBe(0);
   });
 });

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FaultCounts } from '../../../local/faults';
+import { environmentProcesses, type EnvironmentProcess } from '../../../local/lambda/processes';
 import type { ScheduleRunResult } from '../../../local/scheduler';
 import type { LocalStackDescription } from '../../../local/stack';
 
@@ -181,4 +182,14 @@ export async function runSchedule(baseUrl: string, prefix: string, runs = 1): Pr
 /** The faults a stack started with LOCAL_FAULTS has injected so far (DATA_DIR/local-faults.json). */
 export async function faultCounts(dataDir: string): Promise<FaultCounts> {
   return JSON.parse(await readFile(path.join(dataDir, 'local-faults.json'), 'utf8')) as FaultCounts;
+}
+
+/**
+ * The stack's Lambda execution environments (processes running its runtime client), as the
+ * operating system sees them; only those of one function when a logical-ID prefix is given.
+ */
+export function lambdaEnvironmentProcesses(dataDir: string, functionPrefix = ''): EnvironmentProcess[] {
+  return environmentProcesses(path.join(dataDir, 'runtime', 'bootstrap.mjs')).filter(({ functionName }) =>
+    functionName.startsWith(functionPrefix),
+  );
 }
