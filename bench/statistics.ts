@@ -17,8 +17,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +34,7 @@ import { settleWithLimit } from '../lambdas/shared/concurrency';
 import { startLocalStack } from '../local/stack';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
+import { startDynamoProxy, type DynamoProxy } from '../test/e2e/helpers/dynamo-proxy';
 import { adoptHandlerEnvironment, readStackDescription } from './handler-environment';
 import { syntheticClickMessages, zipfSampler } from './synthetic-clicks';
 
@@ -194,81 +193,27 @@ class CommandMeter {
   }
 }
 
-function readAll(stream: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('error', reject);
-  });
-}
-
-interface MeteringProxy {
-  /** `http://127.0.0.1:<port>`, for a function's AWS_ENDPOINT_URL_DYNAMODB. */
-  readonly endpoint: string;
-  /** Where requests go: DynamoDB Local, known once the stack has started it. */
-  retarget(dynamodbEndpoint: string): void;
-  close(): Promise<void>;
-}
-
 /**
  * A proxy in front of DynamoDB Local for the functions the stack runs in their own processes: each
  * request is counted by the meter, and ReturnConsumedCapacity=TOTAL added to every write (DynamoDB
- * Local checks no signature), as the middleware does in this process.
+ * Local checks no signature), as the middleware does in this process. Its DynamoDB endpoint is set
+ * (retarget) once the stack has started DynamoDB Local.
  */
-async function startMeteringProxy(meter: CommandMeter): Promise<MeteringProxy> {
-  let target: URL | undefined;
-  const server: Server = createServer((incoming, outgoing) => {
-    void (async () => {
-      const raw = await readAll(incoming);
-      if (target === undefined) throw new Error('the metering proxy has no DynamoDB endpoint yet');
-      const command = `${String(incoming.headers['x-amz-target'] ?? '').split('.').pop() ?? 'unknown'}Command`;
-      const input = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
-      const body = WRITE_COMMANDS.has(command) ? Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' })) : raw;
-      const end = meter.begin(command, tablesOf(input));
-      const upstream = httpRequest(
-        {
-          hostname: target.hostname,
-          port: target.port,
-          method: incoming.method,
-          path: incoming.url,
-          headers: { ...incoming.headers, 'content-length': String(body.length) },
-        },
-        (reply) => {
-          void readAll(reply).then((answer) => {
-            let parsed: Record<string, unknown> = {};
-            try {
-              parsed = JSON.parse(answer.toString('utf8') || '{}') as Record<string, unknown>;
-            } catch {
-              // Not JSON: nothing to record.
-            }
-            if (reply.statusCode === 200) end({ output: parsed });
-            else end({ conditionFailed: String(parsed.__type ?? '').endsWith('ConditionalCheckFailedException') });
-            outgoing.writeHead(reply.statusCode ?? 502, reply.headers);
-            outgoing.end(answer);
-          });
-        },
-      );
-      upstream.on('error', () => {
-        end({});
-        outgoing.destroy();
-      });
-      upstream.end(body);
-    })().catch(() => outgoing.destroy());
+async function startMeteringProxy(meter: CommandMeter): Promise<DynamoProxy> {
+  const proxy = await startDynamoProxy('http://127.0.0.1:9');
+  proxy.intercept(({ operation, body }) => {
+    const command = `${operation}Command`;
+    const end = meter.begin(command, tablesOf(body));
+    return {
+      body: WRITE_COMMANDS.has(command) ? { ...body, ReturnConsumedCapacity: 'TOTAL' } : undefined,
+      answer: (upstream) => {
+        const errorType = String(upstream.__type ?? '');
+        end(errorType === '' ? { output: upstream } : { conditionFailed: errorType.endsWith('ConditionalCheckFailedException') });
+        return upstream;
+      },
+    };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    retarget: (next) => {
-      target = new URL(next);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // The functions' SDK clients keep connections alive; close() alone would wait for them.
-        server.closeAllConnections();
-      }),
-  };
+  return proxy;
 }
 
 // ---------------------------------------------------------------------------------------------

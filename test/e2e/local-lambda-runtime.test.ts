@@ -124,6 +124,22 @@ describe('local Lambda runtime', () => {
     expect(await eventually(() => existsSync(path.join(dir, 'after-1')))).toBe(true);
   });
 
+  it("posts the response before any callback the handler left behind runs, as AWS's native runtime client does", async () => {
+    const { pool, reports } = await poolFor('response-first', {
+      maxEnvironments: 1,
+      code: `export const handler = async () => {
+        setImmediate(() => { const end = Date.now() + 600; while (Date.now() < end); });
+        return 'sent';
+      };`,
+    });
+    await pool.invoke({});
+    expect(await eventually(() => reports.length === 1)).toBe(true);
+    const started = Date.now();
+    expect(await pool.invoke({})).toBe('sent');
+    // The work left behind blocks its process for 600 ms; the response did not wait for it.
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
   it('reports the init duration on a cold start only, and the result of each invocation', async () => {
     const { pool, reports } = await poolFor('report', {
       maxEnvironments: 1,
