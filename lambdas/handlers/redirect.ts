@@ -33,7 +33,7 @@ const pendingClicks = new Set<Promise<void>>();
 export const afterResponse = new AfterResponseWork();
 
 /** The internal extension's `Lambda-Extension-Name`. */
-export const EXTENSION_NAME = 'click-publisher';
+const EXTENSION_NAME = 'click-publisher';
 
 const linkLookup = (config: RedirectConfig): CachedLinkLookup =>
   getOrCreate(
@@ -169,11 +169,10 @@ async function respond(event: APIGatewayProxyEventV2): Promise<Answer> {
 
 /**
  * Runs the click work a macrotask later: by then the runtime, which posts the response as soon as
- * the handler's promise settles, has sent it. Marks the request responded, then done, for the extension.
+ * the handler's promise settles, has sent it. Marks the request done for the extension, however it ended.
  */
 function afterTheResponse(click: ClickToRecord | undefined, requestId: string | undefined): void {
   const work = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-    if (requestId !== undefined) afterResponse.responded(requestId);
     try {
       if (click !== undefined) await recordClick(click);
     } finally {

@@ -49,28 +49,18 @@ async function before<T>(promise: Promise<T>, atMs: number): Promise<T | typeof 
   }
 }
 
-interface RequestWork {
-  /** Epoch ms at which the after-response work started: the response was out by then. */
-  readonly responded: Deferred<number>;
-  readonly done: Deferred<void>;
-}
-
 /**
  * Meets the handler's side of an invocation (by request id) with the extension's. The extension
  * gets the INVOKE event when the invocation starts, before or after the handler ran, so whichever
  * side comes first creates the entry.
  */
 export class AfterResponseWork {
-  readonly #requests = new Map<string, RequestWork>();
-
-  /** The handler's response is out and its after-response work starts now. */
-  responded(requestId: string): void {
-    this.#request(requestId).responded.resolve(Date.now());
-  }
+  /** Per request id: resolved when its after-response work has ended. */
+  readonly #requests = new Map<string, Deferred<void>>();
 
   /** The after-response work of the request has ended, however it ended. */
   done(requestId: string): void {
-    this.#request(requestId).done.resolve();
+    this.#request(requestId).resolve();
   }
 
   /**
@@ -79,21 +69,20 @@ export class AfterResponseWork {
    * gets at most HOLD_AFTER_RESPONSE_MS. Never rejects if `settle` does not.
    */
   async hold(requestId: string, deadlineMs: number, settle: (budgetMs: number) => Promise<void>): Promise<void> {
-    const work = this.#request(requestId);
+    const done = this.#request(requestId);
     try {
       const releaseBy = deadlineMs - DEADLINE_MARGIN_MS;
-      if ((await before(work.responded.promise, releaseBy)) === TIMED_OUT) return;
-      if ((await before(work.done.promise, releaseBy)) === TIMED_OUT) return;
+      if ((await before(done.promise, releaseBy)) === TIMED_OUT) return;
       await settle(Math.min(HOLD_AFTER_RESPONSE_MS, releaseBy - Date.now()));
     } finally {
       this.#requests.delete(requestId);
     }
   }
 
-  #request(requestId: string): RequestWork {
+  #request(requestId: string): Deferred<void> {
     let work = this.#requests.get(requestId);
     if (work === undefined) {
-      work = { responded: deferred(), done: deferred() };
+      work = deferred<void>();
       this.#requests.set(requestId, work);
       // Entries nobody waits for (no extension, or one that gave up on the request) go, oldest first.
       if (this.#requests.size > TRACKED_REQUESTS) this.#requests.delete(this.#requests.keys().next().value as string);
