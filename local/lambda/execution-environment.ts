@@ -21,8 +21,6 @@ export const SHUTDOWN_GRACE_MS = 500;
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 /** Lambda's limit of extensions per function. */
 const MAX_EXTENSIONS = 10;
-/** What the runtime's process writes is kept for this many lines, to explain a crash. */
-const OUTPUT_LINES_KEPT = 20;
 
 const RUNTIME_PREFIX = '/2018-06-01/runtime';
 const EXTENSION_PREFIX = '/2020-01-01/extension';
@@ -159,7 +157,6 @@ export class ExecutionEnvironment {
   #runtimeNext: ServerResponse | undefined;
   readonly #extensions = new Map<string, Extension>();
   #invocation: ActiveInvocation | undefined;
-  readonly #output: string[] = [];
   readonly #exited = deferred<void>();
   #initStarted = 0;
   #initSettle: { resolve: (ms: number) => void; reject: (error: Error) => void } | undefined;
@@ -186,14 +183,6 @@ export class ExecutionEnvironment {
     return environment;
   }
 
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  get alive(): boolean {
-    return this.#phase !== 'dead' && this.#phase !== 'shutting-down';
-  }
-
   /** True when frozen between invocations, ready for the next one. */
   get ready(): boolean {
     return this.#phase === 'ready';
@@ -201,20 +190,11 @@ export class ExecutionEnvironment {
 
   /** The runtime has answered and no extension is busy: only the runtime's own `next` call is still on its way. */
   get finishing(): boolean {
-    return this.#phase === 'post-response' && this.#runtimeNext === undefined && [...this.#extensions.values()].every((extension) => extension.pendingNext !== undefined);
-  }
-
-  get hasExtensions(): boolean {
-    return this.#extensions.size > 0;
+    return this.#phase === 'post-response' && this.#runtimeNext === undefined && this.#extensionsWaiting();
   }
 
   peakMemoryMb(): number | undefined {
     return peakMemoryMb(this.#child?.pid);
-  }
-
-  /** The process's last lines of output, to explain a crash. */
-  recentOutput(): string {
-    return this.#output.join('\n');
   }
 
   async #listen(): Promise<void> {
@@ -262,7 +242,7 @@ export class ExecutionEnvironment {
       stream?.on('data', (chunk: string) => {
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) this.#keepOutput(line);
+        for (const line of lines) spec.onOutput(line);
       });
     }
     child.on('exit', (code, signal) => this.#onExit(code, signal));
@@ -270,12 +250,6 @@ export class ExecutionEnvironment {
       () => this.#failInit(new InitError('Sandbox.Timedout', `INIT_REPORT Status: timeout (init exceeded ${INIT_TIMEOUT_MS / 1000} s)`)),
       INIT_TIMEOUT_MS,
     );
-  }
-
-  #keepOutput(line: string): void {
-    this.#output.push(line);
-    if (this.#output.length > OUTPUT_LINES_KEPT) this.#output.shift();
-    this.spec.onOutput(line);
   }
 
   /** Delivers one event; the environment must be ready (frozen between invocations). */
@@ -472,8 +446,12 @@ export class ExecutionEnvironment {
     if (this.#phase === 'invoking') this.#phase = 'post-response';
   }
 
+  #extensionsWaiting(): boolean {
+    return [...this.#extensions.values()].every((extension) => extension.pendingNext !== undefined);
+  }
+
   #allWaiting(): boolean {
-    return this.#runtimeNext !== undefined && [...this.#extensions.values()].every((extension) => extension.pendingNext !== undefined);
+    return this.#runtimeNext !== undefined && this.#extensionsWaiting();
   }
 
   #maybeFreeze(): void {
@@ -531,7 +509,6 @@ export class ExecutionEnvironment {
     clearTimeout(this.#initTimer);
     const how = signal === null ? `exit status ${code ?? 'unknown'}` : `signal: ${signal}`;
     if (this.#phase === 'init') {
-      clearTimeout(this.#initTimer);
       this.#initSettle?.reject(new InitError('Runtime.ExitError', `Runtime exited during init with ${how}`));
     }
     this.#respond({ kind: 'error', errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with ${how}` });
