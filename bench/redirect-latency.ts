@@ -16,8 +16,7 @@
  */
 import { statSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +27,7 @@ import { removeDataDir, startLocalStackProcess, type LocalStackProcess } from '.
 import { startSwitchableProxy } from '../test/fixtures/local/switchable-proxy';
 import { USER_AGENTS } from '../test/fixtures/user-agents';
 import { readSynthesizedTemplate } from './handler-environment';
+import { bareRedirectServer, percentile, table } from './report';
 
 const API_KEY = 'bench-latency-key';
 const UNKNOWN_CODE = 'nosuchcode1';
@@ -124,8 +124,7 @@ class Series {
   }
 
   percentile(p: number): number {
-    const sorted = [...this.samples].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+    return percentile([...this.samples].sort((first, second) => first - second), p);
   }
 }
 
@@ -135,15 +134,6 @@ async function interleaved(series: readonly Series[]): Promise<void> {
   for (let block = 0; block < BLOCKS; block++) {
     for (const each of series) await each.run(BLOCK, true);
   }
-}
-
-async function bareRedirectServer(): Promise<{ server: Server; url: string }> {
-  const server = createServer((_request, response) => {
-    response.writeHead(302, { location: 'https://example.com/', 'cache-control': 'private, no-store, max-age=0' });
-    response.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/${DEMO_CODE}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,13 +218,6 @@ function bundleSizes(dataDir: string): Map<string, number> {
 
 const fixed = (value: number, digits: number): string => value.toFixed(digits);
 const ms = (value: number): string => fixed(value, 2);
-
-/** First column left-aligned, the others right-aligned. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
-  const cell = (text: string, column: number): string => (column === 0 ? text.padEnd(widths[column]) : text.padStart(widths[column]));
-  return rows.map((row) => `  ${row.map(cell).join('   ')}`.trimEnd());
-}
 
 function ratioRow(label: string, subject: Series, baseline: Series, goal?: number): string[] {
   const ratio = (p: number): string => {

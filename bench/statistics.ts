@@ -35,7 +35,8 @@ import { startLocalStack } from '../local/stack';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
 import { startDynamoProxy, type DynamoProxy } from '../test/e2e/helpers/dynamo-proxy';
-import { adoptHandlerEnvironment, readStackDescription } from './handler-environment';
+import { adoptHandlerEnvironment } from './handler-environment';
+import { percentile, table } from './report';
 import { syntheticClickMessages, zipfSampler } from './synthetic-clicks';
 
 const WRITE_CLICKS = Number(process.env.BENCH_STATS_CLICKS ?? 20_000);
@@ -451,16 +452,7 @@ const decimal = (value: number, digits: number): string =>
   value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const commandLabel = (command: string): string => command.replace(/Command$/, '');
 
-/** First column left-aligned, the others right-aligned. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));
-  const cell = (text: string, column: number): string => (column === 0 ? text.padEnd(widths[column]) : text.padStart(widths[column]));
-  return rows.map((row) => `  ${row.map(cell).join('   ')}`.trimEnd());
-}
 
-function percentile(sortedMs: readonly number[], p: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.max(0, Math.ceil(p * sortedMs.length) - 1))];
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Write cost per click
@@ -789,8 +781,8 @@ export async function runStatisticsBench(): Promise<string[]> {
       await proxy.close();
       throw error;
     });
-    proxy.retarget(readStackDescription(dataDir).dynamodbEndpoint);
-    adoptHandlerEnvironment(dataDir, API_KEY);
+    proxy.retarget(localStack.functionEnvironment.AWS_ENDPOINT_URL_DYNAMODB);
+    adoptHandlerEnvironment(localStack);
     meter.attach(dynamoDocumentClient());
     const inspector = new Inspector(requiredEnvironment('AWS_ENDPOINT_URL_DYNAMODB'));
     try {

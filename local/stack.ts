@@ -15,7 +15,7 @@ import { controlHandler } from './control';
 import { type FaultPlan, injectFaults } from './faults';
 import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-front';
 import type { FunctionPool } from './lambda/function-pool';
-import { buildBootstrap, createFunctionPools, functionDefinitions, type EndpointOverrides } from './lambda/functions';
+import { buildBootstrap, createFunctionPools, functionDefinitions, type EndpointOverrides, type FunctionDefinition } from './lambda/functions';
 import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
@@ -64,6 +64,10 @@ export interface LocalStackOptions {
 export interface LocalStack extends Stoppable {
   readonly baseUrl: string;
   readonly dynamodbPid: number;
+  /** Every function of the template, with its own resolved variables, as its environments run it. */
+  readonly functions: readonly FunctionDefinition[];
+  /** What every function's environments get besides their own variables: region, credentials, endpoints, the API key. */
+  readonly functionEnvironment: Readonly<Record<string, string>>;
 }
 
 /** Written to `<dataDir>/local-stack.json` for tests and tools; holds no secret. */
@@ -337,20 +341,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const definitions = await step('reading functions', async () => functionDefinitions(template, provisioned.physical, assemblyDir));
   const bootstrapFile = await step('building the Lambda runtime client', () => buildBootstrap(path.join(dataDir, 'runtime')));
   const { limits, asynchronous } = triggerLimits(template);
+  const functionEnvironment = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+    CLICKS_API_KEY: options.apiKey,
+    PUBLIC_BASE_URL: baseUrl,
+  };
   const pools: ReadonlyMap<string, FunctionPool> = createFunctionPools({
     definitions,
     bootstrapFile,
-    localEnvironment: {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-      CLICKS_API_KEY: options.apiKey,
-      PUBLIC_BASE_URL: baseUrl,
-    },
+    localEnvironment: functionEnvironment,
     endpointOverrides: options.endpointOverrides ?? {},
     eventSourceLimits: limits,
     asynchronous,
@@ -424,6 +429,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   return {
     baseUrl,
     dynamodbPid: dynamodb.pid,
+    functions: definitions,
+    functionEnvironment,
     stop: () => (stopping ??= stop()),
   };
 }
