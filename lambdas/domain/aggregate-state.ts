@@ -1,11 +1,13 @@
 /** What every aggregate item (quarter-hour, daily, monthly) counts, how states add up, and their attribute form. */
 import type { RawClick } from './click';
+import { itemBytes, mapEntryBytes, truncateUtf8 } from './item-size';
 import { VisitorSketch } from './visitor-sketch';
 
 /** The raw-click fields broken down in statistics, over human clicks only. */
 export const BREAKDOWN_DIMENSIONS = ['referrer', 'country', 'device', 'browser', 'os'] as const;
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];
 export type Breakdowns = Record<BreakdownDimension, Record<string, number>>;
+export type FoldedKeys = Record<BreakdownDimension, number>;
 
 export interface AggregateState {
   /** Human clicks. */
@@ -13,7 +15,13 @@ export interface AggregateState {
   botClicks: number;
   /** Human visitor keys; merged (never summed) across buckets. */
   visitors: VisitorSketch;
+  /** Per dimension, clicks by key; the clicks of keys folded away in storage are under LONG_TAIL_KEY. */
   breakdowns: Breakdowns;
+  /**
+   * Per dimension, how many keys were folded into LONG_TAIL_KEY: summed across merged items, so a key
+   * folded in several of them counts once in each, and the number is an upper bound on distinct keys.
+   */
+  foldedKeys: FoldedKeys;
 }
 
 type Item = Readonly<Record<string, unknown>>;
@@ -24,19 +32,26 @@ type Item = Readonly<Record<string, unknown>>;
  */
 const counts = (): Record<string, number> => Object.create(null) as Record<string, number>;
 
-const breakdownsOf = (record: (dimension: BreakdownDimension) => Record<string, number>): Breakdowns => ({
-  referrer: record('referrer'),
-  country: record('country'),
-  device: record('device'),
-  browser: record('browser'),
-  os: record('os'),
+const byDimension = <T>(value: (dimension: BreakdownDimension) => T): Record<BreakdownDimension, T> => ({
+  referrer: value('referrer'),
+  country: value('country'),
+  device: value('device'),
+  browser: value('browser'),
+  os: value('os'),
 });
 
-const emptyBreakdowns = (): Breakdowns => breakdownsOf(counts);
+const emptyBreakdowns = (): Breakdowns => byDimension(counts);
+const noFoldedKeys = (): FoldedKeys => byDimension(() => 0);
 
 export function emptyState(): AggregateState {
-  return { clicks: 0, botClicks: 0, visitors: VisitorSketch.empty(), breakdowns: emptyBreakdowns() };
+  return { clicks: 0, botClicks: 0, visitors: VisitorSketch.empty(), breakdowns: emptyBreakdowns(), foldedKeys: noFoldedKeys() };
 }
+
+/**
+ * Longest breakdown key stored, in UTF-8 bytes: a DNS name's limit. Keys come from what clients send
+ * (a referrer host, names parsed out of a User-Agent); a longer one is cut to this, on a character boundary.
+ */
+export const MAX_BREAKDOWN_KEY_BYTES = 253;
 
 function addCount(record: Record<string, number>, key: string, amount: number): void {
   record[key] = (record[key] ?? 0) + amount;
@@ -50,7 +65,7 @@ export function addClick(state: AggregateState, click: RawClick): void {
   }
   state.clicks += 1;
   state.visitors.add(click.visitor);
-  for (const dimension of BREAKDOWN_DIMENSIONS) addCount(state.breakdowns[dimension], click[dimension], 1);
+  for (const dimension of BREAKDOWN_DIMENSIONS) addCount(state.breakdowns[dimension], truncateUtf8(click[dimension], MAX_BREAKDOWN_KEY_BYTES), 1);
 }
 
 /** Adds source into target (counts summed, sketches merged). */
@@ -60,6 +75,7 @@ export function mergeInto(target: AggregateState, source: AggregateState): void 
   target.visitors.merge(source.visitors);
   for (const dimension of BREAKDOWN_DIMENSIONS) {
     for (const [key, amount] of Object.entries(source.breakdowns[dimension])) addCount(target.breakdowns[dimension], key, amount);
+    target.foldedKeys[dimension] += source.foldedKeys[dimension];
   }
 }
 
@@ -80,11 +96,19 @@ const ESCAPE = '!';
 const MARSHALLING_RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
 
 /**
- * Keys kept per breakdown in a stored item: a viral link's month can see tens of thousands of
- * referrer hosts, and an item must stay below DynamoDB's 400 KB or it could never be written again.
- * The smallest keys beyond this are counted together under LONG_TAIL_KEY, so every click still counts.
+ * Bytes an aggregate item may take, as DynamoDB counts them (item-size.ts). DynamoDB refuses items
+ * over 400 KB; a quarter of that leaves room for any error in the count, and keeps each rewrite of a
+ * quarter-hour item, once per stream batch, at 100 write units or less. Keys, not clicks, fill an item:
+ * a viral link's month sees tens of thousands of referrer hosts, and a spammer can send any number.
  */
-export const MAX_STORED_BREAKDOWN_KEYS = 2_000;
+export const MAX_AGGREGATE_ITEM_BYTES = 100 * 1024;
+/**
+ * Kept for the attributes the table modules add around the state (keys, watermark, zone, times), under
+ * 1 KB with the longest code, owner and shard id (checked by the table modules' tests).
+ */
+export const ITEM_ENVELOPE_BYTES = 2 * 1024;
+/** What stateToAttributes may produce. */
+export const MAX_STATE_BYTES = MAX_AGGREGATE_ITEM_BYTES - ITEM_ENVELOPE_BYTES;
 /** The key of clicks whose own keys were folded away; never a click value, which is never empty. */
 export const LONG_TAIL_KEY = '';
 /** LONG_TAIL_KEY's stored form: the bare escape, which storedKey never writes for a real key. */
@@ -93,30 +117,92 @@ const STORED_LONG_TAIL_KEY = ESCAPE;
 const storedKey = (key: string): string =>
   key === LONG_TAIL_KEY ? STORED_LONG_TAIL_KEY : MARSHALLING_RESERVED_KEYS.has(key) || key.startsWith(ESCAPE) ? ESCAPE + key : key;
 
-/** The counts to store: at most MAX_STORED_BREAKDOWN_KEYS keys, the smallest folded into LONG_TAIL_KEY. */
-function boundedCounts(record: Readonly<Record<string, number>>): [string, number][] {
-  const entries = Object.entries(record);
-  if (entries.length <= MAX_STORED_BREAKDOWN_KEYS) return entries;
-  const named = entries
-    .filter(([key]) => key !== LONG_TAIL_KEY)
-    .sort(([keyA, a], [keyB, b]) => b - a || (keyA < keyB ? -1 : keyA > keyB ? 1 : 0));
-  const kept = named.slice(0, MAX_STORED_BREAKDOWN_KEYS - 1);
-  const folded = named.slice(kept.length).reduce((sum, [, amount]) => sum + amount, record[LONG_TAIL_KEY] ?? 0);
-  return [...kept, [LONG_TAIL_KEY, folded]];
+interface StoredBreakdown {
+  readonly counts: Record<string, number>;
+  /** Keys folded into the tail, counting those folded before. */
+  readonly foldedKeys: number;
 }
 
-const storedBreakdowns = (breakdowns: Breakdowns): Breakdowns =>
-  breakdownsOf((dimension) => Object.fromEntries(boundedCounts(breakdowns[dimension]).map(([key, amount]) => [storedKey(key), amount])));
+/** One dimension's named keys with what each costs in the stored map, and its long tail. */
+class BreakdownEntries {
+  readonly named: { readonly key: string; readonly amount: number; readonly bytes: number }[];
+  readonly tail: number;
+  readonly total: number;
+  readonly wholeBytes: number;
 
-/** Attribute map fragment shared by every aggregate item: { clicks, botClicks, uniques, visitors (Uint8Array), breakdowns }. */
+  constructor(
+    record: Readonly<Record<string, number>>,
+    readonly foldedBefore: number,
+  ) {
+    this.named = Object.entries(record)
+      .filter(([key]) => key !== LONG_TAIL_KEY)
+      .map(([key, amount]) => ({ key: storedKey(key), amount, bytes: mapEntryBytes(storedKey(key), amount) }));
+    this.tail = record[LONG_TAIL_KEY] ?? 0;
+    this.total = this.named.reduce((sum, entry) => sum + entry.amount, this.tail);
+    this.wholeBytes = this.named.reduce((sum, entry) => sum + entry.bytes, this.tail > 0 ? mapEntryBytes(STORED_LONG_TAIL_KEY, this.tail) : 0);
+  }
+
+  whole(): StoredBreakdown {
+    const stored = Object.fromEntries(this.named.map(({ key, amount }) => [key, amount]));
+    if (this.tail > 0) stored[STORED_LONG_TAIL_KEY] = this.tail;
+    return { counts: stored, foldedKeys: this.foldedBefore };
+  }
+
+  /** The largest keys that fit in `budget` bytes beside the tail; the smallest fold into it (ties: the later key). */
+  folded(budget: number): StoredBreakdown {
+    const ranked = [...this.named].sort((a, b) => b.amount - a.amount || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // The tail can hold every click of the dimension: its entry never costs more than this.
+    let used = mapEntryBytes(STORED_LONG_TAIL_KEY, this.total);
+    let kept = 0;
+    while (kept < ranked.length && used + ranked[kept].bytes <= budget) used += ranked[kept++].bytes;
+    const stored = Object.fromEntries(ranked.slice(0, kept).map(({ key, amount }) => [key, amount]));
+    stored[STORED_LONG_TAIL_KEY] = ranked.slice(kept).reduce((sum, { amount }) => sum + amount, this.tail);
+    return { counts: stored, foldedKeys: this.foldedBefore + ranked.length - kept };
+  }
+}
+
+/**
+ * The breakdowns to store within `available` bytes. Dimensions are served smallest first, each given
+ * an equal share of what is left: one that needs less keeps all its keys and leaves the rest to the
+ * others (so countries and devices stay whole while referrer spam folds).
+ */
+function boundedBreakdowns(state: AggregateState, available: number): Record<BreakdownDimension, StoredBreakdown> {
+  const entries = byDimension((dimension) => new BreakdownEntries(state.breakdowns[dimension], state.foldedKeys[dimension]));
+  const order = [...BREAKDOWN_DIMENSIONS].sort((a, b) => entries[a].wholeBytes - entries[b].wholeBytes);
+  const stored: Partial<Record<BreakdownDimension, StoredBreakdown>> = {};
+  let remaining = available;
+  order.forEach((dimension, index) => {
+    const share = Math.floor(remaining / (order.length - index));
+    const breakdown = entries[dimension];
+    stored[dimension] = breakdown.wholeBytes <= share ? breakdown.whole() : breakdown.folded(share);
+    remaining -= breakdown.wholeBytes <= share ? breakdown.wholeBytes : share;
+  });
+  return byDimension((dimension) => stored[dimension] as StoredBreakdown);
+}
+
+/**
+ * Attribute map fragment shared by every aggregate item: { clicks, botClicks, uniques, visitors
+ * (Uint8Array), breakdowns, foldedKeys (only when some key was folded) }, at most MAX_STATE_BYTES.
+ */
 export function stateToAttributes(state: AggregateState): Record<string, unknown> {
-  return {
+  const fixed = {
     clicks: state.clicks,
     botClicks: state.botClicks,
     // Stored for readers that show one bucket and need not decode the sketch.
     uniques: state.visitors.estimate(),
     visitors: state.visitors.toBytes(),
-    breakdowns: storedBreakdowns(state.breakdowns),
+  };
+  // Counted as if every key were folded, the most foldedKeys can take; the breakdowns map's own overhead too.
+  const mostFolded = byDimension((dimension) => state.foldedKeys[dimension] + Object.keys(state.breakdowns[dimension]).length);
+  const overhead = itemBytes({ ...fixed, foldedKeys: mostFolded, breakdowns: byDimension(counts) });
+  const breakdowns = boundedBreakdowns(state, MAX_STATE_BYTES - overhead);
+  const foldedKeys = Object.fromEntries(
+    BREAKDOWN_DIMENSIONS.filter((dimension) => breakdowns[dimension].foldedKeys > 0).map((dimension) => [dimension, breakdowns[dimension].foldedKeys]),
+  );
+  return {
+    ...fixed,
+    breakdowns: byDimension((dimension) => breakdowns[dimension].counts),
+    ...(Object.keys(foldedKeys).length > 0 ? { foldedKeys } : {}),
   };
 }
 
@@ -175,7 +261,21 @@ function asSketch(value: unknown): VisitorSketch {
   return VisitorSketch.fromBytes(value);
 }
 
-/** Inverse of stateToAttributes; throws TypeError naming the bad attribute. Missing breakdown dimensions read as empty maps. */
+function asFoldedKeys(value: unknown): FoldedKeys {
+  const folded = noFoldedKeys();
+  if (value === undefined) return folded;
+  const dimensions = asPlainObject(value);
+  for (const name of Object.keys(dimensions)) {
+    if (!isDimension(name)) throw new TypeError(`${name} is not one of ${BREAKDOWN_DIMENSIONS.join(', ')}`);
+    folded[name] = readAttribute(dimensions, name, asCount);
+  }
+  return folded;
+}
+
+/**
+ * Inverse of stateToAttributes; throws TypeError naming the bad attribute. Missing breakdown dimensions
+ * read as empty maps, a missing foldedKeys as none folded (items written before it existed).
+ */
 export function stateFromAttributes(item: Item): AggregateState {
   // uniques is derived from visitors; it is checked, not trusted.
   readAttribute(item, 'uniques', asCount);
@@ -184,5 +284,6 @@ export function stateFromAttributes(item: Item): AggregateState {
     botClicks: readAttribute(item, 'botClicks', asCount),
     visitors: readAttribute(item, 'visitors', asSketch),
     breakdowns: readAttribute(item, 'breakdowns', asBreakdowns),
+    foldedKeys: readAttribute(item, 'foldedKeys', asFoldedKeys),
   };
 }

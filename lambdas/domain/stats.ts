@@ -61,12 +61,16 @@ export interface BreakdownEntry {
 }
 
 /**
- * What one breakdown does not list: the keys `top` cut and their clicks, plus the clicks of a long
- * tail folded away in storage (beyond MAX_STORED_BREAKDOWN_KEYS keys per item), whose keys are unknown.
+ * What one breakdown does not list: the keys `top` cut and their clicks, plus the long tail folded
+ * away in storage (the smallest keys of an item that would outgrow MAX_AGGREGATE_ITEM_BYTES), whose
+ * keys are not known any more, only how many were folded.
  */
 export interface BreakdownRest {
+  /** The keys cut plus the keys folded: an upper bound when a key was folded in more than one item. */
   keys: number;
   clicks: number;
+  /** The part of keys and clicks folded in storage. */
+  longTail: { keys: number; clicks: number };
 }
 
 const BREAKDOWN_FIELDS = {
@@ -82,7 +86,7 @@ export type BreakdownField = keyof typeof BREAKDOWN_FIELDS;
  * The response of both stats routes. `from`/`to` are the bucket-aligned range actually counted.
  * `breakdowns` lists human clicks per key, by clicks descending then key, cut to the first `top`
  * keys when asked; `breakdownOthers` says, per breakdown, how many keys and clicks the cut left
- * out (always present: `{ keys: 0, clicks: 0 }` when nothing was cut), so every breakdown still
+ * out (always present: `{ keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } }` when nothing was cut), so every breakdown still
  * adds up to `totals.clicks`.
  */
 export type StatsResponse = StatsSubject & {
@@ -344,15 +348,22 @@ function percentChange(previous: number, current: number): number | null {
 }
 
 /** Keys by clicks descending, then key; the first `top` of them, and what the cut left out. */
-function breakdownOf(counts: Readonly<Record<string, number>>, top: number | null): { entries: BreakdownEntry[]; rest: BreakdownRest } {
+function breakdownOf(
+  counts: Readonly<Record<string, number>>,
+  foldedKeys: number,
+  top: number | null,
+): { entries: BreakdownEntry[]; rest: BreakdownRest } {
   const ranked = Object.entries(counts)
     .filter(([key]) => key !== LONG_TAIL_KEY)
     .map(([key, clicks]) => ({ key, clicks }))
     .sort((a, b) => b.clicks - a.clicks || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const kept = top ?? ranked.length;
   const cut = ranked.slice(kept);
-  const folded = counts[LONG_TAIL_KEY] ?? 0;
-  return { entries: ranked.slice(0, kept), rest: { keys: cut.length, clicks: cut.reduce((sum, entry) => sum + entry.clicks, folded) } };
+  const longTail = { keys: foldedKeys, clicks: counts[LONG_TAIL_KEY] ?? 0 };
+  return {
+    entries: ranked.slice(0, kept),
+    rest: { keys: cut.length + longTail.keys, clicks: cut.reduce((sum, entry) => sum + entry.clicks, longTail.clicks), longTail },
+  };
 }
 
 function byBreakdownField<T>(value: (field: BreakdownField) => T): Record<BreakdownField, T> {
@@ -408,7 +419,9 @@ export function buildStats(
 
   const total = emptyState();
   for (const state of states.slice(lead.length)) mergeInto(total, state);
-  const breakdowns = byBreakdownField((field) => breakdownOf(total.breakdowns[BREAKDOWN_FIELDS[field]], query.top));
+  const breakdowns = byBreakdownField((field) =>
+    breakdownOf(total.breakdowns[BREAKDOWN_FIELDS[field]], total.foldedKeys[BREAKDOWN_FIELDS[field]], query.top),
+  );
   return {
     ...subject,
     from: new Date(buckets[0].startMs).toISOString(),

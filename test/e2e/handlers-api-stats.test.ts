@@ -128,7 +128,7 @@ describe('stats routes', () => {
   it('cuts breakdowns to the first `top` keys and says what it left out', async () => {
     const { body } = await get('/api/stats', { from: DAY0, to: DAY2, granularity: 'day', top: '1' });
     expect(body.breakdowns.referrers).toEqual([{ key: 'twitter.com', clicks: 2 }]);
-    expect(body.breakdownOthers.referrers).toEqual({ keys: 1, clicks: 1 });
+    expect(body.breakdownOthers.referrers).toEqual({ keys: 1, clicks: 1, longTail: { keys: 0, clicks: 0 } });
   });
 
   it.each([

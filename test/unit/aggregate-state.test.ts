@@ -1,11 +1,13 @@
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import fc from 'fast-check';
 import {
   addClick,
   BREAKDOWN_DIMENSIONS,
   emptyState,
   linkTarget,
   LONG_TAIL_KEY,
-  MAX_STORED_BREAKDOWN_KEYS,
+  MAX_BREAKDOWN_KEY_BYTES,
+  MAX_STATE_BYTES,
   mergeInto,
   ownerTarget,
   stateFromAttributes,
@@ -14,6 +16,7 @@ import {
   type AggregateState,
 } from '../../lambdas/domain/aggregate-state';
 import type { RawClick } from '../../lambdas/domain/click';
+import { itemBytes, truncateUtf8, utf8Bytes } from '../../lambdas/domain/item-size';
 import { numberedEventId, numberedVisitor, rawClick } from '../fixtures/clicks';
 
 let sequence = 0;
@@ -218,43 +221,132 @@ describe('long tail of a breakdown', () => {
     return state;
   }
   const total = (record: Readonly<Record<string, number>>): number => Object.values(record).reduce((sum, count) => sum + count, 0);
+  /** A host of about 250 characters, as in the referrer-spam report. */
+  const spamHost = (index: number): string => `s${index}-${'a'.repeat(55)}.${'b'.repeat(62)}.${'c'.repeat(62)}.${'d'.repeat(55)}.example`;
 
-  test('a breakdown within the bound is stored whole', () => {
-    const state = stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS);
-    const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(state)));
+  test('a breakdown within the bound is stored whole, with no foldedKeys attribute', () => {
+    const state = stateWithReferrers(2_000);
+    const attributes = stateToAttributes(state);
+    const stored = stateFromAttributes(throughDynamoDb(attributes));
     expect(stored.breakdowns.referrer).toEqual({ ...state.breakdowns.referrer });
     expect(LONG_TAIL_KEY in stored.breakdowns.referrer).toBe(false);
+    expect(attributes.foldedKeys).toBeUndefined();
+    expect(stored.foldedKeys.referrer).toBe(0);
   });
 
-  test('beyond the bound the smallest keys are counted together, and no click is lost', () => {
-    const state = stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 500);
-    const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(state)));
+  test('2,000 referrer hosts of 250 characters fold their smallest keys, and no click is lost', () => {
+    const state = emptyState();
+    for (let index = 0; index < 2_000; index++) state.breakdowns.referrer[spamHost(index)] = 1 + (index % 7);
+    state.breakdowns.country.SE = total(state.breakdowns.referrer);
+    state.clicks = total(state.breakdowns.referrer);
+    const attributes = stateToAttributes(state);
+    expect(itemBytes(attributes)).toBeLessThanOrEqual(MAX_STATE_BYTES);
+    const stored = stateFromAttributes(throughDynamoDb(attributes));
     const referrers = stored.breakdowns.referrer;
-    expect(Object.keys(referrers)).toHaveLength(MAX_STORED_BREAKDOWN_KEYS);
-    expect(total(referrers)).toBe(total(state.breakdowns.referrer));
-    // Hosts 0..500 (counts 1..501) are the smallest: folded into the tail; the largest is kept.
-    expect(referrers[LONG_TAIL_KEY]).toBe((501 * 502) / 2);
-    expect(referrers['h0.example']).toBeUndefined();
-    expect(referrers[`h${MAX_STORED_BREAKDOWN_KEYS + 499}.example`]).toBe(MAX_STORED_BREAKDOWN_KEYS + 500);
+    const kept = Object.keys(referrers).filter((key) => key !== LONG_TAIL_KEY);
+    expect(total(referrers)).toBe(state.clicks);
+    expect(kept.length + stored.foldedKeys.referrer).toBe(2_000);
+    expect(stored.foldedKeys.referrer).toBeGreaterThan(0);
+    // The kept keys are the largest: none kept has fewer clicks than one folded.
+    const smallestKept = Math.min(...kept.map((key) => referrers[key]));
+    const largestFolded = Math.max(...Object.entries(state.breakdowns.referrer).filter(([key]) => !(key in referrers)).map(([, count]) => count));
+    expect(smallestKept).toBeGreaterThanOrEqual(largestFolded);
+    // A small dimension is left whole.
+    expect(stored.breakdowns.country).toEqual({ SE: state.clicks });
+    expect(stored.foldedKeys.country).toBe(0);
   });
 
-  test('tails of merged items add up, and a real "!" key is not the tail', () => {
-    const first = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 10, 'a'))));
-    const second = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(MAX_STORED_BREAKDOWN_KEYS + 20, 'b'))));
+  test('tails and folded key counts of merged items add up, and a real "!" key is not the tail', () => {
+    const first = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(5_000, `${'a'.repeat(40)}-`))));
+    const second = stateFromAttributes(throughDynamoDb(stateToAttributes(stateWithReferrers(6_000, `${'b'.repeat(40)}-`))));
+    expect(first.foldedKeys.referrer).toBeGreaterThan(0);
     const merged = emptyState();
     mergeInto(merged, first);
     mergeInto(merged, second);
+    expect(merged.foldedKeys.referrer).toBe(first.foldedKeys.referrer + second.foldedKeys.referrer);
     merged.breakdowns.referrer['!'] = 1_000_000;
     const stored = stateFromAttributes(throughDynamoDb(stateToAttributes(merged)));
     expect(total(stored.breakdowns.referrer)).toBe(total(merged.breakdowns.referrer));
     expect(stored.breakdowns.referrer[LONG_TAIL_KEY]).toBeGreaterThan(first.breakdowns.referrer[LONG_TAIL_KEY] + second.breakdowns.referrer[LONG_TAIL_KEY]);
-    expect(Object.keys(stored.breakdowns.referrer)).toHaveLength(MAX_STORED_BREAKDOWN_KEYS);
+    expect(stored.foldedKeys.referrer).toBeGreaterThan(merged.foldedKeys.referrer);
     expect(stored.breakdowns.referrer['!']).toBe(1_000_000);
   });
 
-  test('a stored item with the tail and a 2,000-key referrer breakdown stays far below 400 KB', () => {
-    const state = stateWithReferrers(50_000, 'some-long-referrer-host-name-');
-    const bytes = marshall(stateToAttributes(state));
-    expect(JSON.stringify(bytes).length).toBeLessThan(150_000);
+  test('a key longer than a DNS name is cut to MAX_BREAKDOWN_KEY_BYTES on a character boundary', () => {
+    const state = stateOf([click({ referrer: 'é'.repeat(200), browser: `${'x'.repeat(252)}€` })]);
+    const [referrer] = Object.keys(state.breakdowns.referrer);
+    const [browser] = Object.keys(state.breakdowns.browser);
+    expect(referrer).toBe('é'.repeat(126));
+    expect(utf8Bytes(referrer)).toBe(252);
+    expect(browser).toBe('x'.repeat(252));
+  });
+
+  test('a stored foldedKeys must name dimensions and hold counts', () => {
+    const attributes = stateToAttributes(stateWithReferrers(3));
+    expect(() => stateFromAttributes({ ...attributes, foldedKeys: { city: 1 } })).toThrow('foldedKeys: city is not one of');
+    expect(() => stateFromAttributes({ ...attributes, foldedKeys: { referrer: -1 } })).toThrow('foldedKeys: referrer: must be a non-negative');
+  });
+});
+
+describe('stored size, property-based', () => {
+  /** Any Unicode key of 1 to MAX_BREAKDOWN_KEY_BYTES bytes, optionally padded towards the cap so items grow large quickly. */
+  const breakdownKey = fc
+    .tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), fc.nat({ max: 250 }))
+    .map(([text, padding]) => `${text}${'p'.repeat(padding)}`);
+  const breakdownCounts = (maxKeys: number) =>
+    fc.dictionary(breakdownKey, fc.integer({ min: 1, max: 1_000_000 }), { maxKeys, size: 'max' });
+  const state = fc
+    .record({
+      referrer: breakdownCounts(2_500),
+      country: breakdownCounts(300),
+      device: breakdownCounts(50),
+      browser: breakdownCounts(400),
+      os: breakdownCounts(400),
+      botClicks: fc.nat({ max: 1_000_000 }),
+      visitors: fc.nat({ max: 3_000 }),
+    })
+    .map((generated) => {
+      const generatedState = emptyState();
+      const clicks = stateOf(Array.from({ length: generated.visitors }, (_, index) => click({ visitor: numberedVisitor(index) })));
+      generatedState.visitors = clicks.visitors;
+      for (const dimension of BREAKDOWN_DIMENSIONS) {
+        // Keys as addClick would store them: cut to the cap.
+        for (const [key, amount] of Object.entries(generated[dimension])) {
+          const capped = truncateUtf8(key, MAX_BREAKDOWN_KEY_BYTES);
+          if (capped !== '') generatedState.breakdowns[dimension][capped] = (generatedState.breakdowns[dimension][capped] ?? 0) + amount;
+        }
+      }
+      generatedState.clicks = total(generatedState.breakdowns.referrer);
+      generatedState.botClicks = generated.botClicks;
+      return generatedState;
+    });
+  const total = (record: Readonly<Record<string, number>>): number => Object.values(record).reduce((sum, count) => sum + count, 0);
+
+  test('every state is stored within MAX_STATE_BYTES, and keeps every count', () => {
+    let foldingRuns = 0;
+    fc.assert(
+      fc.property(state, (generated) => {
+        const attributes = stateToAttributes(generated);
+        expect(itemBytes(attributes)).toBeLessThanOrEqual(MAX_STATE_BYTES);
+        const stored = stateFromAttributes(throughDynamoDb(attributes));
+        expect(stored.clicks).toBe(generated.clicks);
+        expect(stored.botClicks).toBe(generated.botClicks);
+        expect(stored.visitors.estimate()).toBe(generated.visitors.estimate());
+        for (const dimension of BREAKDOWN_DIMENSIONS) {
+          const before = generated.breakdowns[dimension];
+          const after = stored.breakdowns[dimension];
+          expect(total(after)).toBe(total(before));
+          // Every key is either kept with its count or counted among the folded ones.
+          const kept = Object.keys(after).filter((key) => key !== LONG_TAIL_KEY);
+          for (const key of kept) expect(after[key]).toBe(before[key]);
+          expect(kept.length + stored.foldedKeys[dimension]).toBe(Object.keys(before).length);
+        }
+        if (stored.foldedKeys.referrer > 0) foldingRuns += 1;
+      }),
+      // No shrinking: states of thousands of keys shrink for minutes, and the first failing one says enough.
+      { numRuns: 40, endOnFailure: true },
+    );
+    // The generator reaches the bound: the property is about states that must fold, not only small ones.
+    expect(foldingRuns).toBeGreaterThan(5);
   });
 });

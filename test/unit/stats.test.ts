@@ -335,7 +335,7 @@ describe('buildStats', () => {
       { at: '2026-11-26T09:05:00Z', visitor: 'crawler', bot: true, country: 'CN' },
       { at: '2026-11-27T00:00:00Z', visitor: 'eve', country: 'FR' }, // the day after
     ];
-    const nothingCut = { keys: 0, clicks: 0 };
+    const nothingCut = { keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } };
     expect(statsOf({ from: '2026-11-24T08:00:00Z', to: '2026-11-26T12:00:00Z', granularity: 'day' }, clicks, { reportingTz })).toEqual({
       link: CODE,
       from: '2026-11-24T00:00:00.000Z',
@@ -590,12 +590,12 @@ describe('buildStats', () => {
       { key: 'US', clicks: 5 },
       { key: 'SE', clicks: 3 },
     ]);
-    expect(cut.breakdownOthers.referrers).toEqual({ keys: 2, clicks: 3 });
-    expect(cut.breakdownOthers.countries).toEqual({ keys: 0, clicks: 0 });
+    expect(cut.breakdownOthers.referrers).toEqual({ keys: 2, clicks: 3, longTail: { keys: 0, clicks: 0 } });
+    expect(cut.breakdownOthers.countries).toEqual({ keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } });
 
     const all = statsOf(range, clicks);
     expect(all.breakdowns.referrers.map(({ key }) => key)).toEqual(['a.example', 'b.example', 'c.example', 'd.example']);
-    expect(all.breakdownOthers.referrers).toEqual({ keys: 0, clicks: 0 });
+    expect(all.breakdownOthers.referrers).toEqual({ keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } });
   });
 
   it('counts a long tail folded away in storage with what it does not list, so the breakdown still adds up', () => {
@@ -605,10 +605,11 @@ describe('buildStats', () => {
     if (!planned.ok) throw new Error(planned.error);
     const [item] = itemsFor(planned.plan, quarterItems(clicksAt('2026-11-25T12:00:00Z'), linkTarget(CODE)), linkTarget(CODE), 'UTC');
     item.state.breakdowns.referrer[LONG_TAIL_KEY] = 40;
+    item.state.foldedKeys.referrer = 12;
     item.state.clicks += 40;
     const stats = buildStats({ link: CODE }, query, planned.plan, [item]);
     expect(stats.breakdowns.referrers.map(({ key }) => key)).not.toContain(LONG_TAIL_KEY);
-    expect(stats.breakdownOthers.referrers).toEqual({ keys: 0, clicks: 40 });
+    expect(stats.breakdownOthers.referrers).toEqual({ keys: 12, clicks: 40, longTail: { keys: 12, clicks: 40 } });
     const listed = stats.breakdowns.referrers.reduce((sum, entry) => sum + entry.clicks, 0);
     expect(listed + stats.breakdownOthers.referrers.clicks).toBe(stats.totals.clicks);
   });
