@@ -26,6 +26,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
+import { OWN_PATH_SEGMENTS } from '../lambdas/domain/short-code';
 import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './constructs/house-function';
 
@@ -152,6 +153,13 @@ export interface ClickAnalyticsStackProps extends StackProps {
    * @default 'UTC'
    */
   readonly reportingTimeZone?: string;
+  /**
+   * Lets links point at loopback, private, link-local, metadata and other non-public hosts, for a
+   * shortener used inside an intranet. The mixed-script and reserved-code rules still apply.
+   * Context: `allowPrivateDestinations` (`true` or `false`).
+   * @default false
+   */
+  readonly allowPrivateDestinations?: boolean;
 }
 
 /** Context keys read by {@link stackPropsFromContext}: the operator's knobs, set in cdk.json or with `-c key=value`. */
@@ -164,13 +172,15 @@ export const CONTEXT_KEYS = [
   'publicBaseUrl',
   'priceClass',
   'reportingTimeZone',
+  'allowPrivateDestinations',
 ] as const;
 
 function contextString(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string' && typeof value !== 'number') {
-    throw new Error(`Context option ${key} must be a string or a number, got ${JSON.stringify(value)}`);
+  // Booleans too: cdk.json gives `true` where `-c key=true` gives 'true'.
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new Error(`Context option ${key} must be a string, a number or a boolean, got ${JSON.stringify(value)}`);
   }
   return String(value).trim();
 }
@@ -187,6 +197,11 @@ function parseOneOf<T extends string>(key: string, raw: string, allowed: readonl
   const match = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
   if (match === undefined) throw new Error(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return match;
+}
+
+function parseBoolean(key: string, raw: string): boolean {
+  if (!/^(true|false)$/i.test(raw)) throw new Error(`${key} must be true or false, got "${raw}"`);
+  return raw.toLowerCase() === 'true';
 }
 
 function parseEmail(key: string, raw: string): string {
@@ -246,6 +261,7 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
     publicBaseUrl: read('publicBaseUrl', (raw) => parseBaseUrl('publicBaseUrl', raw)),
     priceClass: read('priceClass', (raw) => parseOneOf('priceClass', raw, priceClasses)),
     reportingTimeZone: read('reportingTimeZone', (raw) => parseTimeZone('reportingTimeZone', raw)),
+    allowPrivateDestinations: read('allowPrivateDestinations', (raw) => parseBoolean('allowPrivateDestinations', raw)),
   };
 }
 
@@ -633,6 +649,7 @@ export class ClickAnalyticsStack extends Stack {
         REPORTING_TIME_ZONE: reportingTimeZone,
         API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
         SHORT_LINK_HOSTS: this.shortLinkHosts(props.publicBaseUrl),
+        ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
         ...(props.publicBaseUrl === undefined ? {} : { PUBLIC_BASE_URL: props.publicBaseUrl }),
       },
     });
@@ -653,7 +670,7 @@ export class ClickAnalyticsStack extends Stack {
       integration: new HttpLambdaIntegration('RedirectIntegration', this.redirectFunction),
     });
     const apiRoutes = this.httpApi.addRoutes({
-      path: '/api/{proxy+}',
+      path: `/${OWN_PATH_SEGMENTS.api}/{proxy+}`,
       methods: [HttpMethod.ANY],
       integration: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
     });

@@ -3,10 +3,12 @@
  * thing): `POST /_local/schedules/{logicalIdPrefix}/run?runs=N` runs a schedule now, N times at
  * once, so tests and developers need not wait for its next tick. Guarded by the admin key, like the API.
  */
+import { OWN_PATH_SEGMENTS } from '../lambdas/domain/short-code';
 import { bearerToken, json, problem, sameSecret, type HttpResult } from '../lambdas/shared/http';
 import { ScheduleLookupError, type Scheduler } from './scheduler';
 
-export const CONTROL_PATH_PREFIX = '/_local/';
+export const CONTROL_PATH_PREFIX = `/${OWN_PATH_SEGMENTS.localControl}/`;
+const RUN_SCHEDULE_PATH = new RegExp(`^${CONTROL_PATH_PREFIX}schedules/([^/]+)/run/?$`);
 export const MAX_RUNS = 10;
 
 export interface ControlRequest {
@@ -37,7 +39,7 @@ export function controlHandler(options: { readonly apiKey: string; readonly sche
       return problem(401, 'unauthorized', 'A valid API key is required: send "Authorization: Bearer <key>".', { 'www-authenticate': 'Bearer' });
     }
     const parsed = new URL(url, 'http://local');
-    const match = /^\/_local\/schedules\/([^/]+)\/run\/?$/.exec(parsed.pathname);
+    const match = RUN_SCHEDULE_PATH.exec(parsed.pathname);
     if (match === null) return problem(404, 'not_found', 'No such local route: use POST /_local/schedules/{logicalIdPrefix}/run?runs=N.');
     if (method.toUpperCase() !== 'POST') return problem(405, 'method_not_allowed', 'Use POST on this route.', { allow: 'POST' });
     let prefix: string;

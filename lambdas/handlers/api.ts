@@ -15,7 +15,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { linkTarget, ownerTarget } from '../domain/aggregate-state';
 import { parseQuarterHourItem, slotRange, type QuarterHourItem } from '../domain/quarter-hour';
 import { parseDailyItem, parseMonthlyItem, type PeriodItem } from '../domain/rollup';
-import { generateShortCode, isValidCustomCode, parseShortCode } from '../domain/short-code';
+import { checkCustomCode, generateShortCode, parseShortCode } from '../domain/short-code';
 import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsSubject } from '../domain/stats';
 import { validateTargetUrl } from '../domain/target-url';
 import { queryTargetRange } from '../shared/aggregate-tables';
@@ -125,22 +125,17 @@ async function createLink(event: APIGatewayProxyEventV2, config: ApiConfig): Pro
   const shortenerHosts = [publicHost, forwardedHost(event), event.requestContext.domainName, ...config.shortLinkHosts].filter(
     (host): host is string => host !== undefined && host !== '',
   );
-  const check = validateTargetUrl(requestedUrl, shortenerHosts);
+  const check = validateTargetUrl(requestedUrl, shortenerHosts, { allowPrivateAddresses: config.allowPrivateDestinations });
   if (!check.ok) return problem(400, 'invalid_request', check.error);
 
   let code: string;
   if (requestedCode !== undefined) {
-    if (typeof requestedCode !== 'string' || !isValidCustomCode(requestedCode)) {
-      return problem(
-        400,
-        'invalid_request',
-        'The code must be 3 to 64 letters, digits, "-" or "_", and not a reserved word such as "api".',
-      );
+    const codeCheck = checkCustomCode(requestedCode);
+    if (!codeCheck.ok) return problem(400, 'invalid_request', codeCheck.error);
+    if (!(await putLinkIfAbsent(config.linksTableName, codeCheck.code, check.url))) {
+      return problem(409, 'conflict', `The code "${codeCheck.code}" is already taken.`);
     }
-    if (!(await putLinkIfAbsent(config.linksTableName, requestedCode, check.url))) {
-      return problem(409, 'conflict', `The code "${requestedCode}" is already taken.`);
-    }
-    code = requestedCode;
+    code = codeCheck.code;
   } else {
     const generated = await createWithGeneratedCode(config.linksTableName, check.url);
     if (generated === null) {

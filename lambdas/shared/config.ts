@@ -31,6 +31,13 @@ function nonNegativeNumber(name: string, fallback: number): number {
   return value;
 }
 
+function booleanFlag(name: string, fallback: boolean): boolean {
+  const raw = optional(name);
+  if (raw === undefined) return fallback;
+  if (/^(true|false)$/i.test(raw)) return raw.toLowerCase() === 'true';
+  throw new ConfigError(`Environment variable ${name} must be "true" or "false", got "${raw}".`);
+}
+
 export interface RedirectConfig {
   readonly linksTableName: string;
   readonly saltsTableName: string;
@@ -133,6 +140,8 @@ export interface ApiConfig {
   readonly publicBaseUrl: string | undefined;
   /** Extra host names of the shortener: links may not point back at them. */
   readonly shortLinkHosts: readonly string[];
+  /** Links may point at private and other non-public hosts (intranet deployments); default false. */
+  readonly allowPrivateDestinations: boolean;
 }
 
 function apiKeySource(): ApiKeySource {
@@ -171,5 +180,6 @@ export function apiConfig(): ApiConfig {
       .split(',')
       .map((host) => host.trim())
       .filter((host) => host.length > 0),
+    allowPrivateDestinations: booleanFlag('ALLOW_PRIVATE_DESTINATIONS', false),
   };
 }

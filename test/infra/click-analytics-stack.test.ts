@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { RESERVED_CODES } from '../../lambdas/domain/short-code';
 import { synthesize } from './synth';
 
 const { stack, template, logicalId } = synthesize();
@@ -305,6 +306,7 @@ describe('functions', () => {
       REPORTING_TIME_ZONE: 'UTC',
       API_KEY_SECRET_ARN: { Ref: logicalId(stack.apiKeySecret) },
       SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] },
+      ALLOW_PRIVATE_DESTINATIONS: 'false',
       ...houseEnvironment('api'),
     });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
@@ -524,6 +526,15 @@ describe('HTTP API', () => {
 
   it('has exactly three routes', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+  });
+
+  it('reserves the first path segment of every route that has a fixed one, so no short code can shadow it', () => {
+    const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (route) => (route as { Properties: { RouteKey: string } }).Properties.RouteKey,
+    );
+    const fixedSegments = routeKeys.map((routeKey) => routeKey.split(' ')[1].split('/')[1]).filter((segment) => !segment.startsWith('{'));
+    expect(fixedSegments).toEqual(['api']);
+    for (const segment of fixedSegments) expect(RESERVED_CODES.has(segment.toLowerCase())).toBe(true);
   });
 
   it('throttles and access-logs the default stage, without client IPs', () => {

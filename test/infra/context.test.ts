@@ -24,6 +24,7 @@ describe('stackPropsFromContext', () => {
         publicBaseUrl: 'https://sho.rt/',
         priceClass: 'priceclass_all',
         reportingTimeZone: 'america/new_york',
+        allowPrivateDestinations: 'TRUE',
       }),
     ).toEqual({
       geoipDatabasePath: 'test/fixtures/GeoLite2-Country.mmdb',
@@ -34,17 +35,21 @@ describe('stackPropsFromContext', () => {
       publicBaseUrl: 'https://sho.rt',
       priceClass: 'PriceClass_All',
       reportingTimeZone: 'america/new_york',
+      allowPrivateDestinations: true,
     });
   });
 
-  it('accepts numbers as cdk.json gives them', () => {
+  it('accepts numbers and booleans as cdk.json gives them', () => {
     expect(fromContext({ enrichmentMaxConcurrency: 5 }).enrichmentMaxConcurrency).toBe(5);
+    expect(fromContext({ allowPrivateDestinations: true }).allowPrivateDestinations).toBe(true);
+    expect(fromContext({ allowPrivateDestinations: false }).allowPrivateDestinations).toBe(false);
+    expect(fromContext({ allowPrivateDestinations: 'false' }).allowPrivateDestinations).toBe(false);
   });
 
   it('documents exactly the keys it reads', () => {
     expect([...CONTEXT_KEYS].sort()).toEqual(
       [
-        'alarmEmail', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
+        'alarmEmail', 'allowPrivateDestinations', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
         'reportingTimeZone', 'visitorSaltPeriod',
       ],
     );
@@ -60,7 +65,9 @@ describe('stackPropsFromContext', () => {
     [{ publicBaseUrl: 'sho.rt' }, /publicBaseUrl must be an absolute http\(s\) URL/],
     [{ publicBaseUrl: 'ftp://sho.rt' }, /publicBaseUrl must be an http\(s\) URL/],
     [{ geoipDatabase: 'GeoLite2-Country.csv' }, /geoipDatabase must name a MaxMind .mmdb file/],
-    [{ alarmEmail: { to: 'ops@example.com' } }, /alarmEmail must be a string or a number/],
+    [{ alarmEmail: { to: 'ops@example.com' } }, /alarmEmail must be a string, a number or a boolean/],
+    [{ allowPrivateDestinations: 'yes' }, /allowPrivateDestinations must be true or false, got "yes"/],
+    [{ allowPrivateDestinations: 1 }, /allowPrivateDestinations must be true or false, got "1"/],
     [{ reportingTimeZone: 'Mars/Olympus_Mons' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Mars\/Olympus_Mons"/],
   ])('rejects %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);
@@ -132,6 +139,17 @@ describe('stack options', () => {
     for (const fn of [stack.aggregateFunction, stack.rollupFunction, stack.apiFunction]) {
       const variables = template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
       expect(variables.REPORTING_TIME_ZONE).toBe('Asia/Kolkata');
+    }
+  });
+
+  // The default ('false') is in the stack test's api environment.
+  it('tells the api function, and only it, that links may point at private hosts', () => {
+    const { stack, template, logicalId } = synthesize({ allowPrivateDestinations: true });
+    const variablesOf = (fn: typeof stack.apiFunction): Record<string, unknown> =>
+      template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
+    expect(variablesOf(stack.apiFunction).ALLOW_PRIVATE_DESTINATIONS).toBe('true');
+    for (const fn of [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.rollupFunction]) {
+      expect(variablesOf(fn).ALLOW_PRIVATE_DESTINATIONS).toBeUndefined();
     }
   });
 

@@ -1,4 +1,13 @@
-import { generateShortCode, isValidCustomCode, parseShortCode, RESERVED_CODES, SHORT_CODE_PATTERN } from '../../lambdas/domain/short-code';
+import {
+  checkCustomCode,
+  generateShortCode,
+  OWN_PATH_SEGMENTS,
+  parseShortCode,
+  RESERVED_CODES,
+  SHORT_CODE_PATTERN,
+} from '../../lambdas/domain/short-code';
+import { CONTROL_PATH_PREFIX } from '../../local/control';
+import { seededRandom } from '../fixtures/synthetic-traffic';
 
 /** A deterministic byte source that replays the given bytes and records how many were asked for. */
 function byteSource(bytes: number[]): { next: (n: number) => Uint8Array; requested: number[] } {
@@ -29,22 +38,65 @@ describe('parseShortCode', () => {
     ['a space', 'a b'],
     ['reserved', 'api'],
     ['reserved in another case', 'API'],
+    ['the local control segment', '_local'],
   ])('rejects %s', (_, raw) => {
     expect(parseShortCode(raw)).toBeNull();
   });
 
-  it('reserves api', () => {
-    expect(RESERVED_CODES.has('api')).toBe(true);
+  it('reserves the API, the dashboard page and the local control routes', () => {
+    expect([...RESERVED_CODES].sort()).toEqual(['_local', 'api', 'dashboard']);
+  });
+
+  it('reserves the first segment of the local control routes, whatever it is spelt as', () => {
+    expect(CONTROL_PATH_PREFIX).toBe(`/${OWN_PATH_SEGMENTS.localControl}/`);
+    expect(RESERVED_CODES.has(CONTROL_PATH_PREFIX.split('/')[1])).toBe(true);
   });
 });
 
-describe('isValidCustomCode', () => {
-  it.each(['abc', 'my-launch_2026', 'x'.repeat(64)])('accepts %s', (code) => {
-    expect(isValidCustomCode(code)).toBe(true);
+describe('checkCustomCode', () => {
+  it.each(['abc', 'my-launch_2026', 'x'.repeat(64), '-a-', '__1', 'api2', 'my-api', 'Dashboards'])('accepts %s', (code) => {
+    expect(checkCustomCode(code)).toEqual({ ok: true, code });
   });
 
-  it.each(['ab', 'x'.repeat(65), 'api', 'Api', 'has space', 'semi;colon', ''])('rejects %s', (code) => {
-    expect(isValidCustomCode(code)).toBe(false);
+  it.each([
+    ['too short', 'ab', 'must be 3 to 64 letters, digits, "-" or "_"'],
+    ['too long', 'x'.repeat(65), 'must be 3 to 64 letters, digits, "-" or "_"'],
+    ['a space', 'has space', 'must be 3 to 64 letters, digits, "-" or "_"'],
+    ['a semicolon', 'semi;colon', 'must be 3 to 64 letters, digits, "-" or "_"'],
+    ['empty', '', 'must be 3 to 64 letters, digits, "-" or "_"'],
+    ['only hyphens', '---', 'must contain a letter or a digit'],
+    ['only underscores', '___', 'must contain a letter or a digit'],
+    ['only punctuation, mixed', '-_-_', 'must contain a letter or a digit'],
+    ['api', 'api', 'The code "api" is reserved: /api is one of the shortener\'s own paths.'],
+    ['api in another case', 'Api', 'The code "Api" is reserved: /api is one of the shortener\'s own paths.'],
+    ['dashboard', 'DASHBOARD', 'is reserved'],
+    ['_local', '_local', 'The code "_local" is reserved: /_local is one of the shortener\'s own paths.'],
+    ['_local in another case', '_Local', 'is reserved'],
+    ['a number', 1234, 'must be a string'],
+    ['null', null, 'must be a string'],
+  ])('refuses %s, saying which rule', (_, code, message) => {
+    const result = checkCustomCode(code);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toContain(message);
+  });
+
+  it('refuses every code of "-" and "_" alone, whatever its length', () => {
+    const random = seededRandom(3);
+    for (let run = 0; run < 500; run += 1) {
+      const code = Array.from({ length: 3 + Math.floor(random() * 62) }, () => (random() < 0.5 ? '-' : '_')).join('');
+      expect({ code, check: checkCustomCode(code) }).toEqual({ code, check: { ok: false, error: expect.stringContaining('letter or a digit') } });
+    }
+  });
+
+  it('never throws on arbitrary strings, and accepts only codes a redirect can look up', () => {
+    const random = seededRandom(11);
+    const alphabet = ['a', 'Z', '5', '-', '_', '.', '/', ' ', '%', '\u00e9', 'api', '_local', 'dashboard', 'API'];
+    for (let run = 0; run < 2_000; run += 1) {
+      const code = Array.from({ length: Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      const result = checkCustomCode(code);
+      if (result.ok) expect(parseShortCode(result.code)).toBe(code);
+      else expect(result.error).toMatch(/^The code /);
+    }
   });
 });
 

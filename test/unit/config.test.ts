@@ -1,0 +1,45 @@
+import { apiConfig, ConfigError } from '../../lambdas/shared/config';
+
+/** What the api function needs besides the variable under test. */
+const API_ENVIRONMENT = {
+  LINKS_TABLE_NAME: 'links',
+  QUARTER_HOUR_TABLE_NAME: 'quarter-hours',
+  DAILY_TABLE_NAME: 'days',
+  MONTHLY_TABLE_NAME: 'months',
+  CLICKS_API_KEY: 'key',
+};
+
+describe('apiConfig: ALLOW_PRIVATE_DESTINATIONS', () => {
+  const saved = { ...process.env };
+
+  beforeEach(() => {
+    process.env = { ...saved, ...API_ENVIRONMENT };
+    delete process.env.ALLOW_PRIVATE_DESTINATIONS;
+  });
+
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('keeps links to public hosts when the variable is unset or empty', () => {
+    expect(apiConfig().allowPrivateDestinations).toBe(false);
+    process.env.ALLOW_PRIVATE_DESTINATIONS = ' ';
+    expect(apiConfig().allowPrivateDestinations).toBe(false);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    [' false ', false],
+    ['False', false],
+  ])('reads %j as %s', (raw, expected) => {
+    process.env.ALLOW_PRIVATE_DESTINATIONS = raw;
+    expect(apiConfig().allowPrivateDestinations).toBe(expected);
+  });
+
+  it.each(['yes', '1', 'on'])('refuses %j, naming the variable', (raw) => {
+    process.env.ALLOW_PRIVATE_DESTINATIONS = raw;
+    expect(() => apiConfig()).toThrow(ConfigError);
+    expect(() => apiConfig()).toThrow(`Environment variable ALLOW_PRIVATE_DESTINATIONS must be "true" or "false", got "${raw}".`);
+  });
+});
