@@ -1,7 +1,9 @@
 /**
  * The local stand-in for the HTTP API: routes from the template's
  * AWS::ApiGatewayV2::Route resources, payload format 2.0 events, API Gateway's answers
- * for what never reaches a function (no route, bad escape, oversized body, failure).
+ * for what never reaches a function (no route, bad escape, oversized body, failure), and an
+ * HTTP answer, never a dropped connection, to what HTTP itself rejects (a bad Host, a method
+ * nothing routes, CONNECT, a request Node cannot parse).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -9,10 +11,12 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
+  STATUS_CODES,
   validateHeaderName,
   validateHeaderValue,
 } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONTROL_PATH_PREFIX, type ControlHandler } from './control';
 import { LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
@@ -242,12 +246,44 @@ export interface FrontResponse {
   readonly body: Buffer;
 }
 
-export function jsonMessage(statusCode: number, message: string): FrontResponse {
+export function jsonMessage(statusCode: number, message: string, headers: FrontResponse['headers'] = []): FrontResponse {
   return {
     statusCode,
-    headers: [['content-type', 'application/json']],
+    headers: [['content-type', 'application/json'], ...headers],
     body: Buffer.from(JSON.stringify({ message })),
   };
+}
+
+/**
+ * The methods an HTTP API route can name (`ANY` stands for these): API Gateway routes no other,
+ * and the CloudFront distribution in front allows exactly these.
+ */
+export const ROUTABLE_METHODS: readonly string[] = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT'];
+
+/** Any other method (CONNECT, TRACE, WebDAV's) can reach no function: 405 with Allow (RFC 9110 §15.5.6). */
+const methodNotAllowed = (): FrontResponse => jsonMessage(405, 'Method Not Allowed', [['allow', ROUTABLE_METHODS.join(', ')]]);
+
+/** Every value a header was sent with: `headers` keeps only the first Host or Authorization, `rawHeaders` keeps them all. */
+function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    if (rawHeaders[index].toLowerCase() === name) values.push(rawHeaders[index + 1]);
+  }
+  return values;
+}
+
+/** RFC 9112 §3.2 `uri-host [ ":" port ]`: an IP-literal in brackets, or a non-empty reg-name (an IPv4 address is one). */
+const HOST_FIELD = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/;
+
+/**
+ * RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request with no Host, more than one, or
+ * an invalid one. The front relies on it being single: it becomes the event's domainName, which
+ * the API builds short URLs from. (HTTP/1.0 may leave Host out.)
+ */
+function hasValidHost(request: IncomingMessage): boolean {
+  const hosts = headerValues(request.rawHeaders, 'host');
+  if (hosts.length === 0) return request.httpVersion === '1.0';
+  return hosts.length === 1 && HOST_FIELD.test(hosts[0]);
 }
 
 function isHeaderValue(value: unknown): value is string | number | boolean {
@@ -321,47 +357,98 @@ export function sourceIpOf(request: Pick<IncomingMessage, 'headers' | 'socket'>,
   return (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
 }
 
-/** How long a connection answered before its body was read keeps discarding what the client still sends. */
+/** How long a connection closed after an answer keeps discarding what the client still sends. */
 const LINGER_MS = 2_000;
 
 /**
+ * Closing a socket the client may still be writing to resets the connection, and the client can
+ * then lose the answer before reading it. So close the way web servers linger: send FIN,
+ * `discard` what still arrives, and close when the client does or after LINGER_MS.
+ */
+function lingeringClose(socket: Duplex, discard: () => void): void {
+  socket.end();
+  const close = (): void => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  socket.once('end', close);
+  socket.once('close', () => clearTimeout(timer));
+  discard();
+}
+
+/**
  * A body left unread (a 413) cannot be skipped to reach the next request: the connection closes
- * after the answer. Node closes such a socket as soon as the answer is written (`destroySoon`);
- * with body bytes still arriving, that close is a TCP reset, and the client's next write then
- * fails (EPIPE) before it has read the 413. So close the way web servers linger: send FIN,
- * discard what still arrives, and close when the client does or after LINGER_MS.
+ * after the answer. Node closes such a socket as soon as the answer is written (`destroySoon`),
+ * with body bytes still arriving: a reset. So it lingers instead.
  */
 function closeAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
   response.setHeader('connection', 'close');
   const socket = request.socket;
-  socket.destroySoon = (): void => {
-    socket.end();
-    const close = (): void => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
-    const timer = setTimeout(close, LINGER_MS);
-    socket.once('end', close);
-    socket.once('close', () => clearTimeout(timer));
-    // Flowing with no 'data' listener: the rest of the body is read and dropped, never buffered.
-    request.removeAllListeners('data');
-    request.resume();
-  };
+  socket.destroySoon = (): void =>
+    lingeringClose(socket, () => {
+      // Flowing with no 'data' listener: the rest of the body is read and dropped, never buffered.
+      request.removeAllListeners('data');
+      request.resume();
+    });
 }
+
+/**
+ * Node stops parsing a connection at the head of a request asking to upgrade (`Upgrade` with
+ * `Connection: upgrade`); with no 'upgrade' listener it serves that request as a plain one but
+ * loses whatever the client pipelined behind it. So that connection closes after the answer.
+ */
+function asksToUpgrade(request: IncomingMessage): boolean {
+  return request.headers.upgrade !== undefined && /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(request.headers.connection ?? '');
+}
+
+/** For what Node gives no ServerResponse for (CONNECT, a request it cannot parse): the answer written on the socket, which then closes. */
+function answerOnSocket(socket: Duplex, front: FrontResponse): void {
+  const head = [
+    `HTTP/1.1 ${front.statusCode} ${STATUS_CODES[front.statusCode] ?? ''}`,
+    ...front.headers.map(([name, value]) => `${name}: ${value}`),
+    `content-length: ${front.body.length}`,
+    'connection: close',
+    '',
+    '',
+  ].join('\r\n');
+  // Node has taken its own error listener off a CONNECT socket: a client reset must not become an uncaught error.
+  socket.on('error', () => socket.destroy());
+  socket.write(Buffer.concat([Buffer.from(head, 'latin1'), front.body]));
+  lingeringClose(socket, () => socket.resume());
+}
+
+/** The statuses Node's own 'clientError' handler answers with (400 for any other error), as the front's JSON messages. */
+const CLIENT_ERROR_ANSWERS: Readonly<Record<string, readonly [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Request Entity Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout'],
+};
 
 function send(response: ServerResponse, front: FrontResponse, isHead: boolean): void {
   response.statusCode = front.statusCode;
   const grouped = new Map<string, string[]>();
   for (const [name, value] of front.headers) grouped.set(name.toLowerCase(), [...(grouped.get(name.toLowerCase()) ?? []), value]);
   for (const [name, values] of grouped) response.setHeader(name, name === 'set-cookie' ? values : values.join(','));
-  if (!grouped.has('content-length')) response.setHeader('content-length', front.body.length);
+  // A function that already left HEAD's body out gives no GET length to announce, and a HEAD
+  // answer must not announce a length other than GET's (RFC 9110 §8.6): none, then.
+  const lengthUnknown = isHead && front.body.length === 0;
+  if (!grouped.has('content-length') && !lengthUnknown) response.setHeader('content-length', front.body.length);
   response.end(isHead ? undefined : front.body);
 }
 
-/** Whether the declared Content-Length is over API Gateway's limit (the caller answers 413 without reading the body). */
-function declaredTooLarge(request: IncomingMessage): boolean {
+/**
+ * What is refused from the request head alone, before any body is read (the connection then
+ * closes after the answer): a bad Host, a method nothing routes, a declared Content-Length over
+ * API Gateway's limit. Node itself already refuses a repeated Content-Length, or one beside
+ * Transfer-Encoding, as unparseable.
+ */
+function refusedFromHead(request: IncomingMessage): FrontResponse | undefined {
+  if (!hasValidHost(request)) return jsonMessage(400, 'Bad Request');
+  if (!ROUTABLE_METHODS.includes(request.method ?? '')) return methodNotAllowed();
   const declared = request.headers['content-length'];
-  return declared !== undefined && Number(declared) > MAX_BODY_BYTES;
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return jsonMessage(413, 'Request Entity Too Large');
+  return undefined;
 }
 
 /**
@@ -369,7 +456,6 @@ function declaredTooLarge(request: IncomingMessage): boolean {
  * 413 at once: the rest is never read, and the connection closes after the answer).
  */
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  if (declaredTooLarge(request)) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -394,11 +480,16 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
   const receivedAt = new Date();
   const method = request.method ?? 'GET';
   const url = request.url ?? '/';
+  const refused = refusedFromHead(request);
+  if (refused) return refused;
   const body = await readBody(request);
   if (!body) return jsonMessage(413, 'Request Entity Too Large');
   if (!served) return jsonMessage(503, 'Service Unavailable');
   if (served.control && url.startsWith(CONTROL_PATH_PREFIX)) {
-    return toFrontResponse(await served.control({ method, url, authorization: request.headers.authorization }));
+    // The front checks this key itself: two could pass here on the first and fail elsewhere on the other.
+    const authorization = headerValues(request.rawHeaders, 'authorization');
+    if (authorization.length > 1) return jsonMessage(400, 'Bad Request');
+    return toFrontResponse(await served.control({ method, url, authorization: authorization[0] }));
   }
   const match = matchRoute(served.routes, method, url.split('?')[0]);
   if (!match) return jsonMessage(404, 'Not Found');
@@ -429,7 +520,8 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
 export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
   let served: Served | undefined;
   let stopped: Promise<void> | undefined;
-  const server: Server = createServer((request, response) => {
+  // Host is checked by refusedFromHead, so that its 400 has the front's JSON body like every other.
+  const server: Server = createServer({ requireHostHeader: false }, (request, response) => {
     handle(request, served, options)
       .catch((error: unknown) => {
         // A client that hung up mid-request is nobody's error: there is no one left to answer.
@@ -437,20 +529,39 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         return jsonMessage(500, 'Internal Server Error');
       })
       .then((front) => {
-        if (!request.complete) closeAfterAnswer(request, response);
+        if (!request.complete || asksToUpgrade(request)) closeAfterAnswer(request, response);
         send(response, front, request.method === 'HEAD');
       })
       .catch(() => response.destroy());
   });
-  // `Expect: 100-continue` with a body over the limit: 413 instead of inviting the client to send it.
+  // `Expect: 100-continue` on a request refused from its head: the refusal, instead of inviting the body.
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-    if (declaredTooLarge(request)) {
+    const refused = refusedFromHead(request);
+    if (refused) {
       closeAfterAnswer(request, response);
-      send(response, jsonMessage(413, 'Request Entity Too Large'), request.method === 'HEAD');
+      send(response, refused, request.method === 'HEAD');
       return;
     }
     response.writeContinue();
     server.emit('request', request, response);
+  });
+  // Without a listener Node destroys the socket of a CONNECT request: API Gateway tunnels nothing, so 405.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => answerOnSocket(socket, methodNotAllowed()));
+  // No 'upgrade' listener on purpose: Node then serves a request asking to upgrade (websocket, h2c)
+  // as a plain one, which is what API Gateway does: an HTTP API never switches protocols
+  // (WebSocket APIs are a separate kind of API), it routes the request and answers normally.
+  // The connection then closes (asksToUpgrade).
+
+  // A request Node cannot parse (an unknown method, a repeated Content-Length...): Node's own
+  // statuses, with the front's JSON body. A socket already reset or answered on is only closed.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (socket.writableEnded) return;
+    if (error.code === 'ECONNRESET' || !socket.writable || ('bytesWritten' in socket && socket.bytesWritten !== 0)) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] = CLIENT_ERROR_ANSWERS[error.code ?? ''] ?? [400, 'Bad Request'];
+    answerOnSocket(socket, jsonMessage(status, message));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -3,6 +3,7 @@
  *   POST /api/links                  create a short link
  *   GET  /api/links/{code}/stats     statistics of a link
  *   GET  /api/stats                  statistics of the caller's owner (all their links)
+ * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <admin key>`. Client mistakes are 4xx, never 5xx.
  */
@@ -22,7 +23,7 @@ import { queryTargetRange } from '../shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed, secretsManagerClient } from '../shared/aws-clients';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
-import { bearerToken, json, problem, sameSecret, type HttpResult } from '../shared/http';
+import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';
 import { findLink } from '../shared/links';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -61,19 +62,23 @@ type Route =
   | { readonly name: 'owner-stats' };
 
 interface RouteMatch {
-  readonly allow: string;
+  readonly method: 'GET' | 'POST';
   readonly route: Route;
 }
 
 function matchRoute(path: string): RouteMatch | null {
   const segments = path.split('/');
-  if (segments.length === 1 && segments[0] === 'links') return { allow: 'POST', route: { name: 'create-link' } };
-  if (segments.length === 1 && segments[0] === 'stats') return { allow: 'GET', route: { name: 'owner-stats' } };
+  if (segments.length === 1 && segments[0] === 'links') return { method: 'POST', route: { name: 'create-link' } };
+  if (segments.length === 1 && segments[0] === 'stats') return { method: 'GET', route: { name: 'owner-stats' } };
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
-    return { allow: 'GET', route: { name: 'link-stats', code: segments[1] } };
+    return { method: 'GET', route: { name: 'link-stats', code: segments[1] } };
   }
   return null;
 }
+
+/** HEAD is answered by the GET route (the body is dropped in `handler`), so it is allowed wherever GET is. */
+const routedMethod = (method: string): string => (method === 'HEAD' ? 'GET' : method);
+const allowedMethods = (method: RouteMatch['method']): string => (method === 'GET' ? 'GET, HEAD' : method);
 
 function forwardedHost(event: APIGatewayProxyEventV2): string | undefined {
   return event.headers?.['x-forwarded-host']?.split(',')[0]?.trim() || undefined;
@@ -203,8 +208,9 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const path = event.pathParameters?.proxy ?? event.rawPath.replace(/^\/api\/?/, '');
   const match = matchRoute(path);
   if (match === null) return problem(404, 'not_found', 'No such API route.');
-  if (event.requestContext.http.method !== match.allow) {
-    return problem(405, 'method_not_allowed', `Use ${match.allow} on this route.`, { allow: match.allow });
+  if (routedMethod(event.requestContext.http.method) !== match.method) {
+    const allow = allowedMethods(match.method);
+    return problem(405, 'method_not_allowed', `Use ${allow} on this route.`, { allow });
   }
   switch (match.route.name) {
     case 'create-link':
@@ -218,11 +224,16 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   }
 }
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+async function answer(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   try {
     return await route(event);
   } catch (error) {
     logger.error('request failed', error as Error);
     return problem(500, 'internal_error', 'Something went wrong on our side.');
   }
+}
+
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  // Every answer, errors included: on AWS HEAD reaches this function through the ANY route.
+  return withoutBodyFor(event.requestContext.http.method, await answer(event));
 }

@@ -17,7 +17,7 @@ import { AfterResponseWork, type RunningExtension, startInternalExtension } from
 import { ClickPublisher } from '../shared/click-publisher';
 import { redirectConfig, type RedirectConfig } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
-import { problem } from '../shared/http';
+import { problem, withoutBodyFor } from '../shared/http';
 import { CachedLinkLookup, type Link } from '../shared/links';
 import { SaltStore } from '../shared/salt-store';
 
@@ -218,11 +218,4 @@ async function recordClick(facts: ClickToRecord): Promise<void> {
 
 function notFound(): APIGatewayProxyStructuredResultV2 {
   return problem(404, 'not_found', 'No link has this code.');
-}
-
-/** A response to HEAD carries the headers a GET would, without the body. */
-function withoutBodyFor(method: 'GET' | 'HEAD', result: APIGatewayProxyStructuredResultV2): APIGatewayProxyStructuredResultV2 {
-  if (method === 'GET') return result;
-  const { body: _body, ...rest } = result;
-  return rest;
 }

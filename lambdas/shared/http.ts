@@ -28,6 +28,13 @@ export function problem(statusCode: number, code: ProblemCode, message: string, 
   return json(statusCode, { error: { code, message } }, { 'cache-control': 'no-store', ...headers });
 }
 
+/** A response to HEAD carries the status and headers a GET would, without the body (RFC 9110 §9.3.2). */
+export function withoutBodyFor(method: string, result: APIGatewayProxyStructuredResultV2): APIGatewayProxyStructuredResultV2 {
+  if (method !== 'HEAD') return result;
+  const { body: _body, ...rest } = result;
+  return rest;
+}
+
 /** The token of an `Authorization: Bearer <token>` header, or null for any other header or none. */
 export function bearerToken(authorization: string | undefined): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? null;

@@ -1,6 +1,7 @@
 /**
  * The admin API over real HTTP through the local stack (`npm start` as a child process): every
- * client mistake gets its 4xx with a JSON error, and none of them a 5xx.
+ * client mistake gets its 4xx with a JSON error, and none of them a 5xx; HEAD answers as GET does,
+ * without the body.
  */
 import { type LocalStackProcess, removeDataDir, startLocalStackProcess, TEST_API_KEY } from './helpers/local-stack-process';
 
@@ -24,6 +25,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 interface Answer {
   readonly status: number;
   readonly headers: Headers;
+  readonly text: string;
   readonly errorCode: string | undefined;
 }
 
@@ -36,7 +38,7 @@ async function call(method: string, path: string, options: { headers?: Record<st
   } catch {
     errorCode = undefined;
   }
-  return { status: response.status, headers: response.headers, errorCode };
+  return { status: response.status, headers: response.headers, text, errorCode };
 }
 
 const createLink = (body: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
@@ -81,9 +83,10 @@ describe('admin API client mistakes', () => {
     ['GET', '/api/links', 'POST'],
     ['PUT', '/api/links', 'POST'],
     ['DELETE', '/api/links', 'POST'],
-    ['POST', '/api/links/demo/stats', 'GET'],
-    ['DELETE', '/api/links/demo/stats', 'GET'],
-    ['POST', '/api/stats', 'GET'],
+    ['POST', '/api/links/demo/stats', 'GET, HEAD'],
+    ['DELETE', '/api/links/demo/stats', 'GET, HEAD'],
+    ['POST', '/api/stats', 'GET, HEAD'],
+    ['OPTIONS', '/api/stats', 'GET, HEAD'],
   ])('405 for %s %s, with Allow: %s', async (method, path, allow) => {
     const answer = await call(method, path, { headers: AUTH });
     expect(answer.status).toBe(405);
@@ -173,6 +176,26 @@ describe('admin API client mistakes', () => {
       const answer = await call('GET', `${path}?${query}`, { headers: AUTH });
       expect([path, answer.status, answer.errorCode]).toEqual([path, 400, 'invalid_request']);
     }
+  });
+
+  it.each([
+    ['the link stats', '/api/links/demo/stats', AUTH, 200],
+    ['the owner stats', '/api/stats?granularity=day', AUTH, 200],
+    ['a bad stats query', '/api/stats?granularity=week', AUTH, 400],
+    ['an unknown link', '/api/links/no-such-link/stats', AUTH, 404],
+    ['an unknown route', '/api/nothing-here', AUTH, 404],
+    ['a POST-only route', '/api/links', AUTH, 405],
+    ['no key', '/api/stats', {}, 401],
+  ])('HEAD on %s: the status and headers of GET, and no body (RFC 9110 §9.3.2)', async (_, path, headers, status) => {
+    const [get, head] = [await call('GET', path, { headers }), await call('HEAD', path, { headers })];
+    expect([get.status, head.status]).toEqual([status, status]);
+    for (const name of ['content-type', 'cache-control', 'allow', 'www-authenticate']) {
+      expect([name, head.headers.get(name)]).toEqual([name, get.headers.get(name)]);
+    }
+    expect(get.text).not.toBe('');
+    expect(head.text).toBe('');
+    // The body was left out before the front saw it: it cannot know GET's length, so it claims none.
+    expect(head.headers.get('content-length')).toBeNull();
   });
 
   it('answers every mistake above without a 5xx, and a well-formed request still works', async () => {

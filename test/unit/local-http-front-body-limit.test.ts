@@ -3,51 +3,14 @@
  * way a server that never means to read it should: a 413 without reading the rest, then the
  * connection closes (the unread body cannot be skipped). Over real sockets on 127.0.0.1.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { MAX_BODY_BYTES, parseRouteKey, startHttpFront, type HttpFront } from '../../local/http-front';
 import type { LocalFunction } from '../../local/types';
+import { headerOf, rawExchange, statusLine } from './helpers/raw-http';
 
 const MB = 1024 * 1024;
 
 jest.setTimeout(30_000);
-
-interface RawExchange {
-  /** Everything the server sent before it closed the connection. */
-  readonly response: string;
-  /** Body bytes the client had handed to the socket when the answer began. */
-  readonly sentBeforeAnswer: number;
-}
-
-/**
- * Opens a connection, writes `head`, then lets `feed` write body bytes (returning how many), and
- * resolves once the server has answered and closed the connection. Rejects if that does not
- * happen within `timeoutMs`: a front that waits for the whole body never answers here.
- */
-function rawExchange(port: number, head: string, feed: (socket: Socket) => () => number, timeoutMs = 5_000): Promise<RawExchange> {
-  return new Promise((resolve, reject) => {
-    let response = '';
-    let sentBeforeAnswer = -1;
-    let sent: () => number = () => 0;
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(head);
-      sent = feed(socket);
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no answer and close within ${timeoutMs} ms; received so far: ${JSON.stringify(response.slice(0, 200))}`));
-    }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => {
-      if (sentBeforeAnswer < 0) sentBeforeAnswer = sent();
-      response += chunk.toString('latin1');
-    });
-    // The server closing while the client still writes can surface as EPIPE or ECONNRESET: expected.
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ response, sentBeforeAnswer });
-    });
-  });
-}
 
 /** Writes `total` bytes of body in 64 KB pieces, each as an HTTP chunk when `chunked`; never ends the body. */
 function writeBody(total: number, chunked: boolean): (socket: Socket) => () => number {
@@ -69,10 +32,6 @@ function writeBody(total: number, chunked: boolean): (socket: Socket) => () => n
     return () => written;
   };
 }
-
-const statusLine = (response: string): string => response.split('\r\n')[0] ?? '';
-const headerOf = (response: string, name: string): string | undefined =>
-  new RegExp(`^${name}: *(.*)$`, 'im').exec(response.split('\r\n\r\n')[0] ?? '')?.[1]?.trim();
 
 describe('startHttpFront with a body over the 10 MB limit', () => {
   const received: number[] = [];
