@@ -27,6 +27,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { OWN_PATH_SEGMENTS } from '../lambdas/domain/short-code';
+import { ITEMS_TOO_LARGE_METRIC } from '../lambdas/shared/metric-names';
 import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './constructs/house-function';
 
@@ -762,6 +763,21 @@ export class ClickAnalyticsStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       },
+    );
+    // Aggregate items are bounded well below 400 KB, so this should never fire: if it does, clicks are waiting
+    // (in the stream failure queue, or as pending rollups) and the bound needs a look.
+    const tooLarge = (fn: HouseFunction): cloudwatch.IMetric =>
+      fn.metricPublished(ITEMS_TOO_LARGE_METRIC, { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
+    alarm(
+      'AggregateItemTooLargeAlarm',
+      'DynamoDB refused an aggregate item for its size (over 400 KB): those clicks wait in the stream failure queue or as pending rollups.',
+      new cloudwatch.MathExpression({
+        expression: 'FILL(aggregate, 0) + FILL(rollup, 0)',
+        usingMetrics: { aggregate: tooLarge(this.aggregateFunction), rollup: tooLarge(this.rollupFunction) },
+        period: Duration.minutes(5),
+        label: 'Aggregate items refused for size',
+      }),
+      1,
     );
     alarm(
       'RollupScheduleDeadLetterQueueAlarm',

@@ -1,7 +1,7 @@
 /**
  * DynamoDB's item size, counted by its published rules for values as the DocumentClient takes them
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
- * a string is its UTF-8 bytes; a number 1 byte per two significant digits plus 1; a binary its raw
+ * a string is its UTF-8 bytes; a number about 1 byte per two significant digits plus 1 (numberBytes); a binary its raw
  * bytes; a boolean or null 1 byte; a map or list 3 bytes plus 1 byte per element plus the elements
  * (a map element counting its name too); an item the sum of its attribute names and values.
  * Wherever the page says "approximately" this rounds up, so the count is never below DynamoDB's.
@@ -15,12 +15,22 @@ const ELEMENT_OVERHEAD_BYTES = 1;
 
 export const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
-/** Leading and trailing zeros are trimmed; sign, point and exponent are not digits. */
+/**
+ * DynamoDB stores a number as base-100 digits aligned on the decimal point, plus a byte: 1200 is
+ * 12|00, one digit once trailing zeros go, while 120 is 01|20, two (DynamoDB Local refuses items the
+ * page's "1 byte per two significant digits" lets through, test/e2e/local-emulators.test.ts).
+ * Integers are counted exactly; for other numbers one byte more than the page's count covers the alignment.
+ */
 export function numberBytes(value: number): number {
   if (!Number.isFinite(value)) throw new TypeError(`DynamoDB cannot store the number ${value}`);
+  if (Number.isSafeInteger(value)) {
+    const digits = String(Math.abs(value));
+    const aligned = digits.length % 2 === 1 ? `0${digits}` : digits;
+    return Math.max(aligned.replace(/(?:00)+$/, '').length / 2, 1) + 1;
+  }
   const [mantissa] = Math.abs(value).toExponential().split('e');
   const significant = mantissa.replace('.', '').replace(/0+$/, '').length || 1;
-  return Math.ceil(significant / 2) + 1;
+  return Math.ceil(significant / 2) + 2;
 }
 
 const isPlainObject = (value: object): boolean => {

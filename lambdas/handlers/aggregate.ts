@@ -30,8 +30,9 @@ import {
   type StreamedClick,
 } from '../domain/quarter-hour';
 import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } from '../domain/rollup';
-import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
 import { settleWithLimit } from '../shared/concurrency';
+import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
 
 const logger = new Logger({ serviceName: 'aggregate' });
@@ -131,6 +132,8 @@ async function markPending(tableName: string, pending: PendingRollup, now: strin
 
 interface GroupOutcomes {
   readonly failed: Set<QuarterHourGroup>;
+  /** Of the failed, those DynamoDB refused for size. */
+  readonly tooLarge: number;
   /** Sequence numbers some item applied now (the others were in their items already, or failed). */
   readonly newlyApplied: Set<string>;
 }
@@ -138,6 +141,7 @@ interface GroupOutcomes {
 async function applyGroups(config: AggregateConfig, groups: readonly QuarterHourGroup[], writer: string): Promise<GroupOutcomes> {
   const failed = new Set<QuarterHourGroup>();
   const newlyApplied = new Set<string>();
+  let tooLarge = 0;
   const outcomes = await settleWithLimit(groups, CONCURRENT_WRITES, (group) => applyToItem(config.quarterHourTableName, group, writer));
   outcomes.forEach((outcome, index) => {
     const group = groups[index];
@@ -145,10 +149,18 @@ async function applyGroups(config: AggregateConfig, groups: readonly QuarterHour
       for (const { sequenceNumber } of group.clicks) if (!outcome.value.has(sequenceNumber)) newlyApplied.add(sequenceNumber);
       return;
     }
-    logger.error('quarter-hour item update failed', { target: group.target, quarter: group.quarter, error: (outcome.reason as Error).message });
+    // Its records fail, are retried and end in the stream failure queue, from where they can be replayed.
+    const refusedForSize = isItemTooLarge(outcome.reason);
+    if (refusedForSize) tooLarge += 1;
+    logger.error('quarter-hour item update failed', {
+      target: group.target,
+      quarter: group.quarter,
+      refusedForSize,
+      error: (outcome.reason as Error).message,
+    });
     failed.add(group);
   });
-  return { failed, newlyApplied };
+  return { failed, tooLarge, newlyApplied };
 }
 
 /**
@@ -201,7 +213,7 @@ export async function handler(event: TumblingWindowStreamEvent): Promise<Tumblin
   }
 
   const groups = groupByTargetQuarter(streamed);
-  const { failed, newlyApplied } = await applyGroups(config, groups, writer);
+  const { failed, tooLarge, newlyApplied } = await applyGroups(config, groups, writer);
   for (const group of await markDays(config, groups.filter((group) => !failed.has(group)))) failed.add(group);
   const failedSequenceNumbers = new Set([...failed].flatMap((group) => group.clicks.map(({ sequenceNumber }) => sequenceNumber)));
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
@@ -212,6 +224,7 @@ export async function handler(event: TumblingWindowStreamEvent): Promise<Tumblin
   metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
   metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
+  metrics.addMetric(ITEMS_TOO_LARGE_METRIC, MetricUnit.Count, tooLarge);
   metrics.publishStoredMetrics();
   return { state: {}, batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

@@ -25,8 +25,9 @@ import {
   type PeriodItem,
 } from '../domain/rollup';
 import { queryTargetRange } from '../shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
 import { settleWithLimit } from '../shared/concurrency';
+import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { rollupConfig, type RollupConfig } from '../shared/config';
 
 const logger = new Logger({ serviceName: 'rollup' });
@@ -146,11 +147,15 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
   });
 
   let failed = 0;
+  let tooLarge = 0;
   outcomes.forEach((outcome, index) => {
     if (outcome.status === 'fulfilled') return;
     failed += 1;
+    const refusedForSize = isItemTooLarge(outcome.reason);
+    if (refusedForSize) tooLarge += 1;
     logger.error('rollup failed; the marker stays for the next run', {
       marker: markers[index].marker,
+      refusedForSize,
       error: (outcome.reason as Error).message,
     });
   });
@@ -159,6 +164,7 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
   if (deferred > 0) logger.warn('out of time: pending rollups left for the next run', { deferred });
   metrics.addMetric('RollupsApplied', MetricUnit.Count, applied);
   metrics.addMetric('RollupsFailed', MetricUnit.Count, failed);
+  metrics.addMetric(ITEMS_TOO_LARGE_METRIC, MetricUnit.Count, tooLarge);
   metrics.publishStoredMetrics();
   // After doing all it could: the errors alarm must see that some day is not rolled up.
   if (failed > 0) throw new Error(`${failed} of ${markers.length} pending rollups failed`);

@@ -66,3 +66,11 @@ export const secretsManagerClient = cachedBy(
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/**
+ * DynamoDB's refusal of an item over 400 KB ("Item size has exceeded…", "Item size to update has
+ * exceeded…"): no retry of the same write succeeds, so it is counted apart and alarmed on.
+ */
+export function isItemTooLarge(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException' && /item size/i.test(error.message);
+}

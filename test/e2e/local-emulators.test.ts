@@ -12,6 +12,9 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { DYNAMODB_MAX_ITEM_BYTES, itemBytes, mapEntryBytes } from '../../lambdas/domain/item-size';
+import { isItemTooLarge } from '../../lambdas/shared/aws-clients';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { startSqs } from '../../local/emulators/sqs';
 import { TtlSweeper } from '../../local/ttl-sweeper';
@@ -63,6 +66,37 @@ describe('DynamoDB Local', () => {
       await dynamo.stop();
     }
     expect(isRunning(dynamo.pid)).toBe(false);
+  });
+
+  it('takes items our size count puts at 400 KB, refuses one byte more with the error isItemTooLarge knows', async () => {
+    const dynamo = await startDynamoDbLocal({});
+    const client = dynamoClient(dynamo.endpoint);
+    try {
+      await client.send(createClicksTable('sizes'));
+      const put = (item: Record<string, unknown>): Promise<unknown> => client.send(new PutItemCommand({ TableName: 'sizes', Item: marshall(item) }));
+      // A map of many small counts, the shape of a breakdown, filled to the limit as item-size.ts counts it.
+      const counts: Record<string, number> = {};
+      const item = { code: 'c', clickKey: 'k', breakdowns: { referrer: counts } };
+      for (let index = 0, bytes = itemBytes(item); bytes < DYNAMODB_MAX_ITEM_BYTES - 40; index++) {
+        counts[`host-${index}.example`] = index;
+        bytes += mapEntryBytes(`host-${index}.example`, index);
+      }
+      expect(itemBytes(item)).toBeLessThanOrEqual(DYNAMODB_MAX_ITEM_BYTES);
+      await put(item);
+      // Exactly at the limit, and one byte over.
+      const withPayload = (bytes: number): Record<string, unknown> => ({ code: 'c', clickKey: 'p', payload: 'x'.repeat(bytes - 21) });
+      expect(itemBytes(withPayload(DYNAMODB_MAX_ITEM_BYTES))).toBe(DYNAMODB_MAX_ITEM_BYTES);
+      await put(withPayload(DYNAMODB_MAX_ITEM_BYTES));
+      const refused = await put(withPayload(DYNAMODB_MAX_ITEM_BYTES + 1)).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(Error);
+      expect(isItemTooLarge(refused)).toBe(true);
+    } finally {
+      client.destroy();
+      await dynamo.stop();
+    }
   });
 
   it('has its expired items deleted by the TTL sweeper, which DynamoDB Local never does itself', async () => {

@@ -665,7 +665,7 @@ describe('alarms', () => {
   });
 
   it('alarms on click queue depth, click age beyond the 5-minute budget, and any failed message or run', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     alarmOn(stack.clickQueue, 'ApproximateNumberOfMessagesVisible', 1000);
     alarmOn(stack.clickQueue, 'ApproximateAgeOfOldestMessage', 300);
     alarmOn(stack.clickDeadLetterQueue, 'ApproximateNumberOfMessagesVisible', 1);
@@ -706,6 +706,37 @@ describe('alarms', () => {
       TreatMissingData: 'breaching',
       AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
       OKActions: [{ Ref: logicalId(stack.alarmTopic) }],
+    });
+  });
+
+  it('alarms on any aggregate item DynamoDB refused for size, from the aggregator or the rollup', () => {
+    const published = (fn: typeof stack.aggregateFunction, id: string): object => {
+      const environment = environmentOf(fn);
+      return {
+        Id: id,
+        MetricStat: {
+          Metric: {
+            Namespace: environment.POWERTOOLS_METRICS_NAMESPACE,
+            MetricName: 'AggregateItemsTooLarge',
+            Dimensions: [{ Name: 'service', Value: environment.POWERTOOLS_SERVICE_NAME }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        },
+        ReturnData: false,
+      };
+    };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(aggregate, 0) + FILL(rollup, 0)' }),
+        Match.objectLike(published(stack.aggregateFunction, 'aggregate')),
+        Match.objectLike(published(stack.rollupFunction, 'rollup')),
+      ]),
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: logicalId(stack.alarmTopic) }],
     });
   });
 

@@ -13,15 +13,20 @@ describe('DynamoDB item size', () => {
     [0, 2],
     [7, 2],
     [10, 2],
+    [100, 2],
+    [120, 3],
     [1000, 2],
+    [1200, 2],
     [12, 2],
     [123, 3],
     [1234, 3],
     [12345, 4],
-    [0.5, 2],
-    [-1.25, 3],
+    [-12345, 4],
+    [0.5, 3],
+    [-1.25, 4],
+    [1e21, 3],
     [Number.MAX_SAFE_INTEGER, 9],
-  ])('counts the number %p as %p bytes (1 per two significant digits, rounded up, plus 1)', (value, bytes) => {
+  ])('counts the number %p as %p bytes (base-100 digits aligned on the decimal point, plus 1)', (value, bytes) => {
     expect(numberBytes(value)).toBe(bytes);
   });
 
