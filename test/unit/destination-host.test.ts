@@ -1,5 +1,5 @@
+import fc from 'fast-check';
 import { nonPublicHostReason } from '../../lambdas/domain/destination-host';
-import { seededRandom } from '../fixtures/synthetic-traffic';
 
 describe('nonPublicHostReason', () => {
   it.each([
@@ -100,12 +100,30 @@ describe('nonPublicHostReason', () => {
   });
 
   it('never throws, and answers a reason or null, for arbitrary strings', () => {
-    const random = seededRandom(8);
-    const alphabet = ['a', 'z', '0', '9', 'f', ':', '.', '[', ']', '-', '%', 'x', 'ff', '::', '256', '\u0430', '\u00df', '\u200d'];
-    for (let run = 0; run < 2_000; run += 1) {
-      const host = Array.from({ length: Math.floor(random() * 24) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-      const reason = nonPublicHostReason(host);
-      expect(reason === null || (typeof reason === 'string' && reason.length > 0)).toBe(true);
-    }
+    const pieces = fc
+      .array(fc.constantFrom('a', 'z', '0', '9', 'f', ':', '.', '[', ']', '-', '%', 'x', 'ff', '::', '256', '\u0430', '\u00df', '\u200d'), {
+        maxLength: 23,
+        size: 'max',
+      })
+      .map((parts) => parts.join(''));
+    // Near-addresses and near-names, the same in brackets (the IPv6 parser's input), real addresses, and any code points.
+    const host = fc.oneof(
+      { weight: 4, arbitrary: pieces },
+      { weight: 2, arbitrary: pieces.map((inside) => `[${inside}]`) },
+      { weight: 1, arbitrary: fc.ipV4() },
+      { weight: 1, arbitrary: fc.ipV6().map((address) => `[${address}]`) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+    );
+    const outcomes = { public: 0, refused: 0 };
+    fc.assert(
+      fc.property(host, (generated) => {
+        const reason = nonPublicHostReason(generated);
+        expect({ generated, answer: reason === null || (typeof reason === 'string' && reason.length > 0) }).toEqual({ generated, answer: true });
+        outcomes[reason === null ? 'public' : 'refused'] += 1;
+      }),
+      { numRuns: 2_000 },
+    );
+    // Both answers are reached.
+    for (const count of Object.values(outcomes)) expect(count).toBeGreaterThan(100);
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   checkCustomCode,
   generateShortCode,
@@ -7,7 +8,6 @@ import {
   SHORT_CODE_PATTERN,
 } from '../../lambdas/domain/short-code';
 import { CONTROL_PATH_PREFIX } from '../../local/control';
-import { seededRandom } from '../fixtures/synthetic-traffic';
 
 /** A deterministic byte source that replays the given bytes and records how many were asked for. */
 function byteSource(bytes: number[]): { next: (n: number) => Uint8Array; requested: number[] } {
@@ -81,22 +81,41 @@ describe('checkCustomCode', () => {
   });
 
   it('refuses every code of "-" and "_" alone, whatever its length', () => {
-    const random = seededRandom(3);
-    for (let run = 0; run < 500; run += 1) {
-      const code = Array.from({ length: 3 + Math.floor(random() * 62) }, () => (random() < 0.5 ? '-' : '_')).join('');
-      expect({ code, check: checkCustomCode(code) }).toEqual({ code, check: { ok: false, error: expect.stringContaining('letter or a digit') } });
-    }
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('-', '_'), minLength: 3, maxLength: 64, size: 'max' }), (code) => {
+        expect({ code, check: checkCustomCode(code) }).toEqual({ code, check: { ok: false, error: expect.stringContaining('letter or a digit') } });
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('never throws on arbitrary strings, and accepts only codes a redirect can look up', () => {
-    const random = seededRandom(11);
-    const alphabet = ['a', 'Z', '5', '-', '_', '.', '/', ' ', '%', '\u00e9', 'api', '_local', 'dashboard', 'API'];
-    for (let run = 0; run < 2_000; run += 1) {
-      const code = Array.from({ length: Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
-      const result = checkCustomCode(code);
-      if (result.ok) expect(parseShortCode(result.code)).toBe(code);
-      else expect(result.error).toMatch(/^The code /);
-    }
+    // Pieces near each rule (reserved words, punctuation, non-ASCII), codes of the allowed characters
+    // around the length bounds, and any code points at all.
+    const piece = fc.constantFrom('a', 'Z', '5', '-', '_', '.', '/', ' ', '%', '\u00e9', 'api', '_local', 'dashboard', 'API');
+    const pieces = fc.array(piece, { maxLength: 7, size: 'max' }).map((parts) => parts.join(''));
+    const code = fc.oneof(
+      { weight: 3, arbitrary: pieces },
+      { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'aZ5-_'), minLength: 1, maxLength: 66, size: 'max' }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 66 }) },
+    );
+    const outcomes = { accepted: 0, reserved: 0, refused: 0 };
+    fc.assert(
+      fc.property(code, (generated) => {
+        const result = checkCustomCode(generated);
+        if (result.ok) {
+          outcomes.accepted += 1;
+          expect(parseShortCode(result.code)).toBe(generated);
+        } else {
+          outcomes[result.error.includes('is reserved') ? 'reserved' : 'refused'] += 1;
+          expect(result.error).toMatch(/^The code /);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+    // The generator reaches acceptance and the reserved rule, not only the format's refusals.
+    expect(Math.min(outcomes.accepted, outcomes.refused)).toBeGreaterThan(100);
+    expect(outcomes.reserved).toBeGreaterThan(10);
   });
 });
 

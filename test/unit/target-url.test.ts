@@ -1,8 +1,8 @@
 import { domainToASCII } from 'node:url';
+import fc from 'fast-check';
 import { nonPublicHostReason } from '../../lambdas/domain/destination-host';
 import { mixedScriptLabel } from '../../lambdas/domain/host-scripts';
 import { validateTargetUrl } from '../../lambdas/domain/target-url';
-import { seededRandom } from '../fixtures/synthetic-traffic';
 
 const SHORTENER_HOSTS = ['sho.rt', 'links.example.com:8443', '127.0.0.1:3000'];
 const check = (input: unknown) => validateTargetUrl(input, SHORTENER_HOSTS);
@@ -142,88 +142,119 @@ const IPV4_FORMS: Readonly<Record<string, (address: number) => string>> = {
 
 const FORM_NAMES = Object.keys(IPV4_FORMS);
 
+/** Any address of the block, as a 32-bit number (fast-check leans towards its first and last ones). */
+const addressIn = (cidr: string): fc.Arbitrary<number> => {
+  const { first, size } = parseCidr(cidr);
+  return fc.integer({ min: first, max: first + size - 1 });
+};
+
+/** Any address of any refused block. */
+const privateIpv4Address = fc.oneof(...PRIVATE_IPV4_BLOCKS.map(addressIn));
+
+const PRIVATE_IPV4_RANGES = PRIVATE_IPV4_BLOCKS.map(parseCidr);
+
+/** Any address outside every refused block, often one just before or after a block, where an off-by-one would show. */
+const publicIpv4Address = fc
+  .oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 2 ** 32 - 1 }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...PRIVATE_IPV4_RANGES), fc.integer({ min: -256, max: 255 }))
+        .map(([{ first, size }, offset]) => (offset < 0 ? first + offset : first + size + offset)),
+    },
+  )
+  .filter(
+    (address) =>
+      address >= 0 && address < 2 ** 32 && PRIVATE_IPV4_RANGES.every(({ first, size }) => address < first || address >= first + size),
+  );
+
 describe('validateTargetUrl: properties over generated addresses', () => {
   // No shortener host, so the address rule is the one that answers even for 127.0.0.1.
   const publicOnly = (input: string) => validateTargetUrl(input, []);
 
   it.each(PRIVATE_IPV4_BLOCKS)('refuses any address in %s, in any form the URL parser accepts, naming the block', (cidr) => {
-    const random = seededRandom(parseCidr(cidr).first + 1);
-    const { first, size } = parseCidr(cidr);
-    const failures: string[] = [];
-    for (let run = 0; run < 300; run += 1) {
-      const address = first + Math.floor(random() * size);
-      const host = IPV4_FORMS[FORM_NAMES[run % FORM_NAMES.length]](address);
-      for (const scheme of ['http', 'https']) {
-        const input = `${scheme}://${host}/path`;
-        const result = publicOnly(input);
-        if (result.ok || !result.error.includes(`${octetsOf(address).join('.')} is in ${cidr}`)) failures.push(input);
-      }
-    }
-    expect(failures).toEqual([]);
+    fc.assert(
+      fc.property(addressIn(cidr), fc.constantFrom(...FORM_NAMES), fc.constantFrom('http', 'https'), (address, form, scheme) => {
+        const result = publicOnly(`${scheme}://${IPV4_FORMS[form](address)}/path`);
+        expect(result).toEqual({ ok: false, error: expect.stringContaining(`${octetsOf(address).join('.')} is in ${cidr}`) });
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses any private IPv4 address embedded in IPv6 (mapped, compatible, NAT64, 6to4)', () => {
-    const random = seededRandom(64);
     const hex = (value: number): string => value.toString(16);
-    const failures: string[] = [];
-    for (let run = 0; run < 600; run += 1) {
-      const { first, size } = parseCidr(PRIVATE_IPV4_BLOCKS[run % PRIVATE_IPV4_BLOCKS.length]);
-      const address = first + Math.floor(random() * size);
-      const high = hex(address >>> 16);
-      const low = hex(address & 0xffff);
-      const dotted = octetsOf(address).join('.');
-      const hosts = [`::ffff:${dotted}`, `::ffff:${high}:${low}`, `64:ff9b::${dotted}`, `2002:${high}:${low}::${hex(run)}`];
-      // ::/96 with a zero address is :: itself (and ::1 is loopback): both are refused, under their own names.
-      if (address > 1) hosts.push(`::${dotted}`);
-      for (const host of hosts) {
-        const result = publicOnly(`http://[${host}]/`);
-        if (result.ok || !result.error.includes(`${dotted} is in`)) failures.push(host);
-      }
-    }
-    expect(failures).toEqual([]);
+    fc.assert(
+      fc.property(privateIpv4Address, fc.nat({ max: 0xffff }), (address, interfaceId) => {
+        const high = hex(address >>> 16);
+        const low = hex(address & 0xffff);
+        const dotted = octetsOf(address).join('.');
+        const hosts = [`::ffff:${dotted}`, `::ffff:${high}:${low}`, `64:ff9b::${dotted}`, `2002:${high}:${low}::${hex(interfaceId)}`];
+        // ::/96 with a zero address is :: itself (and ::1 is loopback): both are refused, under their own names.
+        if (address > 1) hosts.push(`::${dotted}`);
+        for (const host of hosts) {
+          expect({ host, result: publicOnly(`http://[${host}]/`) }).toEqual({
+            host,
+            result: { ok: false, error: expect.stringContaining(`${dotted} is in`) },
+          });
+        }
+      }),
+      { numRuns: 600 },
+    );
   });
 
   it('accepts any public IPv4 address in any form, as its dotted quad', () => {
-    const random = seededRandom(4);
-    const blocks = PRIVATE_IPV4_BLOCKS.map(parseCidr);
-    const failures: string[] = [];
-    for (let run = 0; run < 1_000; run += 1) {
-      const address = Math.floor(random() * 2 ** 32);
-      if (blocks.some(({ first, size }) => address >= first && address < first + size)) continue;
-      const input = `https://${IPV4_FORMS[FORM_NAMES[run % FORM_NAMES.length]](address)}/`;
-      const result = publicOnly(input);
-      if (!result.ok || result.url !== `https://${octetsOf(address).join('.')}/`) failures.push(input);
-    }
-    expect(failures).toEqual([]);
+    fc.assert(
+      fc.property(publicIpv4Address, fc.constantFrom(...FORM_NAMES), (address, form) => {
+        expect(publicOnly(`https://${IPV4_FORMS[form](address)}/`)).toEqual({ ok: true, url: `https://${octetsOf(address).join('.')}/` });
+      }),
+      { numRuns: 1_000 },
+    );
   });
 
   it('never throws on arbitrary input, and what it accepts passes every host rule', () => {
-    const random = seededRandom(2026);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-    const schemes = ['http://', 'https://', 'HTTP://', 'https://user@', 'ftp://', 'http:', ''];
-    const hostPieces = [
-      'a', 'Z', '0', '7', '127', '255', '0x7f', 'ff', '-', '_', 'localhost', 'local', 'internal', 'home', 'arpa', 'xn--', 'example', 'com',
-      '\u0430', '\u03b1', '\u00df', '\u200d', '\u0301', '\u6f22', '\u3072', '\u30ab', '\ud55c', '\u0627', '%2e', '[', ']', '::', ':', ' ',
-    ];
-    const separators = ['.', '.', '.', '\uff0e', '\u3002', '%2e', ''];
-    const tails = ['', '/', '/path?q=1#x', ':8080/', ':99999/', '\\', '/\u0430', '@evil.com/'];
+    const scheme = fc.constantFrom('http://', 'https://', 'HTTP://', 'https://user@', 'ftp://', 'http:', '');
+    // Pieces that reach the rules: numbers, special names, IDNA oddities, and letters of other scripts (for look-alikes).
+    const hostPiece = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom(
+          'a', 'Z', '0', '7', '127', '255', '0x7f', 'ff', '-', '_', 'localhost', 'local', 'internal', 'home', 'arpa', 'xn--', 'example',
+          'com', '\u200d', '\u0301', '%2e', '[', ']', '::', ':', ' ',
+        ),
+      },
+      { weight: 3, arbitrary: fc.constantFrom('\u0430', '\u03b1', '\u00df', '\u6f22', '\u3072', '\u30ab', '\ud55c', '\u0627') },
+    );
+    const label = fc.array(hostPiece, { minLength: 1, maxLength: 3 }).map((pieces) => pieces.join(''));
+    const separator = fc.constantFrom('.', '.', '.', '\uff0e', '\u3002', '%2e', '');
+    const tail = fc.constantFrom('', '/', '/path?q=1#x', ':8080/', ':99999/', '\\', '/\u0430', '@evil.com/');
+    const hostLike = fc
+      .tuple(scheme, label, fc.array(fc.tuple(separator, label), { maxLength: 3 }), tail)
+      .map(([start, first, rest, end]) => start + first + rest.map(([dot, next]) => dot + next).join('') + end);
+    // And now and then any code points at all after the scheme.
+    const anyAfterScheme = fc.tuple(scheme, fc.string({ unit: 'binary', maxLength: 40 })).map(([start, rest]) => start + rest);
+    const input = fc.oneof({ weight: 9, arbitrary: hostLike }, { weight: 1, arbitrary: anyAfterScheme });
     const outcomes = { accepted: 0, mixedScripts: 0, nonPublic: 0 };
-    for (let run = 0; run < 3_000; run += 1) {
-      const labels = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
-        Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(hostPieces)).join(''),
-      );
-      const input = pick(schemes) + labels.map((label, index) => (index === 0 ? '' : pick(separators)) + label).join('') + pick(tails);
-      const result = publicOnly(input);
-      if (result.ok) {
-        outcomes.accepted += 1;
-        const { hostname } = new URL(result.url);
-        expect({ input, nonPublic: nonPublicHostReason(hostname), mixed: mixedScriptLabel(hostname) }).toEqual({ input, nonPublic: null, mixed: null });
-      } else {
-        expect(result.error).toMatch(/^The (url|url's host) /);
-        if (result.error.startsWith("The url's host mixes scripts")) outcomes.mixedScripts += 1;
-        if (result.error.startsWith('The url must point at a public host')) outcomes.nonPublic += 1;
-      }
-    }
+    fc.assert(
+      fc.property(input, (generated) => {
+        const result = publicOnly(generated);
+        if (result.ok) {
+          outcomes.accepted += 1;
+          const { hostname } = new URL(result.url);
+          expect({ generated, nonPublic: nonPublicHostReason(hostname), mixed: mixedScriptLabel(hostname) }).toEqual({
+            generated,
+            nonPublic: null,
+            mixed: null,
+          });
+        } else {
+          expect(result.error).toMatch(/^The (url|url's host) /);
+          if (result.error.startsWith("The url's host mixes scripts")) outcomes.mixedScripts += 1;
+          if (result.error.startsWith('The url must point at a public host')) outcomes.nonPublic += 1;
+        }
+      }),
+      { numRuns: 3_000 },
+    );
     // The generator reaches the rules under test, not only the parser's refusals.
     for (const count of Object.values(outcomes)) expect(count).toBeGreaterThan(50);
   });
