@@ -5,8 +5,11 @@
  *
  * 1. a known link's 302, p50 and p99 over sequential keep-alive requests (one socket), against a
  *    404 for an unknown code (same route, same function, no click) and against a bare node:http
- *    server answering 302; the three series interleaved in blocks, so drift hits them alike;
- * 2. the same with the click queue unreachable: the redirect function reaches SQS through a proxy
+ *    server answering 302; the three series interleaved in blocks, so drift hits them alike. Paced
+ *    (a gap after each answer, as between visitors: the goal's measure, whether a response waits for
+ *    click work) and back to back (each request meets the last one's click work on the same two
+ *    cores: how the machine copes with saturation, reported without a goal);
+ * 2. paced again with the click queue unreachable: the redirect function reaches SQS through a proxy
  *    (LOCAL_ENDPOINTS) that is taken down; then brought up, and the clicks that arrive in the
  *    statistics counted against those sent (held clicks leave on the next invocation, or when the
  *    environment is reclaimed after LOCAL_IDLE_SECONDS);
@@ -35,8 +38,11 @@ const UNKNOWN_CODE = 'nosuchcode1';
 const BLOCK = Number(process.env.BENCH_LATENCY_BLOCK ?? 50);
 const BLOCKS = Number(process.env.BENCH_LATENCY_BLOCKS ?? 8);
 const WARMUP = 50;
-/** A pause after each request (default none: back to back, so the next request meets the last one's after-response work). */
-const PAUSE_MS = Number(process.env.BENCH_LATENCY_PAUSE_MS ?? 0);
+/**
+ * The paced series' gap after each answer: long enough for the last click to leave (its send takes
+ * 2 to 3 ms here), so a request never shares the two cores with the click work of the one before.
+ */
+const GAP_MS = Number(process.env.BENCH_LATENCY_GAP_MS ?? 10);
 /** Short, so that environments holding clicks are reclaimed (and flush them) soon after the traffic stops. */
 const IDLE_SECONDS = 3;
 const GOAL_KNOWN_VS_404 = 1.2;
@@ -107,8 +113,8 @@ class Series {
     private readonly onAnswer: () => void = () => undefined,
   ) {}
 
-  /** `count` requests; timed ones are kept as samples. */
-  async run(count: number, timed: boolean): Promise<void> {
+  /** `count` requests, `gapMs` apart; timed ones are kept as samples. */
+  async run(count: number, timed: boolean, gapMs = 0): Promise<void> {
     for (let i = 0; i < count; i++) {
       const headers = visitHeaders(this.#requests++);
       const started = performance.now();
@@ -119,7 +125,7 @@ class Series {
       }
       this.onAnswer();
       if (timed) this.samples.push(ms);
-      if (PAUSE_MS > 0) await sleep(PAUSE_MS);
+      if (gapMs > 0) await sleep(gapMs);
     }
   }
 
@@ -129,10 +135,10 @@ class Series {
 }
 
 /** Warm-up for each, then BLOCKS rounds of BLOCK requests per series, in turn. */
-async function interleaved(series: readonly Series[]): Promise<void> {
-  for (const each of series) await each.run(WARMUP, false);
+async function interleaved(series: readonly Series[], gapMs: number): Promise<void> {
+  for (const each of series) await each.run(WARMUP, false, gapMs);
   for (let block = 0; block < BLOCKS; block++) {
-    for (const each of series) await each.run(BLOCK, true);
+    for (const each of series) await each.run(BLOCK, true, gapMs);
   }
 }
 
@@ -272,18 +278,20 @@ export async function runRedirectLatencyBench(): Promise<string[]> {
       new Series(`bare node:http server, 302${suffix}`, bareAgent, bare.url, 302),
     ];
 
-    // 1. Healthy queue.
-    const healthy = seriesOf('');
+    // 1. Healthy queue: paced (the goal), then back to back.
+    const healthy = seriesOf(', paced');
     let mark = front.output().length;
-    await interleaved(healthy);
+    await interleaved(healthy, GAP_MS);
+    const backToBack = seriesOf(', back to back');
+    await interleaved(backToBack, 0);
     const healthyColdStarts = coldStartsOf(front.output().slice(mark), 'RedirectFunction');
 
-    // 2. Queue unreachable: warm up while down, so every publisher in use has found it failing.
+    // 2. Queue unreachable, paced: warm up while down, so every publisher in use has found it failing.
     proxy.setUp(false);
-    const down = seriesOf(', queue down');
+    const down = seriesOf(', paced, queue down');
     mark = front.output().length;
     try {
-      await interleaved(down);
+      await interleaved(down, GAP_MS);
     } finally {
       proxy.setUp(true);
     }
@@ -320,22 +328,28 @@ export async function runRedirectLatencyBench(): Promise<string[]> {
 
     const samples = BLOCK * BLOCKS;
     const [known, unknown, bareSeries] = healthy;
+    const [knownBackToBack, unknownBackToBack, bareBackToBack] = backToBack;
     const [knownDown, unknownDown, bareDown] = down;
     return [
       `redirect latency: local stack as a child process (npm start), functions in their own execution environments; ` +
         `ready in ${fixed(startSeconds, 1)} s`,
       `  ${samples} timed sequential GETs per series over one keep-alive socket each (after ${WARMUP} untimed), ` +
-        `interleaved in blocks of ${BLOCK}; browser User-Agents, varied X-Forwarded-For`,
-      ...table([['queue healthy', 'p50 ms', 'p99 ms'], latencyRow(known), latencyRow(unknown), latencyRow(bareSeries)]),
+        `interleaved in blocks of ${BLOCK}; browser User-Agents, varied X-Forwarded-For; ` +
+        `paced: ${GAP_MS} ms after each answer, so the last click has left; back to back: none`,
+      ...table([
+        ['queue healthy', 'p50 ms', 'p99 ms'],
+        ...[known, unknown, bareSeries, knownBackToBack, unknownBackToBack, bareBackToBack].map(latencyRow),
+      ]),
       ...table([
         ['ratio', 'p50', 'p99'],
-        ratioRow(`known / unknown (goal ≤ ${GOAL_KNOWN_VS_404})`, known, unknown, GOAL_KNOWN_VS_404),
-        ratioRow('known / bare server', known, bareSeries),
-        ratioRow('unknown / bare server', unknown, bareSeries),
+        ratioRow(`known / unknown, paced (goal ≤ ${GOAL_KNOWN_VS_404})`, known, unknown, GOAL_KNOWN_VS_404),
+        ratioRow('known / bare server, paced', known, bareSeries),
+        ratioRow('unknown / bare server, paced', unknown, bareSeries),
+        ratioRow('known / unknown, back to back (saturation, no goal)', knownBackToBack, unknownBackToBack),
       ]),
       `  redirect cold starts during the series: ${healthyColdStarts}`,
       '',
-      `  click queue unreachable (its proxy resets every connection; ${WARMUP} untimed GETs each first, while down)`,
+      `  click queue unreachable (its proxy resets every connection; ${WARMUP} untimed GETs each first, while down), paced`,
       ...table([['queue down', 'p50 ms', 'p99 ms'], latencyRow(knownDown), latencyRow(unknownDown), latencyRow(bareDown)]),
       ...table([
         ['ratio', 'p50', 'p99'],
