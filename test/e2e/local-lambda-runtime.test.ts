@@ -124,18 +124,37 @@ describe('local Lambda runtime', () => {
     expect(await eventually(() => existsSync(path.join(dir, 'after-1')))).toBe(true);
   });
 
+  it("has the result accepted before work left behind starts, so the runtime's next follows at once, as with AWS's blocking post", async () => {
+    const { pool, dir } = await poolFor('blocking-post', {
+      code: `
+        import { writeFileSync } from 'node:fs';
+        export const handler = async () => {
+          setImmediate(() => {
+            const end = Date.now() + 300;
+            while (Date.now() < end);
+            writeFileSync(process.env.MARKER_DIR + '/left-behind-done', 'x');
+          });
+          return { pid: process.pid };
+        };`,
+    });
+    const { pid } = (await pool.invoke({})) as { pid: number };
+    // Frozen in the middle of the left-behind work: its next call went out before that work ran.
+    expect(await eventually(() => processState(pid) === 'T')).toBe(true);
+    expect(existsSync(path.join(dir, 'left-behind-done'))).toBe(false);
+  });
+
   it("posts the response before any callback the handler left behind runs, as AWS's native runtime client does", async () => {
     const { pool, reports } = await poolFor('response-first', {
       maxEnvironments: 1,
-      code: `export const handler = async () => {
-        setImmediate(() => { const end = Date.now() + 600; while (Date.now() < end); });
+      code: `export const handler = async (event) => {
+        if (event.block) setImmediate(() => { const end = Date.now() + 600; while (Date.now() < end); });
         return 'sent';
       };`,
     });
     await pool.invoke({});
     expect(await eventually(() => reports.length === 1)).toBe(true);
     const started = Date.now();
-    expect(await pool.invoke({})).toBe('sent');
+    expect(await pool.invoke({ block: true })).toBe('sent');
     // The work left behind blocks its process for 600 ms; the response did not wait for it.
     expect(Date.now() - started).toBeLessThan(300);
   });
