@@ -3,6 +3,30 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEMO_CODE } from '../local/stack';
 
+export interface Rate {
+  readonly label: string;
+  readonly perSecond: number;
+}
+
+/** Runs `op` `ops` times after a warm-up (a tenth, at most 1,000) and gives its rate. */
+export async function timeOps(label: string, ops: number, op: (i: number) => Promise<unknown> | unknown): Promise<Rate> {
+  const warmup = Math.min(1000, Math.floor(ops / 10));
+  for (let i = 0; i < warmup; i++) await op(i);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) await op(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { label, perSecond: ops / seconds };
+}
+
+export const perSecond = (rate: Rate): string => `${Math.round(rate.perSecond).toLocaleString('en-US')}/s`;
+
+/** A rate beside its baseline, and their ratio. */
+export function report(subject: Rate, baseline: Rate): void {
+  console.log(`${subject.label}: ${perSecond(subject)}`);
+  console.log(`${baseline.label}: ${perSecond(baseline)}`);
+  console.log(`  ratio: ${(subject.perSecond / baseline.perSecond).toFixed(3)} of baseline\n`);
+}
+
 /** First column left-aligned, the others right-aligned. */
 export function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0)));

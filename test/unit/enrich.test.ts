@@ -1,5 +1,5 @@
 import { linkShardOf, parseRawClick } from '../../lambdas/domain/click';
-import { enrichClick, type CountryLookup } from '../../lambdas/domain/enrich';
+import { Enricher, enrichClick, type CountryLookup } from '../../lambdas/domain/enrich';
 import { clickMessage } from '../fixtures/clicks';
 import { USER_AGENTS } from '../fixtures/user-agents';
 
@@ -65,5 +65,38 @@ describe('enrichClick', () => {
     const stored = JSON.stringify(enrichClick(MESSAGE, countries));
     expect(stored).not.toContain('203.0.113');
     expect(stored).not.toContain('AppleWebKit');
+  });
+});
+
+describe('Enricher (cached User-Agents and networks)', () => {
+  const methods = ['GET', 'HEAD'] as const;
+  const purposes = [null, 'prefetch'];
+  const prefixes = ['203.0.113.0', '2001:db8:1::', '198.51.100.0', null];
+  /** Every real User-Agent of the fixtures, with each method, purpose and network. */
+  const messages = Object.values(USER_AGENTS).flatMap((userAgent) =>
+    methods.flatMap((method) =>
+      purposes.flatMap((purpose) => prefixes.map((ipPrefix) => ({ ...MESSAGE, userAgent, method, purpose, ipPrefix }))),
+    ),
+  );
+
+  it.each([
+    ['a cache that holds them all', 10_000],
+    ['a cache of two, which evicts all the time', 2],
+  ])('agrees with enrichClick on real User-Agents, seen once and again, with %s', (_name, capacity) => {
+    const enricher = new Enricher(countries, capacity);
+    for (const round of [1, 2]) {
+      for (const message of messages) expect({ round, raw: enricher.enrich(message) }).toEqual({ round, raw: enrichClick(message, countries) });
+    }
+  });
+
+  it('looks up each network once, however many clicks come from it', () => {
+    let lookups = 0;
+    const counting: CountryLookup = (prefix) => {
+      lookups += 1;
+      return countries(prefix);
+    };
+    const enricher = new Enricher(counting);
+    for (const message of messages) enricher.enrich(message);
+    expect(lookups).toBe(prefixes.filter((prefix) => prefix !== null).length);
   });
 });

@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { BoundedCache } from '../../lambdas/domain/bounded-cache';
+
+describe('BoundedCache', () => {
+  it('computes each key once while it stays cached', () => {
+    const cache = new BoundedCache<string>(10);
+    const computed: string[] = [];
+    const upper = (key: string): string => {
+      computed.push(key);
+      return key.toUpperCase();
+    };
+    expect([cache.get('a', upper), cache.get('b', upper), cache.get('a', upper), cache.get('b', upper)]).toEqual(['A', 'B', 'A', 'B']);
+    expect(computed).toEqual(['a', 'b']);
+  });
+
+  it('keeps what was used recently and forgets what was not, within its capacity', () => {
+    const cache = new BoundedCache<number>(4);
+    const computed: string[] = [];
+    const length = (key: string): number => {
+      computed.push(key);
+      return key.length;
+    };
+    for (const key of ['hot', 'x1', 'hot', 'x2', 'hot', 'x3', 'hot', 'x4', 'hot', 'x5']) cache.get(key, length);
+    // 'hot' was used in every generation: computed once; the one-off keys were each computed once too.
+    expect(computed).toEqual(['hot', 'x1', 'x2', 'x3', 'x4', 'x5']);
+    cache.get('x1', length);
+    expect(computed.at(-1)).toBe('x1');
+  });
+
+  it('never holds more than its capacity, and always answers what compute would, for any sequence of keys', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 50 }), fc.array(fc.string({ maxLength: 3 }), { maxLength: 500 }), (capacity, keys) => {
+        const cache = new BoundedCache<string>(capacity);
+        for (const key of keys) {
+          expect(cache.get(key, (k) => `value of ${k}`)).toBe(`value of ${key}`);
+          expect(cache.entries).toBeLessThanOrEqual(capacity);
+        }
+      }),
+    );
+  });
+
+  it('refuses a capacity it could not honour', () => {
+    expect(() => new BoundedCache(1)).toThrow(RangeError);
+    expect(() => new BoundedCache(Number.NaN)).toThrow(RangeError);
+  });
+});
