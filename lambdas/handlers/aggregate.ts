@@ -17,7 +17,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { parseRawClick } from '../domain/click';
 import {
   applyGroup,
@@ -33,6 +33,7 @@ import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } fr
 import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
 import { settleWithLimit } from '../shared/concurrency';
 import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
+import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
 
 const logger = new Logger({ serviceName: 'aggregate' });
@@ -191,7 +192,8 @@ async function markDays(config: AggregateConfig, groups: readonly QuarterHourGro
   });
 }
 
-export async function handler(event: TumblingWindowStreamEvent): Promise<TumblingWindowResponse> {
+export async function handler(event: TumblingWindowStreamEvent, context?: Context): Promise<TumblingWindowResponse> {
+  observeInvocation(context, logger, metrics);
   const config = aggregateConfig();
   const writer = event.shardId;
   if (writer === undefined || writer === '') {

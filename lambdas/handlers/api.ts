@@ -12,7 +12,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../domain/aggregate-state';
 import { parseQuarterHourItem, slotRange, type QuarterHourItem } from '../domain/quarter-hour';
 import { parseDailyItem, parseMonthlyItem, type PeriodItem } from '../domain/rollup';
@@ -25,6 +25,7 @@ import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';
 import { findLink } from '../shared/links';
+import { observeInvocation } from '../shared/observability';
 
 const logger = new Logger({ serviceName: 'api' });
 
@@ -233,7 +234,8 @@ async function answer(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   }
 }
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+export async function handler(event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  observeInvocation(context, logger);
   // Every answer, errors included: on AWS HEAD reaches this function through the ANY route.
   return withoutBodyFor(event.requestContext.http.method, await answer(event));
 }

@@ -12,6 +12,7 @@ import { Enricher } from '../domain/enrich';
 import { enrichConfig, type EnrichConfig } from '../shared/config';
 import { openCountryLookup, resolveGeoDatabasePath } from '../shared/geo';
 import { getOrCreate } from '../shared/get-or-create';
+import { observeInvocation } from '../shared/observability';
 import { RawClickWriter } from '../shared/raw-click-writer';
 
 const logger = new Logger({ serviceName: 'enrich' });
@@ -43,6 +44,7 @@ async function storeClick(record: SQSRecord, writer: RawClickWriter, clicks: Enr
 }
 
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  observeInvocation(context, logger, metrics);
   const config = enrichConfig();
   const clicks = enricher(config);
   // Per invocation, like the processor: both hold this batch's state, and the local stack may run invocations concurrently.

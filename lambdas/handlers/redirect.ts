@@ -17,6 +17,7 @@ import { AfterResponseWork, type RunningExtension, startInternalExtension } from
 import { ClickPublisher } from '../shared/click-publisher';
 import { redirectConfig, type RedirectConfig } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
+import { observeInvocation } from '../shared/observability';
 import { problem, withoutBodyFor } from '../shared/http';
 import { CachedLinkLookup, type Link } from '../shared/links';
 import { SaltStore } from '../shared/salt-store';
@@ -111,8 +112,9 @@ const RETRY_AFTER_SECONDS = '5';
  */
 export async function handler(
   event: APIGatewayProxyEventV2,
-  context?: Pick<Context, 'awsRequestId'>,
+  context?: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  observeInvocation(context, logger, metrics);
   let click: ClickToRecord | undefined;
   try {
     const answer = await respond(event);

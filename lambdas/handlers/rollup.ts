@@ -28,6 +28,7 @@ import { queryTargetRange } from '../shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
 import { settleWithLimit } from '../shared/concurrency';
 import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
+import { observeInvocation } from '../shared/observability';
 import { rollupConfig, type RollupConfig } from '../shared/config';
 
 const logger = new Logger({ serviceName: 'rollup' });
@@ -133,6 +134,7 @@ function oldestPendingSeconds(markers: readonly PendingMarkerItem[], nowMs: numb
 type Outcome = 'applied' | 'deferred';
 
 export async function handler(_event: unknown, context?: Context): Promise<void> {
+  observeInvocation(context, logger, metrics);
   const config = rollupConfig();
   const markers = await pendingMarkers(config.pendingRollupsTableName);
   metrics.addMetric('PendingRollups', MetricUnit.Count, markers.length);

@@ -14,6 +14,7 @@ import { afterResponse, flushClicks, handler, settleClicks } from '../../lambdas
 import { DEADLINE_MARGIN_MS, HOLD_AFTER_RESPONSE_MS } from '../../lambdas/shared/after-response-extension';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { createTable, type DynamoForHandlers, httpApiEvent, REGION, sqsClient, startDynamoForHandlers, waitFor } from '../fixtures/local/emulators';
+import { lambdaContext } from '../fixtures/lambda-context';
 
 jest.setTimeout(60_000);
 
@@ -122,7 +123,7 @@ async function invoke(code: string, { deadlineInMs = 5_000, holdFirst = true } =
   const startedAt = Date.now();
   const hold = (): Promise<number> => afterResponse.hold(requestId, startedAt + deadlineInMs, settleClicks).then(() => Date.now() - startedAt);
   const held = holdFirst ? hold() : undefined;
-  const result = await handler(redirectEvent(code), { awsRequestId: requestId });
+  const result = await handler(redirectEvent(code), lambdaContext({ functionName: 'redirect', awsRequestId: requestId }));
   const respondedInMs = Date.now() - startedAt;
   const heldForMs = await (held ?? hold());
   return { result, respondedInMs, heldForMs };

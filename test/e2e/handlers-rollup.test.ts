@@ -6,7 +6,6 @@
  */
 import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { Context } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { RawClick } from '../../lambdas/domain/click';
 import { parseDailyItem, parseMonthlyItem, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf, type PeriodItem } from '../../lambdas/domain/rollup';
@@ -14,6 +13,7 @@ import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { lambdaContext } from '../fixtures/lambda-context';
 import type { DynamoProxy } from './helpers/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
@@ -65,23 +65,6 @@ async function storedItems(targets: readonly string[]): Promise<Record<string, u
 
 async function markers(): Promise<Record<string, unknown>[]> {
   return (await Promise.all(PENDING_PARTITIONS.map((partition) => partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', partition])))).flat();
-}
-
-function lambdaContext(remainingMs: number): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'rollup',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:rollup',
-    memoryLimitInMB: '256',
-    awsRequestId: 'request',
-    logGroupName: '/aws/lambda/rollup',
-    logStreamName: 'stream',
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /** Aggregates the clicks and rolls them up with the reporting zone set to tz (the aggregator marks days, the rollup cuts them, in it). */
@@ -297,10 +280,10 @@ describe('rollup handler', () => {
 
   it('takes no marker with less than 15 seconds left, leaving them for the next run', async () => {
     await aggregateClicks([testClick('late', 'late-owner')]);
-    await rollup({}, lambdaContext(14_000));
+    await rollup({}, lambdaContext({ functionName: 'rollup', remainingMs: 14_000 }));
     expect(await daily(linkTarget('late'))).toEqual({});
     expect(await markers()).toHaveLength(2);
-    await rollup({}, lambdaContext(60_000));
+    await rollup({}, lambdaContext({ functionName: 'rollup', remainingMs: 60_000 }));
     expect(await daily(linkTarget('late'))).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
   });
 });

@@ -208,4 +208,22 @@ describe('click pipeline through the local stack', () => {
     }
     expect(items).toBeGreaterThan(CLICKS);
   }, 90_000);
+
+  test("log lines carry the invocation's Lambda context, and each function reports its cold starts", () => {
+    const output = stack.output();
+    const linesOf = (functionPrefix: string): Record<string, unknown>[] =>
+      [...output.matchAll(new RegExp(`^\\[${functionPrefix}\\w*\\] (\\{.*\\})$`, 'gm'))].map((match) => JSON.parse(match[1]) as Record<string, unknown>);
+    const clickLines = linesOf('RedirectFunction').filter((line) => line.message === 'click');
+    expect(clickLines.length).toBeGreaterThanOrEqual(CLICKS);
+    for (const line of clickLines) {
+      expect(line).toMatchObject({ function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/), cold_start: expect.any(Boolean) });
+    }
+    // Each request id once: the context is the invocation's own, not a stale one.
+    expect(new Set(clickLines.map((line) => line.function_request_id)).size).toBe(clickLines.length);
+    // Powertools emits ColdStart=1 once per execution environment, under the function's service.
+    for (const [prefix, service] of [['RedirectFunction', 'redirect'], ['EnrichFunction', 'enrich'], ['AggregateFunction', 'aggregate']]) {
+      const coldStarts = linesOf(prefix).filter((line) => line.ColdStart === 1);
+      expect({ prefix, coldStarts: coldStarts.length > 0, service: coldStarts[0]?.service }).toEqual({ prefix, coldStarts: true, service });
+    }
+  });
 });
