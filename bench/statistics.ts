@@ -29,7 +29,7 @@ import { parsePendingMarker } from '../lambdas/domain/rollup';
 import * as api from '../lambdas/handlers/api';
 import * as enrich from '../lambdas/handlers/enrich';
 import { queryTargetRange } from '../lambdas/shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/clients/dynamodb';
 import { settleWithLimit } from '../lambdas/shared/concurrency';
 import { startLocalStack } from '../local/stack';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';

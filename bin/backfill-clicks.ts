@@ -16,7 +16,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { QUARTER_HOUR_RETENTION_DAYS } from '../lambdas/domain/buckets';
 import { clickMessageBody, type ClickMessage } from '../lambdas/domain/click';
 import { EDGE_MS, parseClickLogLine, parseInstant, replayDecision, type ReplayWindow } from '../lambdas/domain/click-log';
-import { sqsClient } from '../lambdas/shared/aws-clients';
+import { sqsClient } from '../lambdas/shared/clients/sqs';
 
 const USAGE = `Usage: npm run backfill -- --queue-url URL [--since ISO] [--until ISO] [--dry-run] [FILE ...]
 
@@ -303,7 +303,7 @@ async function run(options: Options): Promise<number> {
   }
   if (options.queueUrl !== undefined && !process.env.AWS_REGION) {
     const region = regionOfQueueUrl(options.queueUrl);
-    // Read by the shared SQS client factory (lambdas/shared/aws-clients.ts).
+    // Read by the shared SQS client factory (lambdas/shared/clients/settings.ts).
     if (region !== undefined) process.env.AWS_REGION = region;
   }
   const sender = options.dryRun || options.queueUrl === undefined ? undefined : new QueueSender(options.queueUrl);

@@ -30,7 +30,7 @@ import {
   type StreamedClick,
 } from '../domain/quarter-hour';
 import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } from '../domain/rollup';
-import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { observeInvocation } from '../shared/observability';

@@ -20,7 +20,8 @@ import { checkCustomCode, generateShortCode, parseShortCode } from '../domain/sh
 import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsSubject } from '../domain/stats';
 import { validateTargetUrl } from '../domain/target-url';
 import { queryTargetRange } from '../shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed, secretsManagerClient } from '../shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/clients/dynamodb';
+import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';

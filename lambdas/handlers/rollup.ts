@@ -25,7 +25,7 @@ import {
   type PeriodItem,
 } from '../domain/rollup';
 import { queryTargetRange } from '../shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { observeInvocation } from '../shared/observability';

@@ -1,6 +1,6 @@
 /** Reading the aggregate tables (docs/statistics.md): every level is keyed by `target` and a sortable period. */
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from './aws-clients';
+import { dynamoDocumentClient } from './clients/dynamodb';
 
 export interface TargetRange {
   readonly tableName: string;

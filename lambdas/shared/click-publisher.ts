@@ -17,7 +17,7 @@ import {
   SQSServiceException,
 } from '@aws-sdk/client-sqs';
 import { clickMessageBody, type ClickMessage } from '../domain/click';
-import { sqsClient } from './aws-clients';
+import { sqsClient } from './clients/sqs';
 
 /** SendMessageBatch accepts at most 10 entries. */
 const BATCH_SIZE = 10;

@@ -1,6 +1,6 @@
 /** Reading links from the links table (`{ code, url, owner, createdAt }`). */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from './aws-clients';
+import { dynamoDocumentClient } from './clients/dynamodb';
 
 export interface Link {
   readonly url: string;

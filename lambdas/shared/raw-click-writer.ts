@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { RawClick } from '../domain/click';
-import { dynamoDocumentClient } from './aws-clients';
+import { dynamoDocumentClient } from './clients/dynamodb';
 
 /** BatchWriteItem's limit. */
 export const MAX_BATCH_WRITE_ITEMS = 25;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { saltPeriodOf, type SaltPeriod } from '../domain/visitor';
-import { dynamoDocumentClient, isConditionalCheckFailed } from './aws-clients';
+import { dynamoDocumentClient, isConditionalCheckFailed } from './clients/dynamodb';
 
 const SALT_BYTES = 32;
 /** After the table failed, clicks use a process-local salt for this long before trying it again. */

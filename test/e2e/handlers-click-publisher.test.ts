@@ -10,7 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { parseClickMessage, type ClickMessage } from '../../lambdas/domain/click';
-import { sqsClient as handlerSqsClient } from '../../lambdas/shared/aws-clients';
+import { sqsClient as handlerSqsClient } from '../../lambdas/shared/clients/sqs';
 import { ClickPublisher, MAX_BUFFERED_CLICKS } from '../../lambdas/shared/click-publisher';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { clickMessage } from '../fixtures/clicks';

@@ -14,7 +14,7 @@ import {
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_MAX_ITEM_BYTES, itemBytes, mapEntryBytes } from '../../lambdas/domain/item-size';
-import { isItemTooLarge } from '../../lambdas/shared/aws-clients';
+import { isItemTooLarge } from '../../lambdas/shared/clients/dynamodb';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { startSqs } from '../../local/emulators/sqs';
 import { TtlSweeper } from '../../local/ttl-sweeper';
