@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_CODE } from '../local/stack';
 import { resourcesOfType } from '../local/template';
-import { removeDataDir, startLocalStackProcess, type LocalStackProcess } from '../test/e2e/helpers/local-stack-process';
+import { removeDataDir, startLocalStackProcess, type LocalStackProcess } from '../test/fixtures/local/local-stack-process';
 import { startSwitchableProxy } from '../test/fixtures/local/switchable-proxy';
 import { USER_AGENTS } from '../test/fixtures/user-agents';
 import { readSynthesizedTemplate } from './handler-environment';

@@ -34,7 +34,7 @@ import { settleWithLimit } from '../lambdas/shared/concurrency';
 import { startLocalStack } from '../local/stack';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
-import { startDynamoProxy, type DynamoProxy } from '../test/e2e/helpers/dynamo-proxy';
+import { startDynamoProxy, type DynamoProxy } from '../test/fixtures/local/dynamo-proxy';
 import { adoptHandlerEnvironment } from './handler-environment';
 import { percentile, table } from './report';
 import { syntheticClickMessages, zipfSampler } from './synthetic-clicks';

@@ -33,7 +33,7 @@ import {
 } from '../fixtures/stack-client';
 import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic';
 import { USER_AGENTS } from '../fixtures/user-agents';
-import { eventually, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const PROJECT_ROOT = path.resolve(__dirname, '../..');
 const REDIRECTS = 200;

@@ -8,8 +8,8 @@ import { USER_AGENTS } from '../fixtures/user-agents';
 import { startSwitchableProxy, type SwitchableProxy } from '../fixtures/local/switchable-proxy';
 import { countsOf, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { syntheticVisits } from '../fixtures/synthetic-traffic';
-import { startDynamoProxy, type DynamoProxy } from './helpers/dynamo-proxy';
-import { lambdaEnvironmentProcesses, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { startDynamoProxy, type DynamoProxy } from '../fixtures/local/dynamo-proxy';
+import { lambdaEnvironmentProcesses, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 /**
  * Longer than the quiet-link test's 5 s, so its environment is still there (frozen) when the click

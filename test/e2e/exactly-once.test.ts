@@ -26,7 +26,7 @@ import {
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { syntheticClickMessage, syntheticVisits, tally, visitorOf, type Tally } from '../fixtures/synthetic-traffic';
-import { startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const LINKS = 5;
 const REDIRECTS = 1_500;

@@ -10,7 +10,7 @@ import { parseQuarterHourItem, type QuarterHourItem } from '../../lambdas/domain
 import { pendingMarker, pendingPartitionOf } from '../../lambdas/domain/rollup';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
-import type { DynamoProxy } from './helpers/dynamo-proxy';
+import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);

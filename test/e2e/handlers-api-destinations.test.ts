@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { resourceNamed, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
-import { type LocalStackProcess, startLocalStackProcess } from './helpers/local-stack-process';
+import { type LocalStackProcess, startLocalStackProcess } from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(120_000);
 

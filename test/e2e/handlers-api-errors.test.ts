@@ -3,7 +3,7 @@
  * client mistake gets its 4xx with a JSON error, and none of them a 5xx; HEAD answers as GET does,
  * without the body.
  */
-import { type LocalStackProcess, removeDataDir, startLocalStackProcess, TEST_API_KEY } from './helpers/local-stack-process';
+import { type LocalStackProcess, removeDataDir, startLocalStackProcess, TEST_API_KEY } from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(120_000);
 

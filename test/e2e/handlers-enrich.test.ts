@@ -12,7 +12,7 @@ import { linkShardOf, type ClickMessage } from '../../lambdas/domain/click';
 import { handler } from '../../lambdas/handlers/enrich';
 import { clickMessage } from '../fixtures/clicks';
 import { createTable, type DynamoForHandlers, REGION, startDynamoForHandlers } from '../fixtures/local/emulators';
-import type { DynamoProxy, JsonObject } from './helpers/dynamo-proxy';
+import type { DynamoProxy, JsonObject } from '../fixtures/local/dynamo-proxy';
 
 jest.setTimeout(60_000);
 

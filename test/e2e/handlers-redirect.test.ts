@@ -1,6 +1,6 @@
 /**
  * The redirect handler in-process on the real emulators (DynamoDB Local, fauxqs). DynamoDB is
- * reached through a proxy (helpers/dynamo-proxy) that can hold requests naming the salts table,
+ * reached through a proxy (test/fixtures/local/dynamo-proxy.ts) that can hold requests naming the salts table,
  * to show that a slow salts table never holds the redirect. The extension's side of each
  * invocation is played by calling afterResponse.hold as the extension's event loop does.
  */

@@ -14,7 +14,7 @@ import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { lambdaContext } from '../fixtures/lambda-context';
-import type { DynamoProxy } from './helpers/dynamo-proxy';
+import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);

@@ -31,7 +31,7 @@ import {
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { USER_AGENTS } from '../fixtures/user-agents';
-import { startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(240_000);
 

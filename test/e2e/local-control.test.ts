@@ -14,7 +14,7 @@ import {
   runSchedule,
   startLocalStackProcess,
   TEST_API_KEY,
-} from './helpers/local-stack-process';
+} from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(90_000);
 

@@ -13,7 +13,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { type FaultPlan, injectFaults, InjectedFaultError, parseFaultPlan } from '../../local/faults';
 import type { LocalFunction } from '../../local/types';
 import { createStreamTable, dynamoClient, recordingFunction, type RecordingFunction, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
-import { startLocalStackProcess } from './helpers/local-stack-process';
+import { startLocalStackProcess } from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(30_000);
 

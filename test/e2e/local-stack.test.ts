@@ -16,7 +16,7 @@ import {
   startLocalStackProcess,
   TEST_API_KEY,
   type LocalStackProcess,
-} from './helpers/local-stack-process';
+} from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(90_000);
 

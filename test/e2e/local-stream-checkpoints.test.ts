@@ -14,7 +14,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { referencedLogicalId, resourcesOfType, synthesizeTemplate } from '../../local/template';
 import { asRecord } from '../../local/types';
 import { createStreamTable, dynamoClient, recordingFunction, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
-import { eventually, removeDataDir, startLocalStackProcess, TEST_API_KEY, type LocalStackProcess } from './helpers/local-stack-process';
+import { eventually, removeDataDir, startLocalStackProcess, TEST_API_KEY, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 jest.setTimeout(90_000);
 

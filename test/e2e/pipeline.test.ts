@@ -28,7 +28,7 @@ import {
 } from '../fixtures/stack-client';
 import { USER_AGENTS } from '../fixtures/user-agents';
 import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic';
-import { eventually, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const CLICKS = 1_000;
 const CONCURRENCY = 16;

@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clickMessage } from '../fixtures/clicks';
 import { ADMIN_OWNER, CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
-import { eventually, startLocalStackProcess, type LocalStackProcess } from './helpers/local-stack-process';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const NEW_YORK = 'America/New_York';
 const KOLKATA = 'Asia/Kolkata';

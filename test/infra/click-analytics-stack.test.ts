@@ -155,7 +155,7 @@ describe('queues', () => {
       },
     });
 
-  it('keeps clicks 7 days, encrypted, TLS only, with a DLQ after 3 receives', () => {
+  it('keeps clicks 7 days, encrypted, TLS only, with a DLQ after 5 receives (the least AWS advises for a Lambda consumer)', () => {
     const clickQueue = logicalId(stack.clickQueue);
     template.hasResourceProperties('AWS::SQS::Queue', {
       MessageRetentionPeriod: 7 * 24 * 3600,
