@@ -9,7 +9,8 @@ const IPV6_GROUPS = 8;
 /** Groups kept by the /48 prefix. */
 const IPV6_PREFIX_GROUPS = 3;
 
-function parseIpv4(text: string): number[] | null {
+/** The four octets of a dotted quad in canonical form (no leading zeros), or null. */
+export function parseIpv4(text: string): number[] | null {
   const parts = text.split('.');
   if (parts.length !== 4 || !parts.every((part) => IPV4_OCTET.test(part))) return null;
   return parts.map(Number);
@@ -23,7 +24,7 @@ function parseGroups(text: string): number[] | null {
 }
 
 /** The eight 16-bit groups of an IPv6 address (with an optional dotted IPv4 tail), or null. */
-function parseIpv6(text: string): number[] | null {
+export function parseIpv6(text: string): number[] | null {
   let head = text;
   const tail: number[] = [];
   const lastColon = text.lastIndexOf(':');

@@ -16,6 +16,8 @@
  * punycode, a trailing dot kept.
  */
 
+import { parseIpv4, parseIpv6 } from './client-ip';
+
 interface SpecialBlock {
   readonly cidr: string;
   /** What the block is, for the client's error message. */
@@ -72,46 +74,14 @@ const SPECIAL_NAMES: readonly SpecialName[] = [
   { suffix: 'invalid', name: 'a name that never resolves (RFC 6761)' },
 ];
 
-/** A dotted quad as a 32-bit number; null for anything else. */
-function parseIpv4(text: string): number | null {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (match === null) return null;
-  const octets = match.slice(1).map(Number);
-  if (octets.some((octet) => octet > 255)) return null;
-  return octets.reduce((value, octet) => value * 256 + octet, 0);
+/** A canonical dotted quad as a 32-bit number; null for anything else. */
+function ipv4Number(text: string): number | null {
+  const octets = parseIpv4(text);
+  return octets === null ? null : octets.reduce((value, octet) => value * 256 + octet, 0);
 }
 
 function formatIpv4(value: number): string {
   return [value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff].join('.');
-}
-
-/** The eight 16-bit groups of an IPv6 address (`::` and a dotted IPv4 tail allowed, no brackets); null for anything else. */
-function parseIpv6(text: string): number[] | null {
-  const halves = text.toLowerCase().split('::');
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string, last: boolean): number[] | null => {
-    if (part === '') return [];
-    const pieces = part.split(':');
-    const groups: number[] = [];
-    for (const [index, piece] of pieces.entries()) {
-      if (last && index === pieces.length - 1 && piece.includes('.')) {
-        const ipv4 = parseIpv4(piece);
-        if (ipv4 === null) return null;
-        groups.push(ipv4 >>> 16, ipv4 & 0xffff);
-      } else if (/^[0-9a-f]{1,4}$/.test(piece)) {
-        groups.push(parseInt(piece, 16));
-      } else {
-        return null;
-      }
-    }
-    return groups;
-  };
-  const head = groupsOf(halves[0], halves.length === 1);
-  if (halves.length === 1) return head?.length === 8 ? head : null;
-  const tail = groupsOf(halves[1], true);
-  if (head === null || tail === null) return null;
-  const zeros = 8 - head.length - tail.length;
-  return zeros >= 1 ? [...head, ...new Array<number>(zeros).fill(0), ...tail] : null;
 }
 
 function splitCidr(cidr: string): { readonly base: string; readonly bits: number } {
@@ -123,7 +93,7 @@ function inIpv4Block(address: number, cidr: string): boolean {
   const { base, bits } = splitCidr(cidr);
   const shift = 32 - bits;
   // Division rather than >>>, which cannot shift by 32.
-  return Math.floor(address / 2 ** shift) === Math.floor((parseIpv4(base) ?? 0) / 2 ** shift);
+  return Math.floor(address / 2 ** shift) === Math.floor((ipv4Number(base) ?? 0) / 2 ** shift);
 }
 
 function inIpv6Block(groups: readonly number[], cidr: string): boolean {
@@ -169,6 +139,9 @@ export function nonPublicHostReason(hostname: string): string | null {
     // Not an address the URL parser would produce: nothing to judge it as, so it is not let through.
     return groups === null ? `[${written}] is not an IPv6 address` : ipv6Reason(groups, written);
   }
-  const ipv4 = parseIpv4(host);
-  return ipv4 === null ? nameReason(host) : ipv4Reason(ipv4);
+  const ipv4 = ipv4Number(host);
+  if (ipv4 !== null) return ipv4Reason(ipv4);
+  // Digits and dots the URL parser would have written as a canonical dotted quad: as with brackets, not let through.
+  if (/^[\d.]+$/.test(host)) return `${host} is not an IPv4 address`;
+  return nameReason(host);
 }
