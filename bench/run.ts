@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { LOCAL_ACCOUNT_ID } from '../lambdas/contract';
 import * as redirect from '../lambdas/handlers/redirect';
 import { DEMO_CODE, startLocalStack } from '../local/stack';
 import { runEnrichmentBench } from './enrichment';
@@ -94,7 +95,7 @@ function redirectEvent(i: number): APIGatewayProxyEventV2 {
     headers: { 'user-agent': `Mozilla/5.0 bench/${i % 50}`, referer: 'https://news.example.org/item?id=1' },
     pathParameters: { code: DEMO_CODE },
     requestContext: {
-      accountId: '000000000000',
+      accountId: LOCAL_ACCOUNT_ID,
       apiId: 'local',
       domainName: '127.0.0.1',
       domainPrefix: '127',

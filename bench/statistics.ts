@@ -32,7 +32,7 @@ import { queryTargetRange } from '../lambdas/shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/clients/dynamodb';
 import { settleWithLimit } from '../lambdas/shared/concurrency';
 import { startLocalStack } from '../local/stack';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/template';
+import { ADMIN_OWNER, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
 import { startDynamoProxy, type DynamoProxy } from '../test/fixtures/local/dynamo-proxy';
 import { adoptHandlerEnvironment } from './handler-environment';
@@ -300,7 +300,7 @@ class Inspector {
   private readonly documents: DynamoDBDocumentClient;
 
   constructor(endpoint: string) {
-    this.dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    this.dynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS });
     this.documents = DynamoDBDocumentClient.from(this.dynamo);
   }
 
@@ -694,7 +694,7 @@ interface StatsAnswer {
 async function statsRead(stack: StackContext): Promise<string[]> {
   const { tables, meter } = stack;
   const code = 'stats-90d';
-  const owner = 'admin';
+  const owner = ADMIN_OWNER;
   const created = await api.handler(apiEvent('POST', '/api/links', {}, JSON.stringify({ url: 'https://example.com/stats', code })));
   responseJson(created, 201);
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { STACK_ID } from '../lambdas/contract';
 import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
 
 const app = new App();
-new ClickAnalyticsStack(app, 'ClickAnalytics', {
+new ClickAnalyticsStack(app, STACK_ID, {
   ...stackPropsFromContext(app.node),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

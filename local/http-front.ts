@@ -19,7 +19,8 @@ import { type AddressInfo, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONTROL_PATH_PREFIX, type ControlHandler } from './control';
-import { LOCAL_ACCOUNT_ID, referencedLogicalId, resourcesOfType } from './template';
+import { LOCAL_ACCOUNT_ID } from '../lambdas/contract';
+import { referencedLogicalId, resourcesOfType } from './template';
 import { isRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
 /** API Gateway's payload quota for HTTP APIs. */

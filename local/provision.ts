@@ -18,7 +18,8 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../lambdas/contract';
+import { referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
 import { asRecord, type CfnResource, type CfnTemplate } from './types';
 
 export interface ProvisionedTable {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LOCAL_ACCOUNT_ID } from '../lambdas/contract';
 import type { LocalFunction, Stoppable } from './types';
 
 /**
@@ -158,7 +159,6 @@ function parseCron(body: string, expression: string): NextRun {
 
 /** Node timers overflow past 2^31 - 1 ms (about 24.8 days): longer waits are done in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
-const LOCAL_ACCOUNT_ID = '000000000000';
 
 /** How one on-demand run ended. */
 export type ScheduleRunResult = { readonly ok: true } | { readonly ok: false; readonly error: string };

@@ -20,15 +20,14 @@ import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
-import { LOCAL_REGION, referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
+import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
+import { referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
 import { TtlSweeper } from './ttl-sweeper';
 import { asRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const DEMO_CODE = 'demo';
 export const DEMO_URL = 'https://example.com/';
-/** The owner the local admin key acts as. */
-const LOCAL_OWNER = 'admin';
 /** A clean stop waits this long for accepted clicks to reach the tables. */
 const DRAIN_TIMEOUT_MS = 10_000;
 /** Lambda retries a failed SQS batch after the visibility timeout; locally, after a second. */
@@ -41,8 +40,6 @@ const DEFAULT_IDLE_SECONDS = 60;
  * would swamp a laptop; past the limit a synchronous invocation is throttled, as on AWS.
  */
 const DEFAULT_CONCURRENCY_LIMIT = 64;
-/** Any value will do for the emulators; fixed so a developer's real AWS credentials are never used. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -225,7 +222,7 @@ function createScheduler(template: CfnTemplate, functions: ReadonlyMap<string, L
 
 /** The links table is the one the functions are told to read links from. */
 async function ensureDemoLink(dynamo: DynamoDBClient, linksTableName: string | undefined): Promise<void> {
-  if (!linksTableName) throw new Error('No function reads LINKS_TABLE_NAME: cannot create the demo link');
+  if (!linksTableName) throw new Error(`No function reads ${ENV.linksTable}: cannot create the demo link`);
   try {
     await dynamo.send(
       new PutItemCommand({
@@ -233,7 +230,7 @@ async function ensureDemoLink(dynamo: DynamoDBClient, linksTableName: string | u
         Item: {
           code: { S: DEMO_CODE },
           url: { S: DEMO_URL },
-          owner: { S: LOCAL_OWNER },
+          owner: { S: ADMIN_OWNER },
           createdAt: { S: new Date().toISOString() },
         },
         ConditionExpression: 'attribute_not_exists(code)',
@@ -349,8 +346,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-    CLICKS_API_KEY: options.apiKey,
-    PUBLIC_BASE_URL: baseUrl,
+    [ENV.apiKey]: options.apiKey,
+    [ENV.publicBaseUrl]: baseUrl,
   };
   const pools: ReadonlyMap<string, FunctionPool> = createFunctionPools({
     definitions,
@@ -375,7 +372,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     }),
   );
-  const linksTableName = definitions.find((definition) => definition.environment.LINKS_TABLE_NAME)?.environment.LINKS_TABLE_NAME;
+  const linksTableName = definitions.find((definition) => definition.environment[ENV.linksTable])?.environment[ENV.linksTable];
   await step('creating the demo link', () => ensureDemoLink(clients.dynamo, linksTableName));
 
   const { queuePollers, streamPollers, scheduler, sweeper, routes } = await step('wiring triggers', async () => ({

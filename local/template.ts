@@ -5,11 +5,9 @@
  */
 import { App } from 'aws-cdk-lib';
 import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, STACK_ID } from '../lambdas/contract';
 import { isRecord, type CfnResource, type CfnTemplate } from './types';
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT_ID = '000000000000';
-const STACK_ID = 'ClickAnalytics';
 
 /**
  * Synthesizes the stack as bin/app.ts builds it (environment-agnostic, as with no AWS

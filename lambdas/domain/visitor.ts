@@ -1,9 +1,7 @@
 /** Visitor keys: a keyed hash under a salt that rotates every period, so keys cannot be linked across periods. */
 import { createHmac } from 'node:crypto';
+import { DEFAULT_SALT_PERIOD, SALT_PERIODS, type SaltPeriod } from '../contract';
 
-export type SaltPeriod = 'day' | 'week' | 'month';
-
-const SALT_PERIODS: readonly SaltPeriod[] = ['day', 'week', 'month'];
 const DAY_MS = 86_400_000;
 
 function isSaltPeriod(value: string): value is SaltPeriod {
@@ -12,7 +10,7 @@ function isSaltPeriod(value: string): value is SaltPeriod {
 
 export function parseSaltPeriod(value: string | undefined): SaltPeriod {
   const period = value?.trim().toLowerCase() ?? '';
-  if (period === '') return 'month';
+  if (period === '') return DEFAULT_SALT_PERIOD;
   if (!isSaltPeriod(period)) {
     throw new Error(`Visitor salt period must be one of ${SALT_PERIODS.join(', ')}, got "${value}".`);
   }

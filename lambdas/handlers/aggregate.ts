@@ -32,12 +32,12 @@ import {
 import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } from '../domain/rollup';
 import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
-import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
+import { METRIC, METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'aggregate' });
-const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'aggregate' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'aggregate' });
 
 /** Groups (and pending markers) written at once. */
 const CONCURRENT_WRITES = 16;
@@ -226,7 +226,7 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
   metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
-  metrics.addMetric(ITEMS_TOO_LARGE_METRIC, MetricUnit.Count, tooLarge);
+  metrics.addMetric(METRIC.itemsTooLarge, MetricUnit.Count, tooLarge);
   metrics.publishStoredMetrics();
   return { state: {}, batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

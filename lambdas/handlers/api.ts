@@ -27,6 +27,7 @@ import { getOrCreate } from '../shared/get-or-create';
 import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';
 import { findLink } from '../shared/links';
 import { observeInvocation } from '../shared/observability';
+import { ADMIN_OWNER } from '../contract';
 
 const logger = new Logger({ serviceName: 'api' });
 
@@ -35,7 +36,6 @@ const GENERATED_CODE_ATTEMPTS = 5;
 /** A rotated key is picked up within this many seconds. */
 const API_KEY_CACHE_SECONDS = 300;
 /** The owner the admin key acts as: the only key there is for now. */
-const ADMIN_OWNER = 'admin';
 
 const secretsProviders = new Map<SecretsManagerClient, SecretsProvider>();
 

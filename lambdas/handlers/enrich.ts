@@ -14,9 +14,10 @@ import { openCountryLookup, resolveGeoDatabasePath } from '../shared/geo';
 import { getOrCreate } from '../shared/get-or-create';
 import { observeInvocation } from '../shared/observability';
 import { RawClickWriter } from '../shared/raw-click-writer';
+import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'enrich' });
-const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'enrich' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'enrich' });
 
 const enrichers = new Map<string, Enricher>();
 

@@ -21,9 +21,10 @@ import { observeInvocation } from '../shared/observability';
 import { problem, withoutBodyFor } from '../shared/http';
 import { CachedLinkLookup, type Link } from '../shared/links';
 import { SaltStore } from '../shared/salt-store';
+import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'redirect' });
-const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'redirect' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'redirect' });
 
 const linkLookups = new Map<string, CachedLinkLookup>();
 const saltStores = new Map<string, SaltStore>();

@@ -27,12 +27,12 @@ import {
 import { queryTargetRange } from '../shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
-import { ITEMS_TOO_LARGE_METRIC } from '../shared/metric-names';
 import { observeInvocation } from '../shared/observability';
 import { rollupConfig, type RollupConfig } from '../shared/config';
+import { METRIC, METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'rollup' });
-const metrics = new Metrics({ namespace: 'ClickAnalytics', serviceName: 'rollup' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'rollup' });
 
 const CONCURRENT_ROLLUPS = 8;
 /** No marker is started with less time left: one rollup is a few requests, far below this. */
@@ -166,7 +166,7 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
   if (deferred > 0) logger.warn('out of time: pending rollups left for the next run', { deferred });
   metrics.addMetric('RollupsApplied', MetricUnit.Count, applied);
   metrics.addMetric('RollupsFailed', MetricUnit.Count, failed);
-  metrics.addMetric(ITEMS_TOO_LARGE_METRIC, MetricUnit.Count, tooLarge);
+  metrics.addMetric(METRIC.itemsTooLarge, MetricUnit.Count, tooLarge);
   metrics.publishStoredMetrics();
   // After doing all it could: the errors alarm must see that some day is not rolled up.
   if (failed > 0) throw new Error(`${failed} of ${markers.length} pending rollups failed`);

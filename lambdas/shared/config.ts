@@ -3,7 +3,8 @@
  * Read on every invocation (cheap): the local stack runs every handler in one process and
  * may change them between runs, so nothing here is frozen at module load.
  */
-import { parseSaltPeriod, type SaltPeriod } from '../domain/visitor';
+import { ENV, type SaltPeriod } from '../contract';
+import { parseSaltPeriod } from '../domain/visitor';
 import { canonicalTimeZone } from '../domain/zoned-time';
 import type { GeoDatabaseType } from './geo';
 
@@ -51,17 +52,17 @@ export interface RedirectConfig {
 export function redirectConfig(): RedirectConfig {
   let saltPeriod: SaltPeriod;
   try {
-    saltPeriod = parseSaltPeriod(optional('VISITOR_SALT_PERIOD'));
+    saltPeriod = parseSaltPeriod(optional(ENV.visitorSaltPeriod));
   } catch (error) {
-    throw new ConfigError(`Environment variable VISITOR_SALT_PERIOD is invalid: ${(error as Error).message}`);
+    throw new ConfigError(`Environment variable ${ENV.visitorSaltPeriod} is invalid: ${(error as Error).message}`);
   }
   return {
-    linksTableName: required('LINKS_TABLE_NAME'),
-    saltsTableName: required('SALTS_TABLE_NAME'),
-    clickQueueUrl: required('CLICK_QUEUE_URL'),
+    linksTableName: required(ENV.linksTable),
+    saltsTableName: required(ENV.saltsTable),
+    clickQueueUrl: required(ENV.clickQueueUrl),
     saltPeriod,
-    linkCacheTtlSeconds: nonNegativeNumber('LINK_CACHE_TTL_SECONDS', 60),
-    clickFlushDelayMs: nonNegativeNumber('CLICK_FLUSH_DELAY_MS', 0),
+    linkCacheTtlSeconds: nonNegativeNumber(ENV.linkCacheTtlSeconds, 60),
+    clickFlushDelayMs: nonNegativeNumber(ENV.clickFlushDelayMs, 0),
   };
 }
 
@@ -73,24 +74,24 @@ export interface EnrichConfig {
 }
 
 export function enrichConfig(): EnrichConfig {
-  const geoDatabaseType = required('GEOIP_DATABASE_TYPE');
+  const geoDatabaseType = required(ENV.geoipDatabaseType);
   if (geoDatabaseType !== 'dbip-country' && geoDatabaseType !== 'maxmind') {
     throw new ConfigError(
-      `Environment variable GEOIP_DATABASE_TYPE must be "dbip-country" or "maxmind", got "${geoDatabaseType}".`,
+      `Environment variable ${ENV.geoipDatabaseType} must be "dbip-country" or "maxmind", got "${geoDatabaseType}".`,
     );
   }
   return {
-    rawClicksTableName: required('RAW_CLICKS_TABLE_NAME'),
-    geoDatabase: required('GEOIP_DATABASE'),
+    rawClicksTableName: required(ENV.rawClicksTable),
+    geoDatabase: required(ENV.geoipDatabase),
     geoDatabaseType,
   };
 }
 
 /** The zone daily and monthly items are cut in (docs/statistics.md); canonical IANA name, default UTC. */
 function reportingTimeZone(): string {
-  const raw = optional('REPORTING_TIME_ZONE') ?? 'UTC';
+  const raw = optional(ENV.reportingTimeZone) ?? 'UTC';
   const zone = canonicalTimeZone(raw);
-  if (zone === null) throw new ConfigError(`Environment variable REPORTING_TIME_ZONE is not an IANA time zone: "${raw}".`);
+  if (zone === null) throw new ConfigError(`Environment variable ${ENV.reportingTimeZone} is not an IANA time zone: "${raw}".`);
   return zone;
 }
 
@@ -102,8 +103,8 @@ export interface AggregateConfig {
 
 export function aggregateConfig(): AggregateConfig {
   return {
-    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
-    pendingRollupsTableName: required('PENDING_ROLLUPS_TABLE_NAME'),
+    quarterHourTableName: required(ENV.quarterHourTable),
+    pendingRollupsTableName: required(ENV.pendingRollupsTable),
     reportingTimeZone: reportingTimeZone(),
   };
 }
@@ -118,10 +119,10 @@ export interface RollupConfig {
 
 export function rollupConfig(): RollupConfig {
   return {
-    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
-    dailyTableName: required('DAILY_TABLE_NAME'),
-    monthlyTableName: required('MONTHLY_TABLE_NAME'),
-    pendingRollupsTableName: required('PENDING_ROLLUPS_TABLE_NAME'),
+    quarterHourTableName: required(ENV.quarterHourTable),
+    dailyTableName: required(ENV.dailyTable),
+    monthlyTableName: required(ENV.monthlyTable),
+    pendingRollupsTableName: required(ENV.pendingRollupsTable),
     reportingTimeZone: reportingTimeZone(),
   };
 }
@@ -145,41 +146,41 @@ export interface ApiConfig {
 }
 
 function apiKeySource(): ApiKeySource {
-  const value = optional('CLICKS_API_KEY');
+  const value = optional(ENV.apiKey);
   if (value !== undefined) return { kind: 'value', value };
-  const secretArn = optional('API_KEY_SECRET_ARN');
+  const secretArn = optional(ENV.apiKeySecretArn);
   if (secretArn !== undefined) return { kind: 'secret', secretArn };
-  throw new ConfigError('Neither CLICKS_API_KEY nor API_KEY_SECRET_ARN is set.');
+  throw new ConfigError(`Neither ${ENV.apiKey} nor ${ENV.apiKeySecretArn} is set.`);
 }
 
 function publicBaseUrl(): string | undefined {
-  const raw = optional('PUBLIC_BASE_URL');
+  const raw = optional(ENV.publicBaseUrl);
   if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`Environment variable PUBLIC_BASE_URL is not a URL: "${raw}".`);
+    throw new ConfigError(`Environment variable ${ENV.publicBaseUrl} is not a URL: "${raw}".`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Environment variable PUBLIC_BASE_URL must be http or https, got "${raw}".`);
+    throw new ConfigError(`Environment variable ${ENV.publicBaseUrl} must be http or https, got "${raw}".`);
   }
   return url.href.replace(/\/+$/, '');
 }
 
 export function apiConfig(): ApiConfig {
   return {
-    linksTableName: required('LINKS_TABLE_NAME'),
-    quarterHourTableName: required('QUARTER_HOUR_TABLE_NAME'),
-    dailyTableName: required('DAILY_TABLE_NAME'),
-    monthlyTableName: required('MONTHLY_TABLE_NAME'),
+    linksTableName: required(ENV.linksTable),
+    quarterHourTableName: required(ENV.quarterHourTable),
+    dailyTableName: required(ENV.dailyTable),
+    monthlyTableName: required(ENV.monthlyTable),
     reportingTimeZone: reportingTimeZone(),
     apiKey: apiKeySource(),
     publicBaseUrl: publicBaseUrl(),
-    shortLinkHosts: (optional('SHORT_LINK_HOSTS') ?? '')
+    shortLinkHosts: (optional(ENV.shortLinkHosts) ?? '')
       .split(',')
       .map((host) => host.trim())
       .filter((host) => host.length > 0),
-    allowPrivateDestinations: booleanFlag('ALLOW_PRIVATE_DESTINATIONS', false),
+    allowPrivateDestinations: booleanFlag(ENV.allowPrivateDestinations, false),
   };
 }

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { saltPeriodOf, type SaltPeriod } from '../domain/visitor';
+import type { SaltPeriod } from '../contract';
+import { saltPeriodOf } from '../domain/visitor';
 import { dynamoDocumentClient, isConditionalCheckFailed } from './clients/dynamodb';
 
 const SALT_BYTES = 32;

@@ -7,16 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ENV, FUNCTION_METADATA, METRICS_NAMESPACE } from '../../lambdas/contract';
 
 /** The project root (where package.json and package-lock.json live): every path in this file is relative to it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-
-/** Metadata keys on each AWS::Lambda::Function, for tests and tools (docs/design.md). */
-export const ENTRY_METADATA_KEY = 'ClickAnalytics:Entry';
-export const ASSETS_METADATA_KEY = 'ClickAnalytics:Assets';
-
-/** Namespace of every function's Powertools metrics. */
-export const METRICS_NAMESPACE = 'ClickAnalytics';
 
 /** A file copied into the bundle next to index.mjs. */
 export interface HouseFunctionAsset {
@@ -125,7 +119,7 @@ export class HouseFunction extends NodejsFunction {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        [ENV.metricsNamespace]: METRICS_NAMESPACE,
       },
       bundling: {
         minify: true,
@@ -153,9 +147,9 @@ export class HouseFunction extends NodejsFunction {
     this.serviceName = props.serviceName;
 
     const cfnFunction = this.node.defaultChild as lambda.CfnFunction;
-    cfnFunction.addMetadata(ENTRY_METADATA_KEY, toPosix(path.relative(PROJECT_ROOT, entry)));
+    cfnFunction.addMetadata(FUNCTION_METADATA.entry, toPosix(path.relative(PROJECT_ROOT, entry)));
     cfnFunction.addMetadata(
-      ASSETS_METADATA_KEY,
+      FUNCTION_METADATA.assets,
       assets.map((asset) => ({ from: asset.from, to: asset.to })),
     );
 

@@ -6,7 +6,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type PhysicalValues } from '../template';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../lambdas/contract';
+import { resolveIntrinsics, resourcesOfType, type PhysicalValues } from '../template';
 import { asRecord, isRecord, type CfnTemplate } from '../types';
 import { FunctionPool } from './function-pool';
 import { environmentProcesses } from './processes';

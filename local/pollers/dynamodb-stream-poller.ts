@@ -13,6 +13,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue as LambdaAttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { LOCAL_ACCOUNT_ID } from '../../lambdas/contract';
 import { matchesFilters } from '../event-filter';
 import { isRecord, type LocalFunction, type Stoppable } from '../types';
 import { failedItemIdentifiers } from './batch-item-failures';
@@ -87,7 +88,6 @@ const IDLE_POLL_MS = 250;
 const DESCRIBE_INTERVAL_MS = 1_000;
 const GET_RECORDS_LIMIT = 1_000;
 const BACKOFF_FIRST_MS = 100;
-const LOCAL_ACCOUNT_ID = '000000000000';
 
 const backoffMs = (failures: number): number => retryBackoffMs(failures, BACKOFF_FIRST_MS);
 

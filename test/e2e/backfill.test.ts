@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ADMIN_OWNER } from '../../lambdas/contract';
 import type { ClickMessage } from '../../lambdas/domain/click';
 import { parseClickLogLine } from '../../lambdas/domain/click-log';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage, numberedVisitor } from '../fixtures/clicks';
 import { LOCAL_AWS_ENV } from '../fixtures/local/emulators';
 import {
-  ADMIN_OWNER,
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,

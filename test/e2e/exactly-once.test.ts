@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import {
-  ADMIN_OWNER,
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,
@@ -25,6 +24,7 @@ import {
   whenQuiet,
   type StatsSubject,
 } from '../fixtures/stack-client';
+import { ADMIN_OWNER } from '../../lambdas/contract';
 import { syntheticClickMessage, syntheticVisits, tally, visitorOf, type Tally } from '../fixtures/synthetic-traffic';
 import { startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 

@@ -12,13 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ADMIN_OWNER } from '../../lambdas/contract';
 import { MAX_AGGREGATE_ITEM_BYTES } from '../../lambdas/domain/aggregate-state';
 import { QUARTER_MS } from '../../lambdas/domain/buckets';
 import { itemBytes } from '../../lambdas/domain/item-size';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage } from '../fixtures/clicks';
 import {
-  ADMIN_OWNER,
   CLICK_QUEUE,
   DAY_MS,
   firstOfMonth,

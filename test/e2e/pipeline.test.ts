@@ -8,11 +8,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ADMIN_OWNER } from '../../lambdas/contract';
 import type { ClickMessage } from '../../lambdas/domain/click';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage } from '../fixtures/clicks';
 import {
-  ADMIN_OWNER,
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,

@@ -8,7 +8,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clickMessage } from '../fixtures/clicks';
-import { ADMIN_OWNER, CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
+import { ADMIN_OWNER } from '../../lambdas/contract';
+import { CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const NEW_YORK = 'America/New_York';
