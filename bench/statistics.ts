@@ -25,12 +25,12 @@ import { DynamoDBDocumentClient, GetCommand, paginateQuery } from '@aws-sdk/lib-
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../lambdas/domain/aggregate-state';
 import type { ClickMessage } from '../lambdas/domain/click';
-import { parsePendingMarker } from '../lambdas/domain/rollup';
 import * as api from '../lambdas/handlers/api';
 import * as enrich from '../lambdas/handlers/enrich';
-import { queryTargetRange } from '../lambdas/shared/aggregate-tables';
 import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/clients/dynamodb';
 import { settleWithLimit } from '../lambdas/shared/concurrency';
+import { parsePendingMarker } from '../lambdas/tables/pending-rollups';
+import { queryTargetRange } from '../lambdas/tables/target-range';
 import { startLocalStack } from '../local/stack';
 import { ADMIN_OWNER, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
@@ -728,8 +728,8 @@ async function statsRead(stack: StackContext): Promise<string[]> {
   const { commands } = meter.take();
   const queries = WARMUP_RUNS + READ_QUERIES;
   const dailyRange = { tableName: tables.daily, target: linkTarget(code), sortKey: 'day', first: dayOf(firstMs), last: dayOf(todayStart) };
-  const rangeMs = await timeSequentially(READ_QUERIES, () => queryTargetRange(dailyRange, (item) => item));
   const client = dynamoDocumentClient();
+  const rangeMs = await timeSequentially(READ_QUERIES, () => queryTargetRange(client, dailyRange, (item) => item));
   const getMs = await timeSequentially(READ_QUERIES, () => client.send(new GetCommand({ TableName: tables.links, Key: { code } })));
   meter.take();
 

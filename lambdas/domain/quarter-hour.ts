@@ -2,19 +2,9 @@
  * Quarter-hour aggregate items: one per (target, quarter, writer), where the writer is the stream
  * shard the clicks came from. Each item remembers the highest stream sequence number it has
  * applied (its watermark), so a retried, bisected or redelivered batch never counts a click twice.
+ * Their table form is lambdas/tables/quarter-hour.ts.
  */
-import {
-  addClick,
-  asCount,
-  asNonEmptyString,
-  emptyState,
-  mergeInto,
-  readAttribute,
-  stateFromAttributes,
-  stateToAttributes,
-  targetsOf,
-  type AggregateState,
-} from './aggregate-state';
+import { addClick, emptyState, mergeInto, targetsOf, type AggregateState } from './aggregate-state';
 import { addDaysEpochSeconds, QUARTER_HOUR_RETENTION_DAYS, quarterOf, quarterStart } from './buckets';
 import type { RawClick } from './click';
 
@@ -42,7 +32,6 @@ export interface QuarterHourItem {
 /** DynamoDB stream sequence numbers are decimal strings of up to 40 digits. */
 const SEQUENCE_NUMBER_DIGITS = 40;
 const SEQUENCE_NUMBER_PATTERN = /^\d{1,40}$/;
-const WATERMARK_PATTERN = /^\d{40}$/;
 
 function significantDigits(sequenceNumber: string): string {
   if (!SEQUENCE_NUMBER_PATTERN.test(sequenceNumber)) {
@@ -59,7 +48,7 @@ export function compareSequenceNumbers(a: string, b: string): number {
 }
 
 /** Zero-padded to 40 digits, so watermarks of every length compare as strings too. */
-const paddedSequenceNumber = (sequenceNumber: string): string =>
+export const paddedSequenceNumber = (sequenceNumber: string): string =>
   significantDigits(sequenceNumber).padStart(SEQUENCE_NUMBER_DIGITS, '0');
 
 /** Groups by (target, quarter) over both targets of every click, in order of first appearance. */
@@ -109,60 +98,5 @@ export function applyGroup(existing: QuarterHourItem | null, group: QuarterHourG
     watermark: paddedSequenceNumber(watermark),
     state,
     expiresAt: addDaysEpochSeconds(quarterStart(group.quarter), QUARTER_HOUR_RETENTION_DAYS),
-  };
-}
-
-/** Sort key of a quarter-hour item: `${quarter}#${writer}`. */
-export function quarterHourSlot(quarter: string, writer: string): string {
-  return `${quarter}#${writer}`;
-}
-
-/**
- * Inclusive sort-key bounds of every writer's items for quarters first..last. Quarters have a fixed
- * length and '$' follows '#', so `${last}$` is above every `${last}#writer` and below the next quarter.
- * Throws RangeError on a malformed quarter or when last is before first.
- */
-export function slotRange(firstQuarter: string, lastQuarter: string): { first: string; last: string } {
-  if (quarterStart(lastQuarter) < quarterStart(firstQuarter)) throw new RangeError(`Quarter ${lastQuarter} is before ${firstQuarter}`);
-  return { first: `${firstQuarter}#`, last: `${lastQuarter}$` };
-}
-
-/** Item for a DocumentClient Put: { target, slot, quarter, writer, watermark (40-digit zero-padded), expiresAt, ...stateToAttributes }. */
-export function toQuarterHourAttributes(item: QuarterHourItem): Record<string, unknown> {
-  return {
-    target: item.target,
-    slot: quarterHourSlot(item.quarter, item.writer),
-    quarter: item.quarter,
-    writer: item.writer,
-    watermark: paddedSequenceNumber(item.watermark),
-    expiresAt: item.expiresAt,
-    ...stateToAttributes(item.state),
-  };
-}
-
-const asQuarter = (value: unknown): string => {
-  const quarter = asNonEmptyString(value);
-  quarterStart(quarter);
-  return quarter;
-};
-
-const asWatermark = (value: unknown): string => {
-  if (typeof value !== 'string' || !WATERMARK_PATTERN.test(value)) throw new TypeError('must be 40 decimal digits');
-  return value;
-};
-
-/** Inverse of toQuarterHourAttributes; throws TypeError naming the bad attribute. */
-export function parseQuarterHourItem(item: Readonly<Record<string, unknown>>): QuarterHourItem {
-  const quarter = readAttribute(item, 'quarter', asQuarter);
-  const writer = readAttribute(item, 'writer', asNonEmptyString);
-  if (item.slot !== quarterHourSlot(quarter, writer)) throw new TypeError('slot: must be `${quarter}#${writer}`');
-  return {
-    target: readAttribute(item, 'target', asNonEmptyString),
-    quarter,
-    writer,
-    // Kept exactly as stored: the conditional write compares it with what it read.
-    watermark: readAttribute(item, 'watermark', asWatermark),
-    state: stateFromAttributes(item),
-    expiresAt: readAttribute(item, 'expiresAt', asCount),
   };
 }

@@ -1,19 +1,10 @@
 /**
- * Daily and monthly items, recomputed from the level below (never incremented), and the pending
- * markers that tell the rollup which (target, day) to recompute. Days and months are cut in the
- * reporting time zone; a quarter belongs to the day its start falls in.
+ * Daily and monthly items, recomputed from the level below (never incremented), and the (target, day)
+ * pairs the rollup must recompute. Days and months are cut in the reporting time zone; a quarter
+ * belongs to the day its start falls in. Their table forms are lambdas/tables/period-aggregates.ts and
+ * lambdas/tables/pending-rollups.ts.
  */
-import { createHash } from 'node:crypto';
-import {
-  asCount,
-  asNonEmptyString,
-  emptyState,
-  mergeInto,
-  readAttribute,
-  stateFromAttributes,
-  stateToAttributes,
-  type AggregateState,
-} from './aggregate-state';
+import { emptyState, mergeInto, type AggregateState } from './aggregate-state';
 import {
   addDaysEpochSeconds,
   DAILY_RETENTION_DAYS,
@@ -26,7 +17,6 @@ import {
   quarterStart,
 } from './buckets';
 import type { QuarterHourGroup, QuarterHourItem } from './quarter-hour';
-import { canonicalTimeZone } from './zoned-time';
 
 /** A daily (period 'YYYY-MM-DD') or monthly (period 'YYYY-MM') item. */
 export interface PeriodItem {
@@ -45,8 +35,6 @@ export interface PendingRollup {
   readonly target: string;
   readonly day: string;
 }
-
-type Item = Readonly<Record<string, unknown>>;
 
 function periodItem(target: string, period: string, tz: string, state: AggregateState, now: Date): PeriodItem {
   return { target, period, tz, state, events: state.clicks + state.botClicks, updatedAt: now.toISOString() };
@@ -91,90 +79,12 @@ export function quarterRangeOfDay(day: string, tz: string): { firstQuarter: stri
   };
 }
 
-function periodAttributes(item: PeriodItem): Record<string, unknown> {
-  return { target: item.target, tz: item.tz, events: item.events, updatedAt: item.updatedAt, ...stateToAttributes(item.state) };
-}
-
-/** Daily table item { target, day, tz, events, updatedAt, expiresAt, ...state }. */
-export function toDailyAttributes(item: PeriodItem): Record<string, unknown> {
-  if (item.expiresAt === undefined) throw new TypeError(`Daily item ${item.target} ${item.period} has no expiresAt`);
-  return { ...periodAttributes(item), day: item.period, expiresAt: item.expiresAt };
-}
-
-/** Monthly table item { target, month, tz, events, updatedAt, ...state }: kept forever, so no expiresAt. */
-export function toMonthlyAttributes(item: PeriodItem): Record<string, unknown> {
-  return { ...periodAttributes(item), month: item.period };
-}
-
-function asTimeZone(value: unknown): string {
-  const tz = asNonEmptyString(value);
-  if (canonicalTimeZone(tz) === null) throw new TypeError('must be an IANA time zone');
-  return tz;
-}
-
-function asIsoTime(value: unknown): string {
-  const text = asNonEmptyString(value);
-  const time = new Date(text);
-  if (Number.isNaN(time.getTime()) || time.toISOString() !== text) throw new TypeError('must be an ISO 8601 UTC time');
-  return text;
-}
-
-/** The fields daily and monthly items share; `checkPeriod` throws on a malformed period of the item's zone. */
-function parsePeriodItem(item: Item, periodName: string, checkPeriod: (period: string, tz: string) => void): PeriodItem {
-  const tz = readAttribute(item, 'tz', asTimeZone);
-  const period = readAttribute(item, periodName, (value) => {
-    const text = asNonEmptyString(value);
-    checkPeriod(text, tz);
-    return text;
-  });
-  const state = stateFromAttributes(item);
-  const events = readAttribute(item, 'events', asCount);
-  if (events !== state.clicks + state.botClicks) throw new TypeError('events: must equal clicks + botClicks');
-  return { target: readAttribute(item, 'target', asNonEmptyString), period, tz, state, events, updatedAt: readAttribute(item, 'updatedAt', asIsoTime) };
-}
-
-/** Inverse of toDailyAttributes; throws TypeError naming the bad attribute. */
-export function parseDailyItem(item: Item): PeriodItem {
-  return { ...parsePeriodItem(item, 'day', dayBounds), expiresAt: readAttribute(item, 'expiresAt', asCount) };
-}
-
-/** Inverse of toMonthlyAttributes; throws TypeError naming the bad attribute. */
-export function parseMonthlyItem(item: Item): PeriodItem {
-  return parsePeriodItem(item, 'month', monthBounds);
-}
-
-/** Pending markers are spread over a few partitions so marking many targets at once has no hot key. */
-export const PENDING_PARTITIONS: readonly string[] = Array.from({ length: 8 }, (_, n) => `p${n}`);
-
-export function pendingPartitionOf(target: string): string {
-  return PENDING_PARTITIONS[createHash('sha256').update(target).digest()[0] % PENDING_PARTITIONS.length];
-}
-
-/** `${target}|${day}`: codes and owners never contain '|', and the day is read from after the last one anyway. */
-export function pendingMarker(pending: PendingRollup): string {
-  return `${pending.target}|${pending.day}`;
-}
-
-/** Inverse of pendingMarker; throws TypeError on a malformed marker. */
-export function parsePendingMarker(marker: string): PendingRollup {
-  const malformed = (): TypeError => new TypeError(`Not a pending marker (target|YYYY-MM-DD): ${marker}`);
-  const separator = marker.lastIndexOf('|');
-  if (separator < 1) throw malformed();
-  const day = marker.slice(separator + 1);
-  try {
-    monthOfDay(day); // Throws on a malformed day.
-  } catch {
-    throw malformed();
-  }
-  return { target: marker.slice(0, separator), day };
-}
-
 /** Distinct (target, local day in tz) of the groups' quarters, in order of first appearance. */
 export function daysTouched(groups: readonly QuarterHourGroup[], tz: string): PendingRollup[] {
   const touched = new Map<string, PendingRollup>();
   for (const { target, quarter } of groups) {
     const pending = { target, day: localDayOf(quarterStart(quarter).getTime(), tz) };
-    touched.set(pendingMarker(pending), pending);
+    touched.set(`${pending.target}\n${pending.day}`, pending);
   }
   return [...touched.values()];
 }

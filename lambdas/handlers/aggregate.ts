@@ -14,26 +14,22 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { parseRawClick } from '../domain/click';
 import {
   applyGroup,
   compareSequenceNumbers,
   groupByTargetQuarter,
-  parseQuarterHourItem,
-  quarterHourSlot,
-  toQuarterHourAttributes,
   type QuarterHourGroup,
   type StreamedClick,
 } from '../domain/quarter-hour';
-import { daysTouched, pendingMarker, pendingPartitionOf, type PendingRollup } from '../domain/rollup';
-import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
+import { daysTouched, type PendingRollup } from '../domain/rollup';
+import { isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
+import { markPending, pendingMarker } from '../tables/pending-rollups';
+import { putQuarterHourItemOver, readQuarterHourItem } from '../tables/quarter-hour';
+import { rawClickFromStreamImage } from '../tables/raw-clicks';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'aggregate' });
@@ -66,8 +62,7 @@ function parseRecord(record: DynamoDBRecord): StreamedClick | null {
     if (sequenceNumber === undefined) throw new Error('the record has no SequenceNumber');
     const image = record.dynamodb?.NewImage;
     if (image === undefined) throw new Error('the record has no NewImage (is the stream NEW_IMAGE?)');
-    // aws-lambda's stream AttributeValue and the SDK's describe the same wire shape.
-    return { click: parseRawClick(unmarshall(image as Record<string, AttributeValue>)), sequenceNumber };
+    return { click: rawClickFromStreamImage(image), sequenceNumber };
   } catch (error) {
     logger.error('malformed raw click in stream', { sequenceNumber, reason: (error as Error).message });
     return null;
@@ -79,10 +74,8 @@ function parseRecord(record: DynamoDBRecord): StreamedClick | null {
  * item had already applied (a retried batch), which were left alone.
  */
 async function applyToItem(tableName: string, group: QuarterHourGroup, writer: string): Promise<Set<string>> {
-  const key = { target: group.target, slot: quarterHourSlot(group.quarter, writer) };
   for (let attempt = 1; ; attempt++) {
-    const { Item } = await dynamoDocumentClient().send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-    const existing = Item === undefined ? null : parseQuarterHourItem(Item);
+    const existing = await readQuarterHourItem(tableName, group.target, group.quarter, writer);
     const alreadyApplied = new Set(
       existing === null
         ? []
@@ -92,43 +85,11 @@ async function applyToItem(tableName: string, group: QuarterHourGroup, writer: s
     );
     const next = applyGroup(existing, group, writer);
     if (next === null) return alreadyApplied;
-    try {
-      await dynamoDocumentClient().send(
-        new PutCommand({
-          TableName: tableName,
-          Item: toQuarterHourAttributes(next),
-          // Only over what was read: another invocation that wrote meanwhile makes this one start over.
-          ...(existing === null
-            ? { ConditionExpression: 'attribute_not_exists(#target)', ExpressionAttributeNames: { '#target': 'target' } }
-            : {
-                ConditionExpression: 'attribute_not_exists(#target) OR #watermark = :read',
-                ExpressionAttributeNames: { '#target': 'target', '#watermark': 'watermark' },
-                ExpressionAttributeValues: { ':read': existing.watermark },
-              }),
-        }),
-      );
-      return alreadyApplied;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error) || attempt === MAX_PUT_ATTEMPTS) throw error;
-      logger.warn('quarter-hour item changed while applying; reading it again', { ...key, attempt });
-    }
+    // Only over what was read: another invocation that wrote meanwhile makes this one start over.
+    if (await putQuarterHourItemOver(tableName, next, existing)) return alreadyApplied;
+    if (attempt === MAX_PUT_ATTEMPTS) throw new Error(`the quarter-hour item changed during each of ${MAX_PUT_ATTEMPTS} attempts`);
+    logger.warn('quarter-hour item changed while applying; reading it again', { target: group.target, quarter: group.quarter, writer, attempt });
   }
-}
-
-/**
- * Marks the day for the rollup. `markedAt` is the latest mark: a busy day is marked again during
- * most rollup runs and so keeps its marker, but has not waited since its first mark.
- */
-async function markPending(tableName: string, pending: PendingRollup, now: string): Promise<void> {
-  await dynamoDocumentClient().send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: { partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) },
-      UpdateExpression: 'ADD #version :one SET #markedAt = :now',
-      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt' },
-      ExpressionAttributeValues: { ':one': 1, ':now': now },
-    }),
-  );
 }
 
 interface GroupOutcomes {
@@ -180,7 +141,7 @@ async function markDays(config: AggregateConfig, groups: readonly QuarterHourGro
     }
   }
   const markers = [...groupsByMarker.values()];
-  const now = new Date().toISOString();
+  const now = new Date();
   const marked = await settleWithLimit(markers, CONCURRENT_WRITES, ({ pending }) =>
     markPending(config.pendingRollupsTableName, pending, now),
   );

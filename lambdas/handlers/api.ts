@@ -11,22 +11,21 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../domain/aggregate-state';
-import { parseQuarterHourItem, slotRange, type QuarterHourItem } from '../domain/quarter-hour';
-import { parseDailyItem, parseMonthlyItem, type PeriodItem } from '../domain/rollup';
+import type { QuarterHourItem } from '../domain/quarter-hour';
+import type { PeriodItem } from '../domain/rollup';
 import { checkCustomCode, generateShortCode, parseShortCode } from '../domain/short-code';
 import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsSubject } from '../domain/stats';
 import { validateTargetUrl } from '../domain/target-url';
-import { queryTargetRange } from '../shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed } from '../shared/clients/dynamodb';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';
-import { findLink } from '../shared/links';
 import { observeInvocation } from '../shared/observability';
+import { createLinkIfAbsent, findLink } from '../tables/links';
+import { queryDailyItems, queryMonthlyItems } from '../tables/period-aggregates';
+import { queryQuarterHourItems } from '../tables/quarter-hour';
 import { ADMIN_OWNER } from '../contract';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -105,24 +104,6 @@ function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
   return { ok: true, body: body as Record<string, unknown> };
 }
 
-/** Stores the link unless its code is taken; false when it is. */
-async function putLinkIfAbsent(tableName: string, code: string, url: string): Promise<boolean> {
-  try {
-    await dynamoDocumentClient().send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { code, url, owner: ADMIN_OWNER, createdAt: new Date().toISOString() },
-        ConditionExpression: 'attribute_not_exists(#code)',
-        ExpressionAttributeNames: { '#code': 'code' },
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) return false;
-    throw error;
-  }
-}
-
 async function createLink(event: APIGatewayProxyEventV2, config: ApiConfig): Promise<HttpResult> {
   const parsed = readJsonObject(event);
   if (!parsed.ok) return parsed.result;
@@ -139,7 +120,7 @@ async function createLink(event: APIGatewayProxyEventV2, config: ApiConfig): Pro
   if (requestedCode !== undefined) {
     const codeCheck = checkCustomCode(requestedCode);
     if (!codeCheck.ok) return problem(400, 'invalid_request', codeCheck.error);
-    if (!(await putLinkIfAbsent(config.linksTableName, codeCheck.code, check.url))) {
+    if (!(await createLinkIfAbsent(config.linksTableName, { code: codeCheck.code, url: check.url, owner: ADMIN_OWNER }))) {
       return problem(409, 'conflict', `The code "${codeCheck.code}" is already taken.`);
     }
     code = codeCheck.code;
@@ -159,7 +140,7 @@ async function createLink(event: APIGatewayProxyEventV2, config: ApiConfig): Pro
 async function createWithGeneratedCode(tableName: string, url: string): Promise<string | null> {
   for (let attempt = 0; attempt < GENERATED_CODE_ATTEMPTS; attempt++) {
     const code = generateShortCode(randomBytes);
-    if (await putLinkIfAbsent(tableName, code, url)) return code;
+    if (await createLinkIfAbsent(tableName, { code, url, owner: ADMIN_OWNER })) return code;
   }
   return null;
 }
@@ -168,20 +149,11 @@ async function createWithGeneratedCode(tableName: string, url: string): Promise<
 function readPlan(config: ApiConfig, target: string, plan: StatsPlan): Promise<(QuarterHourItem | PeriodItem)[]> {
   switch (plan.source) {
     case 'quarter-hour':
-      return queryTargetRange(
-        { tableName: config.quarterHourTableName, target, sortKey: 'slot', ...slotRange(plan.firstQuarter, plan.lastQuarter) },
-        parseQuarterHourItem,
-      );
+      return queryQuarterHourItems(config.quarterHourTableName, target, plan.firstQuarter, plan.lastQuarter);
     case 'daily':
-      return queryTargetRange(
-        { tableName: config.dailyTableName, target, sortKey: 'day', first: plan.firstDay, last: plan.lastDay },
-        parseDailyItem,
-      );
+      return queryDailyItems(config.dailyTableName, target, plan.firstDay, plan.lastDay);
     case 'monthly':
-      return queryTargetRange(
-        { tableName: config.monthlyTableName, target, sortKey: 'month', first: plan.firstMonth, last: plan.lastMonth },
-        parseMonthlyItem,
-      );
+      return queryMonthlyItems(config.monthlyTableName, target, plan.firstMonth, plan.lastMonth);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * SQS click queue consumer: validates each click message, enriches it (bot flag, user agent,
  * country, referrer) and stores it in the raw clicks table, one item per event id, written in
- * batches (shared/raw-click-writer.ts).
+ * batches (tables/raw-clicks.ts).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -13,7 +13,7 @@ import { enrichConfig, type EnrichConfig } from '../shared/config';
 import { openCountryLookup, resolveGeoDatabasePath } from '../shared/geo';
 import { getOrCreate } from '../shared/get-or-create';
 import { observeInvocation } from '../shared/observability';
-import { RawClickWriter } from '../shared/raw-click-writer';
+import { RawClickWriter } from '../tables/raw-clicks';
 import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'enrich' });

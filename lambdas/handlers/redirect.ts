@@ -19,8 +19,9 @@ import { redirectConfig, type RedirectConfig } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { observeInvocation } from '../shared/observability';
 import { problem, withoutBodyFor } from '../shared/http';
-import { CachedLinkLookup, type Link } from '../shared/links';
+import { CachedLinkLookup } from '../shared/link-cache';
 import { SaltStore } from '../shared/salt-store';
+import type { Link } from '../tables/links';
 import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'redirect' });

@@ -9,26 +9,16 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DeleteCommand, paginateQuery, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { monthOfDay } from '../domain/buckets';
-import { parseQuarterHourItem, slotRange } from '../domain/quarter-hour';
-import {
-  parseDailyItem,
-  parsePendingMarker,
-  PENDING_PARTITIONS,
-  quarterRangeOfDay,
-  rollupDay,
-  rollupMonth,
-  toDailyAttributes,
-  toMonthlyAttributes,
-  type PeriodItem,
-} from '../domain/rollup';
-import { queryTargetRange } from '../shared/aggregate-tables';
-import { dynamoDocumentClient, isConditionalCheckFailed, isItemTooLarge } from '../shared/clients/dynamodb';
+import { quarterRangeOfDay, rollupDay, rollupMonth } from '../domain/rollup';
+import { isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { rollupConfig, type RollupConfig } from '../shared/config';
+import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItemsOfMonth } from '../tables/period-aggregates';
+import { deletePendingMarkerIfUnchanged, listPendingMarkers, parsePendingMarker, type PendingMarker } from '../tables/pending-rollups';
+import { queryQuarterHourItems } from '../tables/quarter-hour';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'rollup' });
@@ -38,96 +28,27 @@ const CONCURRENT_ROLLUPS = 8;
 /** No marker is started with less time left: one rollup is a few requests, far below this. */
 const STOP_BEFORE_TIMEOUT_MS = 15_000;
 
-interface PendingMarkerItem {
-  readonly partition: string;
-  readonly marker: string;
-  /** Bumped by every mark: the marker is deleted only when it is still the version rolled up. */
-  readonly version: unknown;
-  /** ISO time of the latest mark: a day marked again is rolled up again, so it waits from then. */
-  readonly markedAt: unknown;
-}
-
-async function pendingMarkers(tableName: string): Promise<PendingMarkerItem[]> {
-  const markers: PendingMarkerItem[] = [];
-  for (const partition of PENDING_PARTITIONS) {
-    const pages = paginateQuery(
-      { client: dynamoDocumentClient() },
-      {
-        TableName: tableName,
-        KeyConditionExpression: '#partition = :partition',
-        ExpressionAttributeNames: { '#partition': 'partition' },
-        ExpressionAttributeValues: { ':partition': partition },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        markers.push({ partition, marker: String(item.marker), version: item.version, markedAt: item.markedAt });
-      }
-    }
-  }
-  return markers;
-}
-
-/** Writes a daily or monthly item unless the table holds one with more events (aggregates only grow). */
-async function putIfNotOlder(tableName: string, attributes: Record<string, unknown>, events: number): Promise<void> {
-  try {
-    await dynamoDocumentClient().send(
-      new PutCommand({
-        TableName: tableName,
-        Item: attributes,
-        ConditionExpression: 'attribute_not_exists(#events) OR #events <= :events',
-        ExpressionAttributeNames: { '#events': 'events' },
-        ExpressionAttributeValues: { ':events': events },
-      }),
-    );
-  } catch (error) {
-    // A concurrent run already wrote a newer result: it stands.
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
-}
-
-async function rollUp(config: RollupConfig, pending: PendingMarkerItem): Promise<void> {
+async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<void> {
   const { target, day } = parsePendingMarker(pending.marker);
   const tz = config.reportingTimeZone;
   const now = new Date();
   const { firstQuarter, lastQuarter } = quarterRangeOfDay(day, tz);
-  const slots = slotRange(firstQuarter, lastQuarter);
   // Consistent reads: the aggregator and this run's daily write happened just before.
-  const quarterItems = await queryTargetRange(
-    { tableName: config.quarterHourTableName, target, sortKey: 'slot', ...slots, consistentRead: true },
-    parseQuarterHourItem,
-  );
-  const daily = rollupDay(target, day, tz, quarterItems, now);
-  await putIfNotOlder(config.dailyTableName, toDailyAttributes(daily), daily.events);
+  const quarterItems = await queryQuarterHourItems(config.quarterHourTableName, target, firstQuarter, lastQuarter, { consistentRead: true });
+  // Not written when a concurrent run already wrote a newer result: it stands.
+  await putDailyItemUnlessNewer(config.dailyTableName, rollupDay(target, day, tz, quarterItems, now));
 
   const month = monthOfDay(day);
-  const dailyItems: PeriodItem[] = await queryTargetRange(
-    { tableName: config.dailyTableName, target, sortKey: 'day', first: `${month}-01`, last: `${month}-31`, consistentRead: true },
-    parseDailyItem,
-  );
-  const monthly = rollupMonth(target, month, tz, dailyItems, now);
-  await putIfNotOlder(config.monthlyTableName, toMonthlyAttributes(monthly), monthly.events);
+  const dailyItems = await queryDailyItemsOfMonth(config.dailyTableName, target, month, { consistentRead: true });
+  await putMonthlyItemUnlessNewer(config.monthlyTableName, rollupMonth(target, month, tz, dailyItems, now));
 
-  try {
-    await dynamoDocumentClient().send(
-      new DeleteCommand({
-        TableName: config.pendingRollupsTableName,
-        Key: { partition: pending.partition, marker: pending.marker },
-        ConditionExpression: '#version = :seen',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':seen': pending.version },
-      }),
-    );
-  } catch (error) {
-    // Marked again while this run read the day: the next run rolls the newer clicks up.
-    if (!isConditionalCheckFailed(error)) throw error;
-  }
+  // Kept when marked again while this run read the day: the next run rolls the newer clicks up.
+  await deletePendingMarkerIfUnchanged(config.pendingRollupsTableName, pending);
 }
 
 /** Seconds the longest-waiting marker has waited since its latest mark; 0 when none is pending or readable. */
-function oldestPendingSeconds(markers: readonly PendingMarkerItem[], nowMs: number): number {
-  const marks = markers.map(({ markedAt }) => (typeof markedAt === 'string' ? Date.parse(markedAt) : Number.NaN)).filter(Number.isFinite);
+function oldestPendingSeconds(markers: readonly PendingMarker[], nowMs: number): number {
+  const marks = markers.flatMap(({ markedAtMs }) => (markedAtMs === null ? [] : [markedAtMs]));
   return marks.length === 0 ? 0 : Math.max(0, Math.round((nowMs - Math.min(...marks)) / 1000));
 }
 
@@ -136,7 +57,7 @@ type Outcome = 'applied' | 'deferred';
 export async function handler(_event: unknown, context?: Context): Promise<void> {
   observeInvocation(context, logger, metrics);
   const config = rollupConfig();
-  const markers = await pendingMarkers(config.pendingRollupsTableName);
+  const markers = await listPendingMarkers(config.pendingRollupsTableName);
   metrics.addMetric('PendingRollups', MetricUnit.Count, markers.length);
   metrics.addMetric('OldestPendingRollupSeconds', MetricUnit.Seconds, oldestPendingSeconds(markers, Date.now()));
 

@@ -6,9 +6,10 @@
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
-import { parseQuarterHourItem, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import { pendingMarker, pendingPartitionOf } from '../../lambdas/domain/rollup';
+import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
+import { pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
+import { parseQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';

@@ -8,10 +8,12 @@ import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { RawClick } from '../../lambdas/domain/click';
-import { parseDailyItem, parseMonthlyItem, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf, type PeriodItem } from '../../lambdas/domain/rollup';
+import type { PeriodItem } from '../../lambdas/domain/rollup';
 import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
+import { parseDailyItem, parseMonthlyItem } from '../../lambdas/tables/period-aggregates';
+import { PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { lambdaContext } from '../fixtures/lambda-context';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';

@@ -17,8 +17,10 @@ import {
 } from '../../lambdas/domain/buckets';
 import type { ClickMessage } from '../../lambdas/domain/click';
 import { enrichClick } from '../../lambdas/domain/enrich';
-import { applyGroup, groupByTargetQuarter, toQuarterHourAttributes } from '../../lambdas/domain/quarter-hour';
-import { rollupDay, rollupMonth, toDailyAttributes, toMonthlyAttributes } from '../../lambdas/domain/rollup';
+import { applyGroup, groupByTargetQuarter } from '../../lambdas/domain/quarter-hour';
+import { rollupDay, rollupMonth } from '../../lambdas/domain/rollup';
+import { toDailyAttributes, toMonthlyAttributes } from '../../lambdas/tables/period-aggregates';
+import { toQuarterHourAttributes } from '../../lambdas/tables/quarter-hour';
 import { synthesize } from './synth';
 
 const { stack, template, logicalId } = synthesize();

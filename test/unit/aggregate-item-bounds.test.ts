@@ -10,8 +10,10 @@ import {
   type AggregateState,
 } from '../../lambdas/domain/aggregate-state';
 import { DYNAMODB_MAX_ITEM_BYTES, itemBytes } from '../../lambdas/domain/item-size';
-import { parseQuarterHourItem, toQuarterHourAttributes, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import { parseDailyItem, parseMonthlyItem, toDailyAttributes, toMonthlyAttributes, type PeriodItem } from '../../lambdas/domain/rollup';
+import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
+import type { PeriodItem } from '../../lambdas/domain/rollup';
+import { parseDailyItem, parseMonthlyItem, toDailyAttributes, toMonthlyAttributes } from '../../lambdas/tables/period-aggregates';
+import { parseQuarterHourItem, toQuarterHourAttributes } from '../../lambdas/tables/quarter-hour';
 import { numberedVisitor } from '../fixtures/clicks';
 
 /** The longest target: an owner id is at most 128 characters. */

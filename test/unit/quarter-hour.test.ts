@@ -5,14 +5,11 @@ import {
   applyGroup,
   compareSequenceNumbers,
   groupByTargetQuarter,
-  parseQuarterHourItem,
-  quarterHourSlot,
-  slotRange,
-  toQuarterHourAttributes,
   type QuarterHourGroup,
   type QuarterHourItem,
   type StreamedClick,
 } from '../../lambdas/domain/quarter-hour';
+import { parseQuarterHourItem, quarterHourSlot, slotRange, toQuarterHourAttributes } from '../../lambdas/tables/quarter-hour';
 import { numberedEventId, numberedVisitor, rawClick } from '../fixtures/clicks';
 
 const WRITER = 'shardId-00000001764130000000-0123abcd';

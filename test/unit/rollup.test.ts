@@ -4,21 +4,9 @@ import { stateToAttributes } from '../../lambdas/domain/aggregate-state';
 import { QUARTER_MS, quarterStart } from '../../lambdas/domain/buckets';
 import type { RawClick } from '../../lambdas/domain/click';
 import { applyGroup, groupByTargetQuarter, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import {
-  daysTouched,
-  parseDailyItem,
-  parseMonthlyItem,
-  parsePendingMarker,
-  pendingMarker,
-  pendingPartitionOf,
-  PENDING_PARTITIONS,
-  quarterRangeOfDay,
-  rollupDay,
-  rollupMonth,
-  toDailyAttributes,
-  toMonthlyAttributes,
-  type PeriodItem,
-} from '../../lambdas/domain/rollup';
+import { daysTouched, quarterRangeOfDay, rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
+import { parseDailyItem, parseMonthlyItem, toDailyAttributes, toMonthlyAttributes } from '../../lambdas/tables/period-aggregates';
+import { parsePendingMarker, pendingMarker, pendingPartitionOf, PENDING_PARTITIONS } from '../../lambdas/tables/pending-rollups';
 import { numberedEventId, numberedVisitor, rawClick } from '../fixtures/clicks';
 
 const TARGET = 'link#abc123';

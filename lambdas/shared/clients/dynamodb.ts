@@ -1,4 +1,4 @@
-/** The DynamoDB document client of the handlers, and the two errors they tell apart. */
+/** The handlers' DynamoDB document client, the two errors they tell apart, and what a conditional write's outcome was. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cachedBy } from './settings';
@@ -11,6 +11,17 @@ export const dynamoDocumentClient = cachedBy(
 /** A conditional write lost: the item already exists (or no longer matches). */
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** The outcome of a conditional write: true when it was made, false when its condition failed; other errors reject. */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /**

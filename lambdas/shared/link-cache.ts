@@ -1,29 +1,5 @@
-/** Reading links from the links table (`{ code, url, owner, createdAt }`). */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from './clients/dynamodb';
-
-export interface Link {
-  readonly url: string;
-  /**
-   * Whose statistics the link's clicks count for. null for an item without one (only written by
-   * hand: the API always sets it): the link still redirects, its clicks cannot be attributed.
-   */
-  readonly owner: string | null;
-}
-
-/** The link, or null when no link has this code. Rejects when the table cannot be read. */
-export async function findLink(tableName: string, code: string): Promise<Link | null> {
-  const { Item } = await dynamoDocumentClient().send(
-    new GetCommand({
-      TableName: tableName,
-      Key: { code },
-      ProjectionExpression: '#url, #owner',
-      ExpressionAttributeNames: { '#url': 'url', '#owner': 'owner' },
-    }),
-  );
-  if (typeof Item?.url !== 'string') return null;
-  return { url: Item.url, owner: typeof Item.owner === 'string' ? Item.owner : null };
-}
+/** The redirect's view of the links table: a bounded in-memory cache in front of it. */
+import { findLink, type Link } from '../tables/links';
 
 const MAX_CACHED_LINKS = 10_000;
 /** Unknown codes are remembered briefly: enough to absorb a burst, short enough for a new link to work soon. */

@@ -1,16 +1,27 @@
 /**
- * The raw clicks of one enrich invocation, written with BatchWriteItem: 25 items a request
- * instead of one request a click. Puts are unconditional: a redelivered message overwrites its
- * own item with the same content, which DynamoDB does not write to the stream
- * (docs/statistics.md, Exactly once).
+ * The raw clicks table: one item per click, the RawClick itself (lambdas/domain/click.ts), keyed by
+ * `linkShard` and `clickKey`; its stream feeds the aggregator.
+ *
+ * An enrich invocation writes with BatchWriteItem: 25 items a request instead of one request a
+ * click. Puts are unconditional: a redelivered message overwrites its own item with the same
+ * content, which DynamoDB does not write to the stream (docs/statistics.md, Exactly once).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import type { RawClick } from '../domain/click';
-import { dynamoDocumentClient } from './clients/dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue as StreamAttributeValue } from 'aws-lambda';
+import { parseRawClick, type RawClick } from '../domain/click';
+import { dynamoDocumentClient } from '../shared/clients/dynamodb';
+
+/** The click of a stream record's NEW_IMAGE; throws InvalidClickMessage naming what is malformed. */
+export function rawClickFromStreamImage(image: Readonly<Record<string, StreamAttributeValue>>): RawClick {
+  // aws-lambda's stream AttributeValue and the SDK's describe the same wire shape.
+  return parseRawClick(unmarshall(image as Record<string, AttributeValue>));
+}
 
 /** BatchWriteItem's limit. */
-export const MAX_BATCH_WRITE_ITEMS = 25;
+const MAX_BATCH_WRITE_ITEMS = 25;
 /** Attempts at the items DynamoDB leaves unprocessed (throttling), with full-jitter exponential backoff. */
 const MAX_ATTEMPTS = 6;
 const BASE_BACKOFF_MS = 50;

@@ -1,8 +1,12 @@
-/** Reading the aggregate tables (docs/statistics.md): every level is keyed by `target` and a sortable period. */
-import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { dynamoDocumentClient } from './clients/dynamodb';
+/** The one read the aggregate tables share (docs/statistics.md): every level is keyed by `target` and a sortable period. */
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 
-export interface TargetRange {
+export interface ReadOptions {
+  /** Needed right after a write this caller depends on (the rollup reading what it just wrote). */
+  readonly consistentRead?: boolean;
+}
+
+export interface TargetRange extends ReadOptions {
   readonly tableName: string;
   readonly target: string;
   /** The table's sort key: `slot`, `day` or `month`. */
@@ -10,15 +14,17 @@ export interface TargetRange {
   /** Inclusive bounds. */
   readonly first: string;
   readonly last: string;
-  /** Needed right after a write this caller depends on (the rollup reading what it just wrote). */
-  readonly consistentRead?: boolean;
 }
 
 /** Every item of the target within the range, in sort key order (one Query, paged). */
-export async function queryTargetRange<T>(range: TargetRange, parse: (item: Readonly<Record<string, unknown>>) => T): Promise<T[]> {
+export async function queryTargetRange<T>(
+  client: DynamoDBDocumentClient,
+  range: TargetRange,
+  parse: (item: Readonly<Record<string, unknown>>) => T,
+): Promise<T[]> {
   const items: T[] = [];
   const pages = paginateQuery(
-    { client: dynamoDocumentClient() },
+    { client },
     {
       TableName: range.tableName,
       KeyConditionExpression: '#target = :target AND #sort BETWEEN :first AND :last',

@@ -1,0 +1,102 @@
+/**
+ * The pending rollups table: one marker per (target, reporting day) the aggregator touched, keyed by
+ * `partition` (p0..p7, by target) and `marker` = `${target}|${day}`, { version, markedAt }. Every mark
+ * bumps `version`; the rollup deletes a marker only at the version it rolled up, so a day marked again
+ * meanwhile stays pending (docs/statistics.md, Exactly once).
+ */
+import { createHash } from 'node:crypto';
+import { DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { monthOfDay } from '../domain/buckets';
+import type { PendingRollup } from '../domain/rollup';
+import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
+
+/** Pending markers are spread over a few partitions so marking many targets at once has no hot key. */
+export const PENDING_PARTITIONS: readonly string[] = Array.from({ length: 8 }, (_, n) => `p${n}`);
+
+export function pendingPartitionOf(target: string): string {
+  return PENDING_PARTITIONS[createHash('sha256').update(target).digest()[0] % PENDING_PARTITIONS.length];
+}
+
+/** `${target}|${day}`: codes and owners never contain '|', and the day is read from after the last one anyway. */
+export function pendingMarker(pending: PendingRollup): string {
+  return `${pending.target}|${pending.day}`;
+}
+
+/** Inverse of pendingMarker; throws TypeError on a malformed marker. */
+export function parsePendingMarker(marker: string): PendingRollup {
+  const malformed = (): TypeError => new TypeError(`Not a pending marker (target|YYYY-MM-DD): ${marker}`);
+  const separator = marker.lastIndexOf('|');
+  if (separator < 1) throw malformed();
+  const day = marker.slice(separator + 1);
+  try {
+    monthOfDay(day); // Throws on a malformed day.
+  } catch {
+    throw malformed();
+  }
+  return { target: marker.slice(0, separator), day };
+}
+
+/** A marker as listed; parsePendingMarker reads its (target, day), which fails for a malformed one alone. */
+export interface PendingMarker {
+  readonly partition: string;
+  readonly marker: string;
+  /** Bumped by every mark: the marker is deleted only when it is still the version rolled up. */
+  readonly version: unknown;
+  /** Epoch ms of the latest mark (a day marked again is rolled up again, so it waits from then); null when unreadable. */
+  readonly markedAtMs: number | null;
+}
+
+/**
+ * Marks the day for the rollup. `markedAt` is the latest mark: a busy day is marked again during
+ * most rollup runs and so keeps its marker, but has not waited since its first mark.
+ */
+export async function markPending(tableName: string, pending: PendingRollup, now: Date): Promise<void> {
+  await dynamoDocumentClient().send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) },
+      UpdateExpression: 'ADD #version :one SET #markedAt = :now',
+      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt' },
+      ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
+    }),
+  );
+}
+
+/** Every marker, partition by partition (consistent reads: a mark just made is seen). */
+export async function listPendingMarkers(tableName: string): Promise<PendingMarker[]> {
+  const markers: PendingMarker[] = [];
+  for (const partition of PENDING_PARTITIONS) {
+    const pages = paginateQuery(
+      { client: dynamoDocumentClient() },
+      {
+        TableName: tableName,
+        KeyConditionExpression: '#partition = :partition',
+        ExpressionAttributeNames: { '#partition': 'partition' },
+        ExpressionAttributeValues: { ':partition': partition },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const markedAtMs = typeof item.markedAt === 'string' ? Date.parse(item.markedAt) : Number.NaN;
+        markers.push({ partition, marker: String(item.marker), version: item.version, markedAtMs: Number.isFinite(markedAtMs) ? markedAtMs : null });
+      }
+    }
+  }
+  return markers;
+}
+
+/** Deletes the marker unless it was marked again since it was listed; false when it was (the next run rolls the newer clicks up). */
+export function deletePendingMarkerIfUnchanged(tableName: string, pending: PendingMarker): Promise<boolean> {
+  return conditionHeld(
+    dynamoDocumentClient().send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { partition: pending.partition, marker: pending.marker },
+        ConditionExpression: '#version = :seen',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':seen': pending.version },
+      }),
+    ),
+  );
+}
