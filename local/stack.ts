@@ -6,9 +6,10 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startSqs } from './emulators/sqs';
 import { controlHandler } from './control';
@@ -21,6 +22,7 @@ import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
 import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
+import { createLinkIfAbsent } from '../lambdas/tables/links';
 import { referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
 import { TtlSweeper } from './ttl-sweeper';
 import { asRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
@@ -223,22 +225,9 @@ function createScheduler(template: CfnTemplate, functions: ReadonlyMap<string, L
 /** The links table is the one the functions are told to read links from. */
 async function ensureDemoLink(dynamo: DynamoDBClient, linksTableName: string | undefined): Promise<void> {
   if (!linksTableName) throw new Error(`No function reads ${ENV.linksTable}: cannot create the demo link`);
-  try {
-    await dynamo.send(
-      new PutItemCommand({
-        TableName: linksTableName,
-        Item: {
-          code: { S: DEMO_CODE },
-          url: { S: DEMO_URL },
-          owner: { S: ADMIN_OWNER },
-          createdAt: { S: new Date().toISOString() },
-        },
-        ConditionExpression: 'attribute_not_exists(code)',
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-  }
+  // False when a previous run created it, which stays as it is. Through the stack's own client: the
+  // functions' endpoint variables are not this process's.
+  await createLinkIfAbsent(linksTableName, { code: DEMO_CODE, url: DEMO_URL, owner: ADMIN_OWNER }, DynamoDBDocumentClient.from(dynamo));
 }
 
 function positiveNumberFromEnvironment(name: string, fallback: number, integer = false): number {
