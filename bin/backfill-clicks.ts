@@ -12,11 +12,12 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { QUARTER_HOUR_RETENTION_DAYS } from '../lambdas/domain/buckets';
-import { clickMessageBody, type ClickMessage } from '../lambdas/domain/click';
+import type { ClickMessage } from '../lambdas/domain/click';
 import { EDGE_MS, parseClickLogLine, parseInstant, replayDecision, type ReplayWindow } from '../lambdas/domain/click-log';
-import { sqsClient } from '../lambdas/shared/clients/sqs';
+import { errorText } from '../lambdas/shared/error-text';
+import type { ClickTransport, SendPolicy } from '../lambdas/transport/click-transport';
+import { SqsClickTransport } from '../lambdas/transport/sqs';
 
 const USAGE = `Usage: npm run backfill -- --queue-url URL [--since ISO] [--until ISO] [--dry-run] [FILE ...]
 
@@ -40,10 +41,8 @@ Environment: AWS_REGION (else the queue URL's region), AWS_ENDPOINT_URL_SQS (an 
 than AWS's, e.g. the local stack's), AWS credentials as the AWS SDK finds them.
 Exit status: 0 every click to replay was sent, 1 some were not, 2 bad arguments.`;
 
-/** SendMessageBatch takes at most 10 entries. */
-const BATCH_SIZE = 10;
 const MAX_BATCHES_IN_FLIGHT = 8;
-/** Attempts per entry the queue did not take, on top of the SDK's own retries of a whole request. */
+/** Tries per click, on top of the SDK's own retries of a whole request. */
 const MAX_SEND_ATTEMPTS = 6;
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
@@ -129,23 +128,13 @@ interface Tally {
   toSend: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  return error.name && error.name !== 'Error' && !error.message.startsWith(error.name) ? `${error.name}: ${error.message}` : error.message;
+/** Waits 250 ms, 500 ms, … up to 5 s before the next try, the second half at random. */
+function backoffMs(attempt: number): number {
+  const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 2));
+  return backoff / 2 + Math.random() * (backoff / 2);
 }
 
-/** An error no retry can fix: the queue refused the request (missing, forbidden, malformed), or there are no credentials or region. */
-function isPermanent(error: unknown): boolean {
-  const details = error as { name?: string; message?: string; $fault?: string; $retryable?: unknown };
-  if (details.$retryable) return false;
-  if (/throttl|overlimit|toomanyrequests|timeout|unavailable/i.test(details.name ?? '')) return false;
-  if (details.$fault === 'client') return true;
-  return details.name === 'CredentialsProviderError' || /region is missing/i.test(details.message ?? '');
-}
-
-/** SendMessageBatch, 10 at a time, a few batches at once; never rejects: what cannot be sent is counted. */
+/** Sends clicks through the transport, a batch at a time, a few batches at once; never rejects: what cannot be sent is counted. */
 class QueueSender {
   sent = 0;
   failed = 0;
@@ -156,12 +145,15 @@ class QueueSender {
   #batch: ClickMessage[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #failedBatchesInARow = 0;
+  /** Aborted with stopReason: the sends in flight stop retrying. */
+  readonly #stopped = new AbortController();
+  readonly #policy: SendPolicy = { attempts: MAX_SEND_ATTEMPTS, retryUnanswered: true, backoffMs, signal: this.#stopped.signal };
 
-  constructor(private readonly queueUrl: string) {}
+  constructor(private readonly transport: ClickTransport) {}
 
   async add(click: ClickMessage): Promise<void> {
     this.#batch.push(click);
-    if (this.#batch.length >= BATCH_SIZE) await this.#startBatch();
+    if (this.#batch.length >= this.transport.maxBatch) await this.#startBatch();
   }
 
   async finish(): Promise<void> {
@@ -170,68 +162,37 @@ class QueueSender {
   }
 
   async #startBatch(): Promise<void> {
-    const batch = this.#batch.splice(0, BATCH_SIZE);
+    const batch = this.#batch.splice(0, this.transport.maxBatch);
     while (this.#inFlight.size >= MAX_BATCHES_IN_FLIGHT) await Promise.race(this.#inFlight);
     const sending: Promise<void> = this.#send(batch).finally(() => this.#inFlight.delete(sending));
     this.#inFlight.add(sending);
   }
 
-  #fail(clicks: readonly ClickMessage[], reason: string): void {
-    if (clicks.length === 0) return;
-    this.failed += clicks.length;
+  #stop(reason: string): void {
+    this.stopReason ??= reason;
+    this.#stopped.abort();
+  }
+
+  #fail(click: ClickMessage, reason: string): void {
+    this.failed += 1;
     const known = this.failureReasons.get(reason);
-    if (known !== undefined) known.clicks += clicks.length;
-    else if (this.failureReasons.size < SHOWN) this.failureReasons.set(reason, { clicks: clicks.length, example: clicks[0].eventId });
+    if (known !== undefined) known.clicks += 1;
+    else if (this.failureReasons.size < SHOWN) this.failureReasons.set(reason, { clicks: 1, example: click.eventId });
   }
 
   async #send(batch: readonly ClickMessage[]): Promise<void> {
-    let pending = batch.map((click, index) => ({ id: String(index), click }));
-    let reason = 'not sent: sending had stopped';
-    let sentAny = false;
-    for (let attempt = 1; pending.length > 0 && this.stopReason === undefined; attempt++) {
-      if (attempt > 1) {
-        if (attempt > MAX_SEND_ATTEMPTS) break;
-        const backoff = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 2));
-        await sleep(backoff / 2 + Math.random() * (backoff / 2));
-      }
-      try {
-        const { Failed = [] } = await sqsClient().send(
-          new SendMessageBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: pending.map(({ id, click }) => ({ Id: id, MessageBody: clickMessageBody(click) })),
-          }),
-        );
-        const failures = new Map(Failed.map((failure) => [failure.Id, failure]));
-        const retry: typeof pending = [];
-        for (const entry of pending) {
-          const failure = failures.get(entry.id);
-          if (failure === undefined) {
-            this.sent += 1;
-            sentAny = true;
-            continue;
-          }
-          const why = `${failure.Code ?? 'error'}: ${failure.Message ?? ''}`;
-          // The sender's fault (e.g. a body the queue refuses) fails again the same way.
-          if (failure.SenderFault) this.#fail([entry.click], why);
-          else {
-            retry.push(entry);
-            reason = why;
-          }
-        }
-        pending = retry;
-      } catch (error) {
-        reason = describeError(error);
-        if (isPermanent(error)) this.stopReason ??= `the queue refused the request: ${reason}`;
-      }
-    }
-    if (pending.length === 0 || sentAny) this.#failedBatchesInARow = 0;
+    const notSent = await this.transport.send(batch, this.#policy);
+    const sentNow = batch.length - notSent.length;
+    this.sent += sentNow;
+    for (const { click, reason } of notSent) this.#fail(click, reason);
+    const refused = notSent.find(({ kind }) => kind === 'refused');
+    if (refused !== undefined) this.#stop(`the queue refused the request: ${refused.reason}`);
+    // A click refused for what it is says nothing of the queue.
+    const unsent = notSent.filter(({ kind }) => kind !== 'rejected');
+    if (unsent.length === 0 || sentNow > 0) this.#failedBatchesInARow = 0;
     else if (++this.#failedBatchesInARow >= MAX_FAILED_BATCHES_IN_A_ROW) {
-      this.stopReason ??= `${MAX_FAILED_BATCHES_IN_A_ROW} batches in a row could not be sent: ${reason}`;
+      this.#stop(`${MAX_FAILED_BATCHES_IN_A_ROW} batches in a row could not be sent: ${unsent[unsent.length - 1].reason}`);
     }
-    this.#fail(
-      pending.map(({ click }) => click),
-      reason,
-    );
   }
 }
 
@@ -306,7 +267,7 @@ async function run(options: Options): Promise<number> {
     // Read by the shared SQS client factory (lambdas/shared/clients/settings.ts).
     if (region !== undefined) process.env.AWS_REGION = region;
   }
-  const sender = options.dryRun || options.queueUrl === undefined ? undefined : new QueueSender(options.queueUrl);
+  const sender = options.dryRun || options.queueUrl === undefined ? undefined : new QueueSender(new SqsClickTransport(options.queueUrl));
   const tally: Tally = {
     linesRead: 0,
     clicksFound: 0,
@@ -379,7 +340,7 @@ async function run(options: Options): Promise<number> {
         }
       }
     } catch (error) {
-      process.stderr.write(`error reading ${label(source)} at line ${lineNumber + 1}: ${describeError(error)}\n`);
+      process.stderr.write(`error reading ${label(source)} at line ${lineNumber + 1}: ${errorText(error)}\n`);
       stoppedAt = `${label(source)}:${lineNumber}`;
       break;
     } finally {
@@ -406,7 +367,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`backfill: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
-    process.stderr.write(`backfill: ${describeError(error)}\n`);
+    process.stderr.write(`backfill: ${errorText(error)}\n`);
     return 1;
   }
 }

@@ -22,6 +22,7 @@ import { problem, withoutBodyFor } from '../shared/http';
 import { CachedLinkLookup } from '../shared/link-cache';
 import { SaltStore } from '../shared/salt-store';
 import type { Link } from '../tables/links';
+import { SqsClickTransport } from '../transport/sqs';
 import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'redirect' });
@@ -52,7 +53,13 @@ const publisher = (config: RedirectConfig): ClickPublisher =>
   getOrCreate(
     publishers,
     `${config.clickQueueUrl}|${config.clickFlushDelayMs}`,
-    () => new ClickPublisher({ queueUrl: config.clickQueueUrl, flushDelayMs: config.clickFlushDelayMs, logger, metrics }),
+    () =>
+      new ClickPublisher({
+        transport: new SqsClickTransport(config.clickQueueUrl),
+        flushDelayMs: config.clickFlushDelayMs,
+        logger,
+        metrics,
+      }),
   );
 
 /**

@@ -1,26 +1,19 @@
 /**
- * Buffered SQS publisher for the redirect: enqueue() never waits on the network, so the
+ * Buffered click publisher for the redirect: enqueue() never waits on the network, so the
  * redirect never waits on analytics. Every click is also logged by the redirect; that log
  * line is the backfill source for clicks this publisher drops or fails to send.
  *
- * A send the queue never answered (connection refused, timeout, throttling, a server fault)
- * puts its clicks back at the front of the buffer and marks the queue failing: nothing more is
- * sent until a retry, after a backoff, gets an answer. Clicks the queue refuses (a client
- * error) are logged as not queued: sending them again would not help.
+ * Clicks leave through a ClickTransport (the click queue: lambdas/transport/sqs.ts), a batch of its
+ * maxBatch at a time. A send the queue never answered (connection refused, timeout, throttling, a
+ * server fault) puts its clicks back at the front of the buffer and marks the queue failing:
+ * nothing more is sent until a retry, after a backoff, gets an answer. Clicks the queue refuses
+ * are logged as not queued: sending them again would not help.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import {
-  type BatchResultErrorEntry,
-  SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
-  SQSServiceException,
-} from '@aws-sdk/client-sqs';
-import { clickMessageBody, type ClickMessage } from '../domain/click';
-import { sqsClient } from './clients/sqs';
+import type { ClickMessage } from '../domain/click';
+import type { ClickTransport, SendPolicy } from '../transport/click-transport';
 
-/** SendMessageBatch accepts at most 10 entries. */
-const BATCH_SIZE = 10;
 /** Backpressure: past this many waiting clicks the oldest are dropped (recent data is worth more). */
 export const MAX_BUFFERED_CLICKS = 10_000;
 /** Bounds concurrent sends so a slow queue fills the buffer instead of opening sockets without end. */
@@ -28,9 +21,14 @@ const MAX_BATCHES_IN_FLIGHT = 8;
 /** Retries of a failing queue wait 250 ms, 500 ms, … up to 15 s (halved at random, so instances spread out). */
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 15_000;
+/**
+ * The SDK already retries whole requests; clicks the queue failed get one more try. A send it never
+ * answered is not tried again here: its clicks go back to the buffer, which the retry timer sends.
+ */
+const SEND_POLICY: SendPolicy = { attempts: 2, retryUnanswered: false };
 
 export interface ClickPublisherOptions {
-  readonly queueUrl: string;
+  readonly transport: ClickTransport;
   /**
    * How long a partial batch waits for company before it is sent. 0 (the default) starts the
    * send at once, so it is done before Lambda's extension lets the environment freeze. Under
@@ -71,8 +69,8 @@ export class ClickPublisher {
     this.#dropOverflow();
     // While the queue fails, the retry timer sends; a send per click would only wait on timeouts.
     if (this.#failing) return;
-    if (this.#buffer.length >= BATCH_SIZE) {
-      this.#drain(BATCH_SIZE);
+    if (this.#buffer.length >= this.#batchSize) {
+      this.#drain(this.#batchSize);
     } else if (this.options.flushDelayMs === 0) {
       this.#drain(1);
     } else if (this.#flushTimer === undefined) {
@@ -123,8 +121,12 @@ export class ClickPublisher {
   /** Starts batches while at least `minimumBatch` clicks are buffered, a send slot is free and the queue is not failing. */
   #drain(minimumBatch: number): void {
     while (!this.#failing && this.#buffer.length >= minimumBatch && this.#inFlight.size < MAX_BATCHES_IN_FLIGHT) {
-      this.#start(this.#buffer.splice(0, BATCH_SIZE));
+      this.#start(this.#buffer.splice(0, this.#batchSize));
     }
+  }
+
+  get #batchSize(): number {
+    return this.options.transport.maxBatch;
   }
 
   #start(batch: readonly Queued[]): void {
@@ -139,37 +141,16 @@ export class ClickPublisher {
 
   /** Never rejects: clicks the queue refuses are logged (for backfill) and counted; unanswered ones are buffered again. */
   async #send(batch: readonly Queued[]): Promise<void> {
-    let pending = batch.map((queued, index): [string, Queued] => [String(index), queued]);
-    let lastError = '';
-    // The SDK already retries whole requests; entries the queue reports as failed get one more try.
-    for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
-      let failed: readonly BatchResultErrorEntry[];
-      try {
-        ({ Failed: failed = [] } = await sqsClient().send(
-          new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: pending.map(toEntry) }),
-        ));
-      } catch (error) {
-        if (!isRefusal(error)) {
-          this.#unreachable(
-            pending.map(([, queued]) => queued),
-            error,
-          );
-          return;
-        }
-        this.#reachable();
-        lastError = (error as Error).message;
-        break;
-      }
-      this.#reachable();
-      const failedIds = new Set(failed.map((failure) => failure.Id));
-      lastError = failed.map((failure) => `${failure.Code ?? 'error'}: ${failure.Message ?? ''}`).join('; ');
-      pending = pending.filter(([id]) => failedIds.has(id));
-    }
-    if (pending.length === 0) return;
-    for (const [, { click }] of pending) {
-      this.options.logger.error('click not queued', { click, error: lastError });
-    }
-    this.#count('ClicksNotQueued', pending.length);
+    const notSent = await this.options.transport.send(batch.map(({ click }) => click), SEND_POLICY);
+    const unanswered = notSent.filter(({ kind }) => kind === 'unanswered');
+    // The queue answered for some click, whatever it said: it is reachable.
+    if (unanswered.length < batch.length) this.#reachable();
+    const refused = notSent.filter(({ kind }) => kind !== 'unanswered');
+    for (const { click, reason } of refused) this.options.logger.error('click not queued', { click, error: reason });
+    if (refused.length > 0) this.#count('ClicksNotQueued', refused.length);
+    if (unanswered.length === 0) return;
+    const kept = new Set(unanswered.map(({ click }) => click));
+    this.#unreachable(batch.filter(({ click }) => kept.has(click)), unanswered[0].reason);
   }
 
   /** The queue answered: it is healthy, and what waited for a retry goes now (the send's end drains). */
@@ -181,16 +162,13 @@ export class ClickPublisher {
     this.#retryTimer = undefined;
   }
 
-  #unreachable(batch: readonly Queued[], error: unknown): void {
+  #unreachable(batch: readonly Queued[], reason: string): void {
     // Back where they arrived: at the front, unless older clicks of another failed send are there.
     const newer = this.#buffer.findIndex((queued) => queued.seq > batch[0].seq);
     this.#buffer.splice(newer === -1 ? this.#buffer.length : newer, 0, ...batch);
     this.#dropOverflow();
     if (!this.#failing) {
-      this.options.logger.warn('click queue unreachable: clicks kept for a retry', {
-        buffered: this.#buffer.length,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.options.logger.warn('click queue unreachable: clicks kept for a retry', { buffered: this.#buffer.length, error: reason });
     }
     this.#failing = true;
     this.#scheduleRetry();
@@ -203,7 +181,7 @@ export class ClickPublisher {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       // One batch probes the queue; when it gets an answer, the rest follows.
-      if (this.#buffer.length > 0 && this.#inFlight.size < MAX_BATCHES_IN_FLIGHT) this.#start(this.#buffer.splice(0, BATCH_SIZE));
+      if (this.#buffer.length > 0 && this.#inFlight.size < MAX_BATCHES_IN_FLIGHT) this.#start(this.#buffer.splice(0, this.#batchSize));
     }, delay);
     // A retry never keeps a process alive on its own (Lambda's runtime does; a local stop flushes).
     this.#retryTimer.unref();
@@ -223,17 +201,4 @@ export class ClickPublisher {
     // Published at once: the publisher outlives the invocation that enqueued the click.
     this.options.metrics.singleMetric().addMetric(name, MetricUnit.Count, value);
   }
-}
-
-/**
- * The queue answered and said no (a client error other than throttling): the request itself is
- * wrong. Anything else (no answer, throttling, a server fault) may pass on a later try.
- */
-function isRefusal(error: unknown): boolean {
-  if (!(error instanceof SQSServiceException) || error.$fault !== 'client') return false;
-  return error.$metadata.httpStatusCode !== 429 && !/Throttl/.test(error.name);
-}
-
-function toEntry([id, { click }]: [string, Queued]): SendMessageBatchRequestEntry {
-  return { Id: id, MessageBody: clickMessageBody(click) };
 }

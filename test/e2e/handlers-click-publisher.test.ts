@@ -2,6 +2,8 @@
  * The redirect's buffered click publisher against the real SQS emulator (fauxqs, in-process):
  * batching, the in-flight cap, drop-oldest backpressure, flush, settled, failures that never
  * reject, and a queue that cannot be reached (a port nothing listens on) until it comes back.
+ * Then the SQS transport under it (shared with the backfill) on its own: what it reports for a
+ * queue that refuses, one that never answers, and a send that was stopped.
  * Sends are held back, when a test needs it, by a gate in the shared SQS client's middleware.
  */
 import { randomUUID } from 'node:crypto';
@@ -12,6 +14,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, t
 import { parseClickMessage, type ClickMessage } from '../../lambdas/domain/click';
 import { sqsClient as handlerSqsClient } from '../../lambdas/shared/clients/sqs';
 import { ClickPublisher, MAX_BUFFERED_CLICKS } from '../../lambdas/shared/click-publisher';
+import type { SendPolicy } from '../../lambdas/transport/click-transport';
+import { SqsClickTransport } from '../../lambdas/transport/sqs';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { clickMessage } from '../fixtures/clicks';
 import { REGION, sqsClient, waitFor, LOCAL_AWS_ENV } from '../fixtures/local/emulators';
@@ -146,7 +150,7 @@ function publisherFor(queueUrl: string, flushDelayMs = 0) {
     });
     return single;
   });
-  const publisher = new ClickPublisher({ queueUrl, flushDelayMs, logger, metrics });
+  const publisher = new ClickPublisher({ transport: new SqsClickTransport(queueUrl), flushDelayMs, logger, metrics });
   return { publisher, infos, warnings, errors, counted };
 }
 
@@ -347,5 +351,57 @@ describe('ClickPublisher on fauxqs', () => {
     expect(errors).not.toHaveBeenCalled();
     const [body] = await receiveAll(queueUrl);
     expect(parseClickMessage(body)).toEqual(click);
+  });
+});
+
+describe('SqsClickTransport on fauxqs', () => {
+  const ONCE: SendPolicy = { attempts: 1, retryUnanswered: false };
+
+  it('sends up to 10 clicks in one request', async () => {
+    const queueUrl = await createQueue();
+    const transport = new SqsClickTransport(queueUrl);
+    const sent = clicks(transport.maxBatch);
+    expect(await transport.send(sent, ONCE)).toEqual([]);
+    expect(sends.batchSizes).toEqual([BATCH_SIZE]);
+    expect((await receiveAll(queueUrl)).map((body) => parseClickMessage(body).eventId).sort()).toEqual(sent.map(({ eventId }) => eventId).sort());
+  });
+
+  it('reports every click of a request the queue refuses (a missing queue) as refused, without trying again', async () => {
+    const transport = new SqsClickTransport(`${await createQueue()}-missing`);
+    const sent = clicks(3);
+    const notSent = await transport.send(sent, { attempts: 6, retryUnanswered: true, backoffMs: () => 0 });
+    expect(sends.batchSizes).toEqual([3]);
+    expect(notSent.map(({ click, kind }) => [click, kind])).toEqual(sent.map((click) => [click, 'refused']));
+  });
+
+  it('gives back the clicks of a request that got no answer at once, or tries it again when the policy says so', async () => {
+    const transport = new SqsClickTransport(await createQueue());
+    const sent = clicks(2);
+    await whileUnreachable(async () => {
+      const once = await transport.send(sent, ONCE);
+      expect(once.map(({ click, kind }) => [click, kind])).toEqual(sent.map((click) => [click, 'unanswered']));
+      expect(sends.batchSizes).toEqual([2]);
+
+      const backoffs: number[] = [];
+      const retried = await transport.send(sent, {
+        attempts: 3,
+        retryUnanswered: true,
+        backoffMs: (attempt) => {
+          backoffs.push(attempt);
+          return 0;
+        },
+      });
+      expect(retried.map(({ kind }) => kind)).toEqual(['unanswered', 'unanswered']);
+      expect(sends.batchSizes).toEqual([2, 2, 2, 2]);
+      expect(backoffs).toEqual([2, 3]);
+    });
+  });
+
+  it('sends nothing once the signal is aborted, and says so', async () => {
+    const transport = new SqsClickTransport(await createQueue());
+    const sent = clicks(2);
+    const notSent = await transport.send(sent, { ...ONCE, signal: AbortSignal.abort() });
+    expect(sends.batchSizes).toEqual([]);
+    expect(notSent).toEqual(sent.map((click) => ({ click, kind: 'unanswered', reason: 'not sent: sending was stopped' })));
   });
 });
