@@ -80,6 +80,8 @@ const CREATE_REQUIRE_BANNER =
 export class HouseFunction extends NodejsFunction {
   /** `POWERTOOLS_SERVICE_NAME`, the `service` dimension of the function's Powertools metrics. */
   readonly serviceName: string;
+  /** The execution role this construct creates (typed as what it is: NodejsFunction types it IRole | undefined). */
+  declare readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     const entry = path.resolve(PROJECT_ROOT, props.entry);
