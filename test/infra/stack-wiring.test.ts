@@ -13,13 +13,13 @@ const { tables, edge, enrichment, aggregation, rollup, statisticsApi } = stack;
 const functions = [edge.redirectFunction, enrichment.enrichFunction, aggregation.aggregateFunction, rollup.rollupFunction, statisticsApi.apiFunction];
 
 describe('functions', () => {
-  it('creates five functions, all Node.js 22 on arm64 with tracing, source maps and Powertools settings', () => {
+  it('creates five functions, all Node.js 22 on arm64 without X-Ray tracing, with source maps and Powertools settings', () => {
     template.resourceCountIs('AWS::Lambda::Function', 5);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      TracingConfig: { Mode: 'Active' },
+      TracingConfig: Match.absent(),
       MemorySize: Match.anyValue(),
       Timeout: Match.anyValue(),
       LoggingConfig: { LogGroup: Match.anyValue() },
@@ -88,13 +88,13 @@ describe('HTTP API', () => {
 });
 
 describe('least privilege', () => {
-  it('grants Resource * only for actions that have no resource-level permissions', () => {
+  it('grants Resource * only for actions that have no resource-level permissions (no X-Ray: tracing is off)', () => {
     const wildcardActions = functions
       .flatMap(roleStatements)
       .filter((statement) => statement.Resource === '*')
       .flatMap(actionsOf);
     expect(new Set(wildcardActions)).toEqual(
-      new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']),
+      new Set(['dynamodb:ListStreams']),
     );
   });
 
