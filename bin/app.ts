@@ -2,7 +2,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { STACK_ID } from '../lambdas/contract';
-import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
+import { ClickAnalyticsStack } from '../lib/click-analytics-stack';
+import { stackPropsFromContext } from '../lib/stack-props';
 
 const app = new App();
 new ClickAnalyticsStack(app, STACK_ID, {

@@ -14,6 +14,8 @@ export const METRICS_NAMESPACE = 'ClickAnalytics';
 export const METRIC = {
   /** Aggregate-item writes DynamoDB refused for size, published by the aggregator and the rollup. */
   itemsTooLarge: 'AggregateItemsTooLarge',
+  /** Age of the oldest pending rollup marker, published by every rollup run: the rollup-lag alarm. */
+  oldestPendingRollupSeconds: 'OldestPendingRollupSeconds',
 } as const;
 
 /** Metadata keys on each AWS::Lambda::Function, read by the local stack, tools and tests. */

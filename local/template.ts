@@ -4,7 +4,8 @@
  * local physical resources.
  */
 import { App } from 'aws-cdk-lib';
-import { ClickAnalyticsStack, stackPropsFromContext } from '../lib/click-analytics-stack';
+import { ClickAnalyticsStack } from '../lib/click-analytics-stack';
+import { stackPropsFromContext } from '../lib/stack-props';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, STACK_ID } from '../lambdas/contract';
 import { isRecord, type CfnResource, type CfnTemplate } from './types';
 

@@ -59,7 +59,7 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
   const config = rollupConfig();
   const markers = await listPendingMarkers(config.pendingRollupsTableName);
   metrics.addMetric('PendingRollups', MetricUnit.Count, markers.length);
-  metrics.addMetric('OldestPendingRollupSeconds', MetricUnit.Seconds, oldestPendingSeconds(markers, Date.now()));
+  metrics.addMetric(METRIC.oldestPendingRollupSeconds, MetricUnit.Seconds, oldestPendingSeconds(markers, Date.now()));
 
   const outOfTime = (): boolean => context !== undefined && context.getRemainingTimeInMillis() < STOP_BEFORE_TIMEOUT_MS;
   const outcomes = await settleWithLimit(markers, CONCURRENT_ROLLUPS, async (pending): Promise<Outcome> => {

@@ -1,7 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
-import { CONTEXT_KEYS, stackPropsFromContext } from '../../lib/click-analytics-stack';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CONTEXT_KEYS, stackPropsFromContext } from '../../lib/stack-props';
 import { SKIP_BUNDLING, synthesize } from './synth';
 
 const fromContext = (context: Record<string, unknown>) =>
@@ -115,13 +116,13 @@ describe('stack options', () => {
       Environment: {
         Variables: Match.objectLike({
           PUBLIC_BASE_URL: 'https://sho.rt',
-          SHORT_LINK_HOSTS: { 'Fn::Join': [',', [{ 'Fn::GetAtt': [logicalId(stack.distribution), 'DomainName'] }, 'sho.rt']] },
+          SHORT_LINK_HOSTS: { 'Fn::Join': [',', [{ 'Fn::GetAtt': [logicalId(stack.edge.distribution), 'DomainName'] }, 'sho.rt']] },
         }),
       },
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.clickQueue), 'QueueName'] } }],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.enrichment.queue), 'QueueName'] } }],
       Threshold: 50,
     });
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
@@ -130,25 +131,25 @@ describe('stack options', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
-      TopicArn: { Ref: logicalId(stack.alarmTopic) },
+      TopicArn: { Ref: logicalId(stack.alarms.topic) },
     });
   });
 
   it('gives every function that cuts or reads daily and monthly items the same reporting zone, as written', () => {
     const { stack, template, logicalId } = synthesize({ reportingTimeZone: 'Asia/Kolkata' });
-    for (const fn of [stack.aggregateFunction, stack.rollupFunction, stack.apiFunction]) {
+    for (const fn of [stack.aggregation.aggregateFunction, stack.rollup.rollupFunction, stack.statisticsApi.apiFunction]) {
       const variables = template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
       expect(variables.REPORTING_TIME_ZONE).toBe('Asia/Kolkata');
     }
   });
 
-  // The default ('false') is in the stack test's api environment.
+  // The default ('false') is in the statistics API test's environment.
   it('tells the api function, and only it, that links may point at private hosts', () => {
     const { stack, template, logicalId } = synthesize({ allowPrivateDestinations: true });
-    const variablesOf = (fn: typeof stack.apiFunction): Record<string, unknown> =>
+    const variablesOf = (fn: IFunction): Record<string, unknown> =>
       template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables as Record<string, unknown>;
-    expect(variablesOf(stack.apiFunction).ALLOW_PRIVATE_DESTINATIONS).toBe('true');
-    for (const fn of [stack.redirectFunction, stack.enrichFunction, stack.aggregateFunction, stack.rollupFunction]) {
+    expect(variablesOf(stack.statisticsApi.apiFunction).ALLOW_PRIVATE_DESTINATIONS).toBe('true');
+    for (const fn of [stack.edge.redirectFunction, stack.enrichment.enrichFunction, stack.aggregation.aggregateFunction, stack.rollup.rollupFunction]) {
       expect(variablesOf(fn).ALLOW_PRIVATE_DESTINATIONS).toBeUndefined();
     }
   });

@@ -24,6 +24,7 @@ import { toQuarterHourAttributes } from '../../lambdas/tables/quarter-hour';
 import { synthesize } from './synth';
 
 const { stack, template, logicalId } = synthesize();
+const { tables } = stack;
 
 interface KeyElement {
   readonly AttributeName: string;
@@ -66,7 +67,7 @@ const monthly = rollupMonth(group.target, monthOfDay(day), tz, [daily], now);
 
 describe('table attributes written by the domain', () => {
   it('raw clicks: the enriched click has the key attributes and expires RAW_RETENTION_DAYS after the click', () => {
-    const { keys, ttl } = schemaOf(stack.rawClicksTable);
+    const { keys, ttl } = schemaOf(tables.rawClicksTable);
     const item: Readonly<Record<string, unknown>> = { ...click };
     expect(keyTypes(item, keys)).toEqual(['string', 'string']);
     expect(ttl).toBeDefined();
@@ -74,7 +75,7 @@ describe('table attributes written by the domain', () => {
   });
 
   it('quarter-hour: the item has the key attributes and expires QUARTER_HOUR_RETENTION_DAYS after its quarter', () => {
-    const { keys, ttl } = schemaOf(stack.quarterHourTable);
+    const { keys, ttl } = schemaOf(tables.quarterHourTable);
     const item = toQuarterHourAttributes(quarterItem);
     expect(keyTypes(item, keys)).toEqual(['string', 'string']);
     expect(ttl).toBeDefined();
@@ -82,7 +83,7 @@ describe('table attributes written by the domain', () => {
   });
 
   it('daily: the item has the key attributes and expires DAILY_RETENTION_DAYS after the local day starts', () => {
-    const { keys, ttl } = schemaOf(stack.dailyTable);
+    const { keys, ttl } = schemaOf(tables.dailyTable);
     const item = toDailyAttributes(daily);
     expect(keyTypes(item, keys)).toEqual(['string', 'string']);
     expect(item.day).toBe('2026-03-08');
@@ -91,12 +92,12 @@ describe('table attributes written by the domain', () => {
   });
 
   it('monthly: the item has the key attributes, and neither the table nor the item has an expiry (kept forever)', () => {
-    const { keys, ttl } = schemaOf(stack.monthlyTable);
+    const { keys, ttl } = schemaOf(tables.monthlyTable);
     const item = toMonthlyAttributes(monthly);
     expect(keyTypes(item, keys)).toEqual(['string', 'string']);
     expect(ttl).toBeUndefined();
     // Not even the attribute the other tables expire on: a later TTL on the table would delete nothing.
-    const expiryAttributes = [stack.rawClicksTable, stack.quarterHourTable, stack.dailyTable].map((table) => schemaOf(table).ttl);
+    const expiryAttributes = [tables.rawClicksTable, tables.quarterHourTable, tables.dailyTable].map((table) => schemaOf(table).ttl);
     for (const attribute of expiryAttributes) expect(item).not.toHaveProperty(attribute ?? '');
   });
 });

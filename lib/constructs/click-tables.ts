@@ -1,0 +1,81 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import { PipelinePart } from './pipeline-part';
+
+interface TableOptions {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly ttl?: string;
+  readonly stream?: dynamodb.StreamViewType;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default true */
+  readonly pointInTimeRecovery?: boolean;
+}
+
+/**
+ * The seven tables of docs/design.md, which several stages share: on demand, AWS-managed encryption,
+ * string keys, point-in-time recovery and retained on stack deletion, except the visitor salts, which
+ * must die. Each stage is granted only what it uses on the ones it is given.
+ */
+export class ClickTables extends PipelinePart {
+  /** Links: `code`. Read by the redirect, written by the API. */
+  readonly linksTable: dynamodb.Table;
+  /** Visitor-hash salts: `period`, TTL `expiresAt`. */
+  readonly saltsTable: dynamodb.Table;
+  /** Enriched clicks: `linkShard` + `clickKey`, TTL `expiresAt`, a NEW_IMAGE stream the aggregation reads. */
+  readonly rawClicksTable: dynamodb.Table;
+  /** Quarter-hour aggregates: `target` + `slot`, TTL `expiresAt`. */
+  readonly quarterHourTable: dynamodb.Table;
+  /** Daily aggregates in the reporting zone: `target` + `day`, TTL `expiresAt`. */
+  readonly dailyTable: dynamodb.Table;
+  /** Monthly aggregates in the reporting zone: `target` + `month`, kept forever. */
+  readonly monthlyTable: dynamodb.Table;
+  /** Days waiting for their rollup: `partition` + `marker`, deleted by the rollup that does them. */
+  readonly pendingRollupsTable: dynamodb.Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.linksTable = this.table('LinksTable', { partitionKey: 'code' });
+    // Salts are worthless once rotated out, and destroying them is the point: DESTROY, and no
+    // point-in-time recovery, which would keep a rotated-out salt restorable for 35 days.
+    this.saltsTable = this.table('VisitorSaltsTable', {
+      partitionKey: 'period',
+      ttl: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+      pointInTimeRecovery: false,
+    });
+    Validations.of(this.saltsTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason:
+        'Visitor salts must be destroyed when their period ends (a kept salt makes old visitor hashes linkable); a backup would keep them restorable. Losing the current salt only splits that period\'s uniques.',
+    });
+    // Keyed on `${code}#${n}`: a hot link's clicks spread over 16 partitions.
+    this.rawClicksTable = this.table('RawClicksTable', {
+      partitionKey: 'linkShard',
+      sortKey: 'clickKey',
+      ttl: 'expiresAt',
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
+    });
+    this.quarterHourTable = this.table('QuarterHourAggregatesTable', { partitionKey: 'target', sortKey: 'slot', ttl: 'expiresAt' });
+    this.dailyTable = this.table('DailyAggregatesTable', { partitionKey: 'target', sortKey: 'day', ttl: 'expiresAt' });
+    // No TTL: monthly figures are kept forever.
+    this.monthlyTable = this.table('MonthlyAggregatesTable', { partitionKey: 'target', sortKey: 'month' });
+    // No TTL: a marker is pending work, deleted by the rollup that does it.
+    this.pendingRollupsTable = this.table('PendingRollupsTable', { partitionKey: 'partition', sortKey: 'marker' });
+  }
+
+  private table(id: string, options: TableOptions): dynamodb.Table {
+    return new dynamodb.Table(this, id, {
+      partitionKey: { name: options.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: options.sortKey === undefined ? undefined : { name: options.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery ?? true },
+      timeToLiveAttribute: options.ttl,
+      stream: options.stream,
+      removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+}

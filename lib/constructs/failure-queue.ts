@@ -1,0 +1,27 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+/** Failures are kept the SQS maximum, 14 days, for a replay. */
+const FAILURE_QUEUE_RETENTION = Duration.days(14);
+
+export interface FailureQueueProps {
+  /** What ends up in the queue, e.g. `click messages enrichment could not process` (in the cdk-nag acknowledgements). */
+  readonly holds: string;
+}
+
+/**
+ * The end of the line for what a stage could not process (a DLQ or an on-failure destination): kept
+ * 14 days, SQS-managed encryption, TLS only, and no DLQ of its own.
+ */
+export class FailureQueue extends sqs.Queue {
+  constructor(scope: Construct, id: string, props: FailureQueueProps) {
+    super(scope, id, {
+      retentionPeriod: FAILURE_QUEUE_RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const reason = `This queue is itself the end of the line for ${props.holds}: it has no DLQ of its own.`;
+    Validations.of(this).acknowledge({ id: 'AwsSolutions-SQS3', reason }, { id: 'Serverless-SQSRedrivePolicy', reason });
+  }
+}

