@@ -1,4 +1,11 @@
-/** Three tiers, one command: unit (pure domain), infra (CDK template + cdk-nag), e2e (local stack over HTTP). */
+/**
+ * Four tiers, one command (`npm test`, or `npx jest`):
+ * - unit: pure domain and local-stack logic, in-process;
+ * - infra: the CDK template, cdk-nag, real bundling;
+ * - integration: handlers and local-stack components (pollers, provisioning, emulators, the
+ *   Lambda runtime) run directly against DynamoDB Local, fauxqs or real child processes;
+ * - e2e: `npm start` as a child process, driven over HTTP.
+ */
 const tier = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',
@@ -10,5 +17,5 @@ const tier = (name, extra = {}) => ({
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [tier('unit'), tier('infra'), tier('e2e')],
+  projects: [tier('unit'), tier('infra'), tier('integration'), tier('e2e')],
 };
