@@ -170,7 +170,7 @@ describe('admin API client mistakes', () => {
     ['a range before 1970', 'from=1969-12-30&to=1969-12-31'],
     ['top 0', 'top=0'],
     ['a top that is no number', 'top=all'],
-    ['days in another zone older than the hourly level', 'from=2020-01-01&to=2020-01-05&granularity=day&tz=Asia/Kolkata'],
+    ['days in another zone older than the quarter-hour level', 'from=2020-01-01&to=2020-01-05&granularity=day&tz=Asia/Kolkata'],
   ])('400 for stats with %s, on both stats routes', async (_, query) => {
     for (const path of ['/api/links/demo/stats', '/api/stats']) {
       const answer = await call('GET', `${path}?${query}`, { headers: AUTH });
