@@ -18,7 +18,7 @@ export const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8
 /**
  * DynamoDB stores a number as base-100 digits aligned on the decimal point, plus a byte: 1200 is
  * 12|00, one digit once trailing zeros go, while 120 is 01|20, two (DynamoDB Local refuses items the
- * page's "1 byte per two significant digits" lets through, test/e2e/local-emulators.test.ts).
+ * page's "1 byte per two significant digits" lets through, test/integration/local-emulators.test.ts).
  * Integers are counted exactly; for other numbers one byte more than the page's count covers the alignment.
  */
 export function numberBytes(value: number): number {

@@ -20,22 +20,31 @@ export function callRuntimeApi(
   body?: string,
 ): Promise<RuntimeApiResponse> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(
-      new URL(`http://${runtimeApi}${path}`),
-      {
-        agent,
-        method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        incoming.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body);
+    const send = (isRetry: boolean): void => {
+      const outgoing = request(
+        new URL(`http://${runtimeApi}${path}`),
+        {
+          agent,
+          method,
+          headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+          incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, headers: incoming.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          incoming.on('error', reject);
+        },
+      );
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while it sat idle (the environment frozen between
+        // invocations) fails on reuse before the request reached it: Node's documented case for one
+        // retry on a fresh socket (http.ClientRequest#reusedSocket).
+        if (!isRetry && outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) send(true);
+        else reject(error);
+      });
+      outgoing.end(body);
+    };
+    send(false);
   });
 }
 
