@@ -9,7 +9,6 @@ import { stackPropsFromContext } from '../lib/stack-props';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, STACK_ID } from '../lambdas/contract';
 import { isRecord, type CfnResource, type CfnTemplate } from './types';
 
-
 /**
  * Synthesizes the stack as bin/app.ts builds it (environment-agnostic, as with no AWS
  * profile; pseudo parameters resolve locally). With `outdir`, assets are bundled there exactly as

@@ -34,7 +34,6 @@ const MAX_BODY_BYTES = 8 * 1024;
 const GENERATED_CODE_ATTEMPTS = 5;
 /** A rotated key is picked up within this many seconds. */
 const API_KEY_CACHE_SECONDS = 300;
-/** The owner the admin key acts as: the only key there is for now. */
 
 const secretsProviders = new Map<SecretsManagerClient, SecretsProvider>();
 

@@ -7,7 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SaltPeriod } from '../contract';
 import { saltPeriodOf } from '../domain/visitor';
-import { dynamoDocumentClient, isConditionalCheckFailed } from './clients/dynamodb';
+import { conditionHeld, dynamoDocumentClient } from './clients/dynamodb';
 
 const SALT_BYTES = 32;
 /** After the table failed, clicks use a process-local salt for this long before trying it again. */
@@ -66,23 +66,21 @@ export class SaltStore {
 
   async #create(id: string, expiresAt: number): Promise<Uint8Array> {
     const salt = randomBytes(SALT_BYTES);
-    try {
-      await dynamoDocumentClient().send(
+    const created = await conditionHeld(
+      dynamoDocumentClient().send(
         new PutCommand({
           TableName: this.tableName,
           Item: { period: id, salt, expiresAt },
           ConditionExpression: 'attribute_not_exists(#period)',
           ExpressionAttributeNames: { '#period': 'period' },
         }),
-      );
-      return salt;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      // Another instance created it first: everyone must use that one.
-      const winner = await this.#read(id);
-      if (winner === undefined) throw new Error(`salt item ${id} vanished after a conditional put failed`);
-      return winner;
-    }
+      ),
+    );
+    if (created) return salt;
+    // Another instance created it first: everyone must use that one.
+    const winner = await this.#read(id);
+    if (winner === undefined) throw new Error(`salt item ${id} vanished after a conditional put failed`);
+    return winner;
   }
 
   #fallbackSalt(id: string): Uint8Array {
