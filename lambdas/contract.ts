@@ -43,6 +43,10 @@ export const ENV = {
   dailyTable: 'DAILY_TABLE_NAME',
   monthlyTable: 'MONTHLY_TABLE_NAME',
   pendingRollupsTable: 'PENDING_ROLLUPS_TABLE_NAME',
+  apiKeysTable: 'API_KEYS_TABLE_NAME',
+  apiRequestCountsTable: 'API_REQUEST_COUNTS_TABLE_NAME',
+  /** Requests an owner key may make per minute. */
+  apiKeyRequestsPerMinute: 'API_KEY_REQUESTS_PER_MINUTE',
   clickQueueUrl: 'CLICK_QUEUE_URL',
   visitorSaltPeriod: 'VISITOR_SALT_PERIOD',
   linkCacheTtlSeconds: 'LINK_CACHE_TTL_SECONDS',

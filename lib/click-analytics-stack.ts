@@ -40,7 +40,8 @@ export class ClickAnalyticsStack extends Stack {
 
     // What the stages share: the tables (each stage is granted what it uses on them), and where alarms go.
     this.tables = new ClickTables(this, 'Tables');
-    const { linksTable, saltsTable, rawClicksTable, quarterHourTable, dailyTable, monthlyTable, pendingRollupsTable } = this.tables;
+    const { linksTable, saltsTable, rawClicksTable, quarterHourTable, dailyTable, monthlyTable, pendingRollupsTable, apiKeysTable, apiRequestCountsTable } =
+      this.tables;
     this.alarms = new AlarmTopic(this, 'Alarms', { email: props.alarmEmail });
 
     // 2. The click queue and its enrichment into raw clicks. Built before the redirect, which sends into it.
@@ -88,14 +89,19 @@ export class ClickAnalyticsStack extends Stack {
     // 5. Links and statistics, on the edge's HTTP API.
     this.statisticsApi = new StatisticsApi(this, 'StatisticsApi', {
       httpApi: this.edge.httpApi,
+      stage: this.edge.stage,
       distribution: this.edge.distribution,
       linksTable,
+      apiKeysTable,
+      apiRequestCountsTable,
       quarterHourTable,
       dailyTable,
       monthlyTable,
       reportingTimeZone,
       publicBaseUrl: props.publicBaseUrl,
       allowPrivateDestinations: props.allowPrivateDestinations,
+      requestsPerMinutePerKey: props.apiKeyRequestsPerMinute,
+      routeThrottle: props.apiRouteThrottle,
     });
   }
 

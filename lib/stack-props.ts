@@ -86,6 +86,17 @@ export interface ClickAnalyticsStackProps extends StackProps {
    */
   readonly apiThrottle?: ThrottleSettings;
   /**
+   * Requests one owner API key may make per minute (1 to 100,000); past it the API answers 429.
+   * Context: `apiKeyRequestsPerMinute`.
+   * @default 300
+   */
+  readonly apiKeyRequestsPerMinute?: number;
+  /**
+   * Steady-state and burst limits of the `/api` route over all callers together.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly apiRouteThrottle?: ThrottleSettings;
+  /**
    * IANA time zone daily and monthly aggregates are cut in (docs/statistics.md). Set it before the first
    * deploy: items already rolled up keep the zone they were cut in.
    * Context: `reportingTimeZone`.
@@ -112,6 +123,7 @@ export const CONTEXT_KEYS = [
   'priceClass',
   'reportingTimeZone',
   'allowPrivateDestinations',
+  'apiKeyRequestsPerMinute',
 ] as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -201,5 +213,6 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
     priceClass: read('priceClass', (raw) => parseOneOf('priceClass', raw, priceClasses)),
     reportingTimeZone: read('reportingTimeZone', (raw) => parseTimeZone('reportingTimeZone', raw)),
     allowPrivateDestinations: read('allowPrivateDestinations', (raw) => parseBoolean('allowPrivateDestinations', raw)),
+    apiKeyRequestsPerMinute: read('apiKeyRequestsPerMinute', (raw) => parseInteger('apiKeyRequestsPerMinute', raw, 1, 100_000)),
   };
 }

@@ -4,7 +4,8 @@
  * once, so tests and developers need not wait for its next tick. Guarded by the admin key, like the API.
  */
 import { OWN_PATH_SEGMENTS } from '../lambdas/domain/short-code';
-import { bearerToken, json, problem, sameSecret, type HttpResult } from '../lambdas/shared/http';
+import { sameSecret } from '../lambdas/domain/api-key';
+import { bearerToken, json, problem, type HttpResult } from '../lambdas/shared/http';
 import { ScheduleLookupError, type Scheduler } from './scheduler';
 
 export const CONTROL_PATH_PREFIX = `/${OWN_PATH_SEGMENTS.localControl}/`;

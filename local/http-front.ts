@@ -21,7 +21,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONTROL_PATH_PREFIX, type ControlHandler } from './control';
 import { LOCAL_ACCOUNT_ID } from '../lambdas/contract';
 import { referencedLogicalId, resourcesOfType } from './template';
-import { isRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
+import { TokenBucket, type ThrottleLimits } from './throttle';
+import { asRecord, isRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
 
 /** API Gateway's payload quota for HTTP APIs. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -41,9 +42,11 @@ export interface HttpRoute {
   readonly method: string;
   readonly segments: readonly RouteSegment[];
   readonly fn: LocalFunction;
+  /** The stage's throttle for this route (its own route settings, else the stage default, shared); none when unset. */
+  readonly throttle?: TokenBucket;
 }
 
-export function parseRouteKey(routeKey: string, fn: LocalFunction): HttpRoute {
+export function parseRouteKey(routeKey: string, fn: LocalFunction, throttle?: TokenBucket): HttpRoute {
   const [method, path] = routeKey.split(' ');
   if (!method || !path?.startsWith('/')) throw new Error(`Unsupported route key "${routeKey}"`);
   const segments = path
@@ -55,7 +58,29 @@ export function parseRouteKey(routeKey: string, fn: LocalFunction): HttpRoute {
       if (!param) return { kind: 'literal', value: segment };
       return { kind: param[2] ? 'greedy' : 'param', value: param[1] };
     });
-  return { routeKey, method: method.toUpperCase(), segments, fn };
+  return { routeKey, method: method.toUpperCase(), segments, fn, ...(throttle === undefined ? {} : { throttle }) };
+}
+
+function throttleLimits(settings: unknown): ThrottleLimits | undefined {
+  const { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit } = asRecord(settings);
+  return typeof rateLimit === 'number' && typeof burstLimit === 'number' ? { rateLimit, burstLimit } : undefined;
+}
+
+/**
+ * One bucket per route with its own RouteSettings, and one for all the others under the stage's
+ * DefaultRouteSettings: sharing it is at least as strict as AWS, which documents the default per stage.
+ */
+function stageThrottles(template: CfnTemplate): (routeKey: string) => TokenBucket | undefined {
+  const stages = resourcesOfType(template, 'AWS::ApiGatewayV2::Stage');
+  if (stages.length > 1) throw new Error('Only one HTTP API stage is emulated locally');
+  const properties = asRecord(stages[0]?.resource.Properties);
+  const defaultLimits = throttleLimits(properties.DefaultRouteSettings);
+  const shared = defaultLimits === undefined ? undefined : new TokenBucket(defaultLimits);
+  const routeSettings = asRecord(properties.RouteSettings);
+  return (routeKey) => {
+    const own = throttleLimits(routeSettings[routeKey]);
+    return own === undefined ? shared : new TokenBucket(own);
+  };
 }
 
 /** Template target `integrations/<id>`: the first Ref anywhere in the (Fn::Join'ed) target. */
@@ -74,6 +99,7 @@ export function httpRoutesFromTemplate(
   template: CfnTemplate,
   functions: ReadonlyMap<string, LocalFunction>,
 ): HttpRoute[] {
+  const throttleOf = stageThrottles(template);
   return resourcesOfType(template, 'AWS::ApiGatewayV2::Route').map(({ logicalId, resource }) => {
     const routeKey = resource.Properties?.RouteKey;
     const integrationId = firstRef(resource.Properties?.Target);
@@ -86,7 +112,7 @@ export function httpRoutesFromTemplate(
     if (integration?.Properties?.PayloadFormatVersion !== '2.0') {
       throw new Error(`Route ${logicalId}: only payload format 2.0 is emulated locally`);
     }
-    return parseRouteKey(routeKey, fn);
+    return parseRouteKey(routeKey, fn, throttleOf(routeKey));
   });
 }
 
@@ -494,6 +520,7 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
   }
   const match = matchRoute(served.routes, method, url.split('?')[0]);
   if (!match) return jsonMessage(404, 'Not Found');
+  if (match.route.throttle?.take() === false) return jsonMessage(429, 'Too Many Requests');
   let event: APIGatewayProxyEventV2;
   try {
     event = buildHttpApiEvent(match, {

@@ -70,35 +70,30 @@ export function tableDefinition(logicalId: string, resource: CfnResource) {
 
 type TableDefinition = ReturnType<typeof tableDefinition>;
 
-/** Key schema (with attribute types) and index names: what cannot change on an existing table. */
+/** Key schema (with attribute types) and local index names: what cannot change on an existing table. */
 function shapeOf(
   keySchema: readonly KeySchemaElement[] | undefined,
   attributes: readonly AttributeDefinition[] | undefined,
-  indexNames: readonly (string | undefined)[],
+  localIndexNames: readonly (string | undefined)[],
 ): string {
   const types = new Map((attributes ?? []).map((attribute) => [attribute.AttributeName, attribute.AttributeType]));
   const keys = (keySchema ?? []).map((key) => `${key.AttributeName}:${types.get(key.AttributeName)}:${key.KeyType}`);
-  return `${keys.join(',')} indexes[${[...indexNames].sort().join(',')}]`;
+  return `${keys.join(',')} local indexes[${[...localIndexNames].sort().join(',')}]`;
 }
 
 /** What makes an existing table unusable under the template, or undefined when it is usable. */
 function incompatibility(definition: TableDefinition, existing: TableDescription): string | undefined {
-  const indexes = (definitions: readonly { IndexName?: string }[] | undefined): (string | undefined)[] =>
+  const names = (definitions: readonly { IndexName?: string }[] | undefined): (string | undefined)[] =>
     (definitions ?? []).map((index) => index.IndexName);
-  const wanted = shapeOf(definition.KeySchema, definition.AttributeDefinitions, [
-    ...indexes(definition.GlobalSecondaryIndexes),
-    ...indexes(definition.LocalSecondaryIndexes),
-  ]);
-  const actual = shapeOf(existing.KeySchema, existing.AttributeDefinitions, [
-    ...indexes(existing.GlobalSecondaryIndexes),
-    ...indexes(existing.LocalSecondaryIndexes),
-  ]);
+  const wanted = shapeOf(definition.KeySchema, definition.AttributeDefinitions, names(definition.LocalSecondaryIndexes));
+  const actual = shapeOf(existing.KeySchema, existing.AttributeDefinitions, names(existing.LocalSecondaryIndexes));
   return wanted === actual ? undefined : `${definition.TableName} has ${actual}, the stack now defines ${wanted}`;
 }
 
 /**
- * DynamoDB cannot change a table's keys or indexes in place, and dropping a table would lose its
- * data unasked: every such table is reported before anything is created or changed.
+ * DynamoDB cannot change a table's keys or local indexes in place, and dropping a table would lose its
+ * data unasked: every such table is reported before anything is created or changed. (Global indexes
+ * can change: reconcileGlobalIndexes does, as a CloudFormation update does.)
  */
 function checkCompatible(definitions: readonly TableDefinition[], existing: ReadonlyMap<string, TableDescription>): void {
   const problems = definitions.flatMap((definition) => {
@@ -108,10 +103,58 @@ function checkCompatible(definitions: readonly TableDefinition[], existing: Read
   });
   if (problems.length === 0) return;
   throw new Error(
-    `Local table(s) created from an older template, whose keys or indexes differ from the stack's: ${problems.join('; ')}. ` +
+    `Local table(s) created from an older template, whose keys or local indexes differ from the stack's: ${problems.join('; ')}. ` +
       'Nothing was changed or deleted. Move the data folder (DATA_DIR) aside, e.g. `mv .data .data.old`, ' +
       'to start with new tables, or run the older version to read the old data.',
   );
+}
+
+/** A global index's name, keys and projection: an index whose signature changed is dropped and built again. */
+function indexSignature(index: { IndexName?: string; KeySchema?: readonly KeySchemaElement[]; Projection?: unknown }): string {
+  return JSON.stringify([index.IndexName, index.KeySchema?.map((key) => [key.AttributeName, key.KeyType]), index.Projection]);
+}
+
+const INDEX_WAIT_MS = 30_000;
+
+/** Waits until no global index of the table is being created or deleted. */
+async function indexesSettled(dynamo: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
+  const deadline = Date.now() + INDEX_WAIT_MS;
+  for (;;) {
+    const table = await describeTable(dynamo, tableName);
+    if ((table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE')) return table;
+    if (Date.now() > deadline) throw new Error(`Local table ${tableName}: its global indexes did not become active within ${INDEX_WAIT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Global indexes are derived from the items, so they are added and dropped in place, one at a time,
+ * as a CloudFormation update does: a new index (the links' byOwner one) needs no new data folder.
+ */
+async function reconcileGlobalIndexes(
+  dynamo: DynamoDBClient,
+  definition: TableDefinition,
+  existing: TableDescription,
+  log: (line: string) => void,
+): Promise<TableDescription | undefined> {
+  const wanted = definition.GlobalSecondaryIndexes ?? [];
+  const actual = existing.GlobalSecondaryIndexes ?? [];
+  const wantedSignatures = new Set(wanted.map(indexSignature));
+  const actualSignatures = new Set(actual.map(indexSignature));
+  const dropped = actual.filter((index) => !wantedSignatures.has(indexSignature(index)));
+  const added = wanted.filter((index) => !actualSignatures.has(indexSignature(index)));
+  if (dropped.length === 0 && added.length === 0) return existing;
+  const update = async (change: NonNullable<ConstructorParameters<typeof UpdateTableCommand>[0]['GlobalSecondaryIndexUpdates']>[number]) => {
+    await dynamo.send(new UpdateTableCommand({ TableName: definition.TableName, AttributeDefinitions: definition.AttributeDefinitions, GlobalSecondaryIndexUpdates: [change] }));
+    await indexesSettled(dynamo, definition.TableName);
+  };
+  for (const index of dropped) await update({ Delete: { IndexName: index.IndexName } });
+  for (const index of added) await update({ Create: index });
+  log(
+    `Local table ${definition.TableName}: global indexes [${actual.map((index) => index.IndexName).join(', ')}] -> ` +
+      `[${wanted.map((index) => index.IndexName).join(', ')}], as the template now defines them`,
+  );
+  return describeTable(dynamo, definition.TableName);
 }
 
 async function describeTable(dynamo: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
@@ -176,9 +219,13 @@ async function provisionTable(
   log: (line: string) => void,
 ): Promise<TableDescription> {
   const { ttlAttribute: _ttlAttribute, ...createInput } = definition;
-  const table = existing
-    ? await reconcileStream(dynamo, definition, existing, log)
-    : (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
+  let table: TableDescription | undefined;
+  if (existing) {
+    const indexed = await reconcileGlobalIndexes(dynamo, definition, existing, log);
+    table = indexed && (await reconcileStream(dynamo, definition, indexed, log));
+  } else {
+    table = (await dynamo.send(new CreateTableCommand(createInput))).TableDescription;
+  }
   await reconcileTimeToLive(dynamo, definition, existing !== undefined, log);
   if (!table) throw new Error(`DynamoDB Local returned no description for table ${definition.TableName}`);
   return table;
@@ -242,8 +289,8 @@ async function provisionQueue(
 }
 
 /**
- * Creates what is missing; an existing table whose stream or TTL differs from the template is
- * brought in line (its keys and indexes cannot be: that fails with an error asking to move the
+ * Creates what is missing; an existing table whose global indexes, stream or TTL differ from the template
+ * is brought in line (its keys and local indexes cannot be: that fails with an error asking to move the
  * data folder aside, and nothing is dropped).
  */
 export async function provision(

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     `  demo link:      ${baseUrl}/${DEMO_CODE} -> ${DEMO_URL}`,
     `  stats:          ${baseUrl}/api/links/${DEMO_CODE}/stats`,
     `                  curl -H "Authorization: Bearer ${keyShown}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
+    `  owner keys:     ${dataDir === path.resolve('.data') ? '' : `DATA_DIR=${dataDir} `}npm run keys -- create --owner NAME   (also list, revoke)`,
     `  daily/monthly:  rolled up every few minutes; now: curl -X POST -H "Authorization: Bearer ${keyShown}" ${baseUrl}/_local/schedules/RollupSchedule/run`,
     `  data folder:    ${dataDir}`,
     ...(Object.keys(faults).length > 0 ? [`  faults:         ${JSON.stringify(faults)} (counts in ${path.join(dataDir, 'local-faults.json')})`] : []),

@@ -66,7 +66,8 @@ export function linkShardOf(code: string, eventId: string): string {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const VISITOR_PATTERN = /^[0-9a-f]{64}$/;
-const OWNER_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;
+/** Owners: what a click counts for besides its link, and what an API key acts as. */
+export const OWNER_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;
 const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 /** A host as `referrerHost` produces it: no whitespace, path, query, fragment or credentials. */
 const HOST_PATTERN = /^[^\s/?#@\\]+$/;

@@ -22,3 +22,11 @@ export async function settleWithLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/** items.map(fn) with at most `limit` calls at once; rejects with the first failure (by position) once all have settled. */
+export async function mapWithLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  return (await settleWithLimit(items, limit, fn)).map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
+}

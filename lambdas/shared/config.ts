@@ -32,6 +32,12 @@ function nonNegativeNumber(name: string, fallback: number): number {
   return value;
 }
 
+function positiveInteger(name: string, fallback: number): number {
+  const value = nonNegativeNumber(name, fallback);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`Environment variable ${name} must be a positive integer, got "${value}".`);
+  return value;
+}
+
 function booleanFlag(name: string, fallback: boolean): boolean {
   const raw = optional(name);
   if (raw === undefined) return fallback;
@@ -127,11 +133,18 @@ export function rollupConfig(): RollupConfig {
   };
 }
 
+/** A dashboard makes a dozen requests per view: 300 a minute lets a person click around freely and stops a runaway script. */
+export const DEFAULT_REQUESTS_PER_MINUTE_PER_KEY = 300;
+
 /** Where the admin API key comes from: a plain value locally, a Secrets Manager secret in AWS. */
 export type ApiKeySource = { readonly kind: 'value'; readonly value: string } | { readonly kind: 'secret'; readonly secretArn: string };
 
 export interface ApiConfig {
   readonly linksTableName: string;
+  readonly apiKeysTableName: string;
+  readonly apiRequestCountsTableName: string;
+  /** Requests one owner key may make per minute. */
+  readonly requestsPerMinutePerKey: number;
   readonly quarterHourTableName: string;
   readonly dailyTableName: string;
   readonly monthlyTableName: string;
@@ -171,6 +184,9 @@ function publicBaseUrl(): string | undefined {
 export function apiConfig(): ApiConfig {
   return {
     linksTableName: required(ENV.linksTable),
+    apiKeysTableName: required(ENV.apiKeysTable),
+    apiRequestCountsTableName: required(ENV.apiRequestCountsTable),
+    requestsPerMinutePerKey: positiveInteger(ENV.apiKeyRequestsPerMinute, DEFAULT_REQUESTS_PER_MINUTE_PER_KEY),
     quarterHourTableName: required(ENV.quarterHourTable),
     dailyTableName: required(ENV.dailyTable),
     monthlyTableName: required(ENV.monthlyTable),

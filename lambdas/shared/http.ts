@@ -1,5 +1,4 @@
-/** Results for API Gateway HTTP API (payload 2.0) handlers, and the bearer-key check of admin routes. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+/** Results for API Gateway HTTP API (payload 2.0) handlers, and the bearer token of a request. */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -21,6 +20,7 @@ export type ProblemCode =
   | 'method_not_allowed'
   | 'conflict'
   | 'payload_too_large'
+  | 'too_many_requests'
   | 'internal_error'
   | 'service_unavailable';
 
@@ -38,10 +38,4 @@ export function withoutBodyFor(method: string, result: APIGatewayProxyStructured
 /** The token of an `Authorization: Bearer <token>` header, or null for any other header or none. */
 export function bearerToken(authorization: string | undefined): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? null;
-}
-
-/** Hashing both sides first gives timingSafeEqual equal lengths and leaks nothing about the key's length. */
-export function sameSecret(provided: string, expected: string): boolean {
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(provided), digest(expected));
 }

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
+import { LINKS_BY_OWNER_INDEX } from '../../lambdas/tables/links';
 import { PipelinePart } from './pipeline-part';
 
 interface TableOptions {
@@ -15,12 +16,12 @@ interface TableOptions {
 }
 
 /**
- * The seven tables of docs/design.md, which several stages share: on demand, AWS-managed encryption,
+ * The nine tables of docs/design.md: on demand, AWS-managed encryption,
  * string keys, point-in-time recovery and retained on stack deletion, except the visitor salts, which
  * must die. Each stage is granted only what it uses on the ones it is given.
  */
 export class ClickTables extends PipelinePart {
-  /** Links: `code`. Read by the redirect, written by the API. */
+  /** Links: `code`, and the `byOwner` index (owner, createdAt). Read by the redirect, written by the API. */
   readonly linksTable: dynamodb.Table;
   /** Visitor-hash salts: `period`, TTL `expiresAt`. */
   readonly saltsTable: dynamodb.Table;
@@ -35,9 +36,21 @@ export class ClickTables extends PipelinePart {
   /** Days waiting for their rollup: `partition` + `marker`, deleted by the rollup that does them. */
   readonly pendingRollupsTable: dynamodb.Table;
 
+  /** Owner API keys, hashed: `keyId`. Read by the API, written by `npm run keys`. */
+  readonly apiKeysTable: dynamodb.Table;
+  /** Requests per owner key and minute: `window`, TTL `expiresAt`. Written by the API. */
+  readonly apiRequestCountsTable: dynamodb.Table;
+
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.linksTable = this.table('LinksTable', { partitionKey: 'code' });
+    // An owner's links, newest first: the API's list. Deleted links drop their owner and so leave it.
+    this.linksTable.addGlobalSecondaryIndex({
+      indexName: LINKS_BY_OWNER_INDEX.indexName,
+      partitionKey: { name: LINKS_BY_OWNER_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LINKS_BY_OWNER_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
     // Salts are worthless once rotated out, and destroying them is the point: DESTROY, and no
     // point-in-time recovery, which would keep a rotated-out salt restorable for 35 days.
     this.saltsTable = this.table('VisitorSaltsTable', {
@@ -64,6 +77,18 @@ export class ClickTables extends PipelinePart {
     this.monthlyTable = this.table('MonthlyAggregatesTable', { partitionKey: 'target', sortKey: 'month' });
     // No TTL: a marker is pending work, deleted by the rollup that does it.
     this.pendingRollupsTable = this.table('PendingRollupsTable', { partitionKey: 'partition', sortKey: 'marker' });
+    this.apiKeysTable = this.table('ApiKeysTable', { partitionKey: 'keyId' });
+    // Counters of the current minute: worthless a minute later, so nothing to back up or keep.
+    this.apiRequestCountsTable = this.table('ApiRequestCountsTable', {
+      partitionKey: 'window',
+      ttl: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+      pointInTimeRecovery: false,
+    });
+    Validations.of(this.apiRequestCountsTable).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason: 'Per-minute request counters of API keys: a restored counter would be stale by the time it was back.',
+    });
   }
 
   private table(id: string, options: TableOptions): dynamodb.Table {

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -74,6 +75,8 @@ export interface RedirectEdgeProps {
  */
 export class RedirectEdge extends PipelinePart {
   readonly httpApi: HttpApi;
+  /** The HTTP API's `$default` stage, throttled as a whole; routes may set their own, lower limits on it. */
+  readonly stage: HttpStage;
   readonly distribution: cloudfront.Distribution;
   readonly viewerRequestFunction: cloudfront.Function;
   readonly redirectFunction: HouseFunction;
@@ -96,7 +99,8 @@ export class RedirectEdge extends PipelinePart {
         [ENV.linkCacheTtlSeconds]: String(integerInRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
       },
     });
-    props.linksTable.grant(this.redirectFunction, 'dynamodb:GetItem');
+    // The table alone: Table.grant would add its indexes (index/*), which the redirect never reads.
+    iam.Grant.addToPrincipal({ grantee: this.redirectFunction, actions: ['dynamodb:GetItem'], resourceArns: [props.linksTable.tableArn] });
     props.saltsTable.grant(this.redirectFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
     // SendMessageBatch is authorised by sqs:SendMessage; grantSendMessages would add GetQueueAttributes and GetQueueUrl.
     props.clickQueue.grant(this.redirectFunction, 'sqs:SendMessage');
@@ -109,7 +113,7 @@ export class RedirectEdge extends PipelinePart {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    new HttpStage(this, 'HttpApiDefaultStage', {
+    this.stage = new HttpStage(this, 'HttpApiDefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,

@@ -1,5 +1,5 @@
 import { CfnOutput, Fn, Validations } from 'aws-cdk-lib';
-import { type HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, type HttpApi, HttpMethod, type HttpStage, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -7,6 +7,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
+import { DEFAULT_REQUESTS_PER_MINUTE_PER_KEY } from '../../lambdas/shared/config';
+import { LINKS_BY_OWNER_INDEX } from '../../lambdas/tables/links';
 import { OWN_PATH_SEGMENTS } from '../../lambdas/domain/short-code';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
@@ -14,10 +16,16 @@ import { PipelinePart } from './pipeline-part';
 export interface StatisticsApiProps {
   /** The HTTP API the `ANY /api/{proxy+}` route is added to. */
   readonly httpApi: HttpApi;
+  /** Its stage, which gets the route's own throttle. */
+  readonly stage: HttpStage;
   /** The distribution in front of it: its domain is one of the short-link hosts links may not point back at. */
   readonly distribution: cloudfront.IDistribution;
-  /** Links the API creates and reads (GetItem, PutItem). */
+  /** Links the API creates, lists, reads, changes and deletes. */
   readonly linksTable: dynamodb.ITable;
+  /** Owner keys the API checks callers against (GetItem only: keys are made by `npm run keys`). */
+  readonly apiKeysTable: dynamodb.ITable;
+  /** Per-key request counters (UpdateItem only). */
+  readonly apiRequestCountsTable: dynamodb.ITable;
   /** The three levels statistics are read from (Query only). */
   readonly quarterHourTable: dynamodb.ITable;
   readonly dailyTable: dynamodb.ITable;
@@ -30,16 +38,29 @@ export interface StatisticsApiProps {
    */
   readonly publicBaseUrl?: string;
   /**
+   * Requests one owner key may make per minute; past it the API answers 429 until the minute ends.
+   * @default 300
+   */
+  readonly requestsPerMinutePerKey?: number;
+  /**
+   * Steady-state and burst limits of the `/api` route, over all callers, below the stage's own.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly routeThrottle?: ThrottleSettings;
+  /**
    * Lets links point at loopback, private, link-local, metadata and other non-public hosts.
    * @default false
    */
   readonly allowPrivateDestinations?: boolean;
 }
 
+/** Limits of the `/api` route over all callers together. */
+export const DEFAULT_API_ROUTE_THROTTLE: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
+
 /**
- * Stage 5: the API function behind `ANY /api/{proxy+}`: creates links and answers statistics from the
- * quarter-hour, daily and monthly aggregates. It authorises every request itself with the bearer key
- * of a Secrets Manager secret, which it owns and outputs.
+ * Stage 5: the API function behind `ANY /api/{proxy+}`: manages links and answers statistics from the
+ * quarter-hour, daily and monthly aggregates. It authorises every request itself: owner keys against
+ * the keys table, the operators' admin key against a Secrets Manager secret, which it owns and outputs.
  */
 export class StatisticsApi extends PipelinePart {
   readonly apiKeySecret: secretsmanager.Secret;
@@ -65,6 +86,9 @@ export class StatisticsApi extends PipelinePart {
       description: 'Authenticated click analytics API: links and statistics',
       environment: {
         [ENV.linksTable]: props.linksTable.tableName,
+        [ENV.apiKeysTable]: props.apiKeysTable.tableName,
+        [ENV.apiRequestCountsTable]: props.apiRequestCountsTable.tableName,
+        [ENV.apiKeyRequestsPerMinute]: String(props.requestsPerMinutePerKey ?? DEFAULT_REQUESTS_PER_MINUTE_PER_KEY),
         [ENV.quarterHourTable]: props.quarterHourTable.tableName,
         [ENV.dailyTable]: props.dailyTable.tableName,
         [ENV.monthlyTable]: props.monthlyTable.tableName,
@@ -75,7 +99,19 @@ export class StatisticsApi extends PipelinePart {
         ...(props.publicBaseUrl === undefined ? {} : { [ENV.publicBaseUrl]: props.publicBaseUrl }),
       },
     });
-    props.linksTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Items on the table, Query on the byOwner index only (Table.grant would cover every index, index/*).
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [props.linksTable.tableArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.linksTable.tableArn}/index/${LINKS_BY_OWNER_INDEX.indexName}`],
+    });
+    props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem');
+    props.apiRequestCountsTable.grant(this.apiFunction, 'dynamodb:UpdateItem');
     for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable]) {
       table.grant(this.apiFunction, 'dynamodb:Query');
     }
@@ -86,18 +122,30 @@ export class StatisticsApi extends PipelinePart {
       resourceArns: [this.apiKeySecret.secretArn],
     });
 
+    const apiPath = `/${OWN_PATH_SEGMENTS.api}/{proxy+}`;
     const routes = props.httpApi.addRoutes({
-      path: `/${OWN_PATH_SEGMENTS.api}/{proxy+}`,
+      path: apiPath,
       methods: [HttpMethod.ANY],
       integration: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
     });
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The API function authorises every request itself with the bearer key from Secrets Manager.',
+        reason: 'The API function authorises every request itself: hashed owner keys in DynamoDB, the admin key in Secrets Manager.',
       });
     }
 
+    // HTTP APIs throttle per stage and route, not per key (that is the function's per-key limit above):
+    // this caps what all callers together may cost, well below the redirects' stage limit.
+    const throttle = props.routeThrottle ?? DEFAULT_API_ROUTE_THROTTLE;
+    (props.stage.node.defaultChild as CfnStage).routeSettings = {
+      [`ANY ${apiPath}`]: { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit },
+    };
+
+    new CfnOutput(this, 'ApiKeysTableName', {
+      description: 'DynamoDB table of owner API keys: npm run keys -- --table <this> (see the README)',
+      value: props.apiKeysTable.tableName,
+    });
     new CfnOutput(this, 'ApiKeySecretArn', {
       description: 'Secrets Manager secret holding the API bearer key',
       value: this.apiKeySecret.secretArn,

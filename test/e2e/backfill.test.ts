@@ -6,7 +6,6 @@
  * - Clicks that never reached the queue, in every log line shape, count exactly once each, in the
  *   hour of their own time, and after the rollup the daily figures agree with the hourly ones.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import type { ClickMessage } from '../../lambdas/domain/click';
 import { parseClickLogLine } from '../../lambdas/domain/click-log';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage, numberedVisitor } from '../fixtures/clicks';
+import { runTool, type ToolRun } from '../fixtures/cli';
 import { LOCAL_AWS_ENV } from '../fixtures/local/emulators';
 import {
   CLICK_DEAD_LETTER_QUEUE,
@@ -35,7 +35,6 @@ import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic
 import { USER_AGENTS } from '../fixtures/user-agents';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
-const PROJECT_ROOT = path.resolve(__dirname, '../..');
 const REDIRECTS = 200;
 const NEW_CLICKS = 50;
 
@@ -44,34 +43,17 @@ let client: StackClient;
 let workDir: string;
 let code: string;
 
-interface BackfillRun {
-  readonly exitCode: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
+interface BackfillRun extends ToolRun {
   /** The summary's counts by label ('sent', 'clicks found', …). */
   readonly summary: Readonly<Record<string, number>>;
 }
 
 /** `npm run backfill -- ARGS` as a child process, with the local stack's SQS endpoint and local credentials. */
-function backfill(args: readonly string[], stdin = ''): Promise<BackfillRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/backfill-clicks.ts', ...args], {
-      cwd: PROJECT_ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_SQS: stack.description.sqsEndpoint },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (exitCode) => {
-      const summary: Record<string, number> = {};
-      for (const match of stdout.matchAll(/^ {2}(\S.*?) {2,}(\d+)/gm)) summary[match[1].trim()] = Number(match[2]);
-      resolve({ exitCode, stdout, stderr, summary });
-    });
-    child.stdin.end(stdin);
-  });
+async function backfill(args: readonly string[], stdin = ''): Promise<BackfillRun> {
+  const run = await runTool('bin/backfill-clicks.ts', args, { ...LOCAL_AWS_ENV, AWS_ENDPOINT_URL_SQS: stack.description.sqsEndpoint }, stdin);
+  const summary: Record<string, number> = {};
+  for (const match of run.stdout.matchAll(/^ {2}(\S.*?) {2,}(\d+)/gm)) summary[match[1].trim()] = Number(match[2]);
+  return { ...run, summary };
 }
 
 const queueUrl = (): string => resourceNamed(stack.description.queues, CLICK_QUEUE);

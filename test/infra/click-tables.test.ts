@@ -1,4 +1,3 @@
-import { Match } from 'aws-cdk-lib/assertions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { synthesize } from './synth';
 
@@ -8,8 +7,8 @@ const { tables } = stack;
 describe('ClickTables', () => {
   const resourceOf = (table: Table) => template.toJSON().Resources[logicalId(table)];
 
-  it('creates exactly the seven tables of docs/design.md, on demand, with AWS-managed encryption', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 7);
+  it('creates exactly the nine tables of docs/design.md, on demand, with AWS-managed encryption', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 9);
     template.allResourcesProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
@@ -20,22 +19,53 @@ describe('ClickTables', () => {
     const pitr = (table: Table): unknown => resourceOf(table).Properties.PointInTimeRecoverySpecification;
     for (const table of [
       tables.linksTable, tables.rawClicksTable, tables.quarterHourTable, tables.dailyTable, tables.monthlyTable, tables.pendingRollupsTable,
+      tables.apiKeysTable,
     ]) {
       expect(pitr(table)).toEqual({ PointInTimeRecoveryEnabled: true });
     }
     expect(pitr(tables.saltsTable)).toEqual({ PointInTimeRecoveryEnabled: false });
+    expect(pitr(tables.apiRequestCountsTable)).toEqual({ PointInTimeRecoveryEnabled: false });
   });
 
-  it('keys the links table on code, with no TTL or stream, and retains it', () => {
-    template.hasResource('AWS::DynamoDB::Table', {
+  it('keys the links table on code with the byOwner index (owner, createdAt), no TTL or stream, and retains it', () => {
+    expect(resourceOf(tables.linksTable)).toMatchObject({
       Properties: {
         KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }],
-        TimeToLiveSpecification: Match.absent(),
-        StreamSpecification: Match.absent(),
+        AttributeDefinitions: [
+          { AttributeName: 'code', AttributeType: 'S' },
+          { AttributeName: 'owner', AttributeType: 'S' },
+          { AttributeName: 'createdAt', AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'byOwner',
+            KeySchema: [
+              { AttributeName: 'owner', KeyType: 'HASH' },
+              { AttributeName: 'createdAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
       },
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
+    });
+    expect(resourceOf(tables.linksTable).Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(resourceOf(tables.linksTable).Properties.StreamSpecification).toBeUndefined();
+  });
+
+  it('keys the API keys table on keyId and retains it; the request counts expire and may be destroyed', () => {
+    expect(resourceOf(tables.apiKeysTable)).toMatchObject({
+      Properties: { KeySchema: [{ AttributeName: 'keyId', KeyType: 'HASH' }] },
+      DeletionPolicy: 'Retain',
+    });
+    expect(resourceOf(tables.apiKeysTable).Properties.TimeToLiveSpecification).toBeUndefined();
+    expect(resourceOf(tables.apiRequestCountsTable)).toMatchObject({
+      Properties: {
+        KeySchema: [{ AttributeName: 'window', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
+      DeletionPolicy: 'Delete',
     });
   });
 

@@ -26,6 +26,7 @@ describe('stackPropsFromContext', () => {
         priceClass: 'priceclass_all',
         reportingTimeZone: 'america/new_york',
         allowPrivateDestinations: 'TRUE',
+        apiKeyRequestsPerMinute: '120',
       }),
     ).toEqual({
       geoipDatabasePath: 'test/fixtures/GeoLite2-Country.mmdb',
@@ -37,6 +38,7 @@ describe('stackPropsFromContext', () => {
       priceClass: 'PriceClass_All',
       reportingTimeZone: 'america/new_york',
       allowPrivateDestinations: true,
+      apiKeyRequestsPerMinute: 120,
     });
   });
 
@@ -50,7 +52,7 @@ describe('stackPropsFromContext', () => {
   it('documents exactly the keys it reads', () => {
     expect([...CONTEXT_KEYS].sort()).toEqual(
       [
-        'alarmEmail', 'allowPrivateDestinations', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
+        'alarmEmail', 'allowPrivateDestinations', 'apiKeyRequestsPerMinute', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
         'reportingTimeZone', 'visitorSaltPeriod',
       ],
     );
@@ -69,6 +71,7 @@ describe('stackPropsFromContext', () => {
     [{ alarmEmail: { to: 'ops@example.com' } }, /alarmEmail must be a string, a number or a boolean/],
     [{ allowPrivateDestinations: 'yes' }, /allowPrivateDestinations must be true or false, got "yes"/],
     [{ allowPrivateDestinations: 1 }, /allowPrivateDestinations must be true or false, got "1"/],
+    [{ apiKeyRequestsPerMinute: '0' }, /apiKeyRequestsPerMinute must be an integer from 1 to 100000, got "0"/],
     [{ reportingTimeZone: 'Mars/Olympus_Mons' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Mars\/Olympus_Mons"/],
   ])('rejects %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);

@@ -1,7 +1,7 @@
 /**
  * provision() on DynamoDB Local against tables left by an older template (the data folder is
- * kept across restarts): a stream view type or TTL attribute that differs is brought in line; a
- * changed key schema stops the start with nothing changed or deleted.
+ * kept across restarts): a global index, stream view type or TTL attribute that differs is brought in
+ * line; a changed key schema stops the start with nothing changed or deleted.
  */
 import {
   CreateTableCommand,
@@ -10,6 +10,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateTimeToLiveCommand,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
@@ -153,7 +154,7 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
     };
     const failure = provision(template, dynamo, sqs);
     await expect(failure).rejects.toThrow(
-      'RawClicksTable1D6702BB has code:S:HASH,clickKey:S:RANGE indexes[], the stack now defines linkShard:S:HASH,clickKey:S:RANGE indexes[]',
+      'RawClicksTable1D6702BB has code:S:HASH,clickKey:S:RANGE local indexes[], the stack now defines linkShard:S:HASH,clickKey:S:RANGE local indexes[]',
     );
     await expect(failure).rejects.toThrow(/Nothing was changed or deleted\. Move the data folder \(DATA_DIR\) aside/);
 
@@ -161,5 +162,37 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
     expect(Item).toEqual(click);
     expect(await actualSettings('Clicks5')).toEqual(before);
     await expect(dynamo.send(new DescribeTableCommand({ TableName: 'QuarterHourAggregatesTable' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('adds a global index the template gained, over the items already there, and drops one it lost', async () => {
+    await existingTable('Links1', undefined, undefined);
+    await dynamo.send(new PutItemCommand({ TableName: 'Links1', Item: { code: { S: 'kept' }, owner: { S: 'alice' }, createdAt: { S: '2026-12-01T00:00:00Z' } } }));
+    const keys = stringKeys('owner', 'createdAt');
+    const withIndex = (indexName: string): CfnTemplate => {
+      const { Links1 } = templateWith('Links1', undefined, undefined).Resources;
+      const Properties = {
+        ...Links1.Properties,
+        AttributeDefinitions: [...stringKeys('code').AttributeDefinitions, ...keys.AttributeDefinitions],
+        GlobalSecondaryIndexes: [{ IndexName: indexName, KeySchema: keys.KeySchema, Projection: { ProjectionType: 'ALL' } }],
+      };
+      return { Resources: { Links1: { ...Links1, Properties } } };
+    };
+    const lines: string[] = [];
+    await provision(withIndex('byOwner'), dynamo, sqs, (line) => lines.push(line));
+    expect(lines).toEqual([expect.stringMatching(/Links1: global indexes \[\] -> \[byOwner\]/)]);
+    const byOwner = await dynamo.send(
+      new QueryCommand({ TableName: 'Links1', IndexName: 'byOwner', KeyConditionExpression: '#o = :o', ExpressionAttributeNames: { '#o': 'owner' }, ExpressionAttributeValues: { ':o': { S: 'alice' } } }),
+    );
+    expect(byOwner.Items?.map((item) => item.code?.S)).toEqual(['kept']);
+
+    // Renamed in the template: the old index goes, the new one comes; the items stay.
+    await provision(withIndex('byOwner2'), dynamo, sqs);
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: 'Links1' }));
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['byOwner2']);
+    expect((await dynamo.send(new GetItemCommand({ TableName: 'Links1', Key: { code: { S: 'kept' } } }))).Item?.owner?.S).toBe('alice');
+    // Nothing to do the next time.
+    const again: string[] = [];
+    await provision(withIndex('byOwner2'), dynamo, sqs, (line) => again.push(line));
+    expect(again).toEqual([]);
   });
 });

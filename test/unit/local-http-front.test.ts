@@ -3,6 +3,7 @@ import {
   apiGatewayTime,
   BadRequestError,
   buildHttpApiEvent,
+  httpRoutesFromTemplate,
   matchRoute,
   parseRouteKey,
   startHttpFront,
@@ -250,5 +251,51 @@ describe('startHttpFront over real HTTP', () => {
   it('refuses bodies over 10 MB with 413', async () => {
     const reply = await send(front.port, 'POST', '/echo/big', { 'content-type': 'application/octet-stream' }, Buffer.alloc(10 * 1024 * 1024 + 1));
     expect(reply.status).toBe(413);
+  });
+});
+
+describe('API Gateway throttling from the template', () => {
+  /** A stage throttled at 1/s with a burst of 3 for every route, and the API route at 1/s with a burst of 2. */
+  const template = {
+    Resources: {
+      Redirect: { Type: 'AWS::Lambda::Function' },
+      Api: { Type: 'AWS::Lambda::Function' },
+      RedirectIntegration: { Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationUri: { 'Fn::GetAtt': ['Redirect', 'Arn'] }, PayloadFormatVersion: '2.0' } },
+      ApiIntegration: { Type: 'AWS::ApiGatewayV2::Integration', Properties: { IntegrationUri: { 'Fn::GetAtt': ['Api', 'Arn'] }, PayloadFormatVersion: '2.0' } },
+      RedirectRoute: { Type: 'AWS::ApiGatewayV2::Route', Properties: { RouteKey: 'GET /{code}', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'RedirectIntegration' }]] } } },
+      HeadRoute: { Type: 'AWS::ApiGatewayV2::Route', Properties: { RouteKey: 'HEAD /{code}', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'RedirectIntegration' }]] } } },
+      ApiRoute: { Type: 'AWS::ApiGatewayV2::Route', Properties: { RouteKey: 'ANY /api/{proxy+}', Target: { 'Fn::Join': ['', ['integrations/', { Ref: 'ApiIntegration' }]] } } },
+      Stage: {
+        Type: 'AWS::ApiGatewayV2::Stage',
+        Properties: {
+          DefaultRouteSettings: { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3 },
+          RouteSettings: { 'ANY /api/{proxy+}': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 } },
+        },
+      },
+    },
+  };
+  let front: HttpFront;
+
+  beforeAll(async () => {
+    front = await startHttpFront({ port: 0, trustProxy: false, log: () => undefined });
+    const functions = new Map([
+      ['Redirect', recordingFunction('Redirect').fn],
+      ['Api', recordingFunction('Api').fn],
+    ]);
+    front.serve(httpRoutesFromTemplate(template, functions));
+  });
+  afterAll(() => front.stop());
+
+  it("answers 429 past a route's own limit, and past the stage default shared by the other routes", async () => {
+    const statuses = async (method: string, path: string, n: number): Promise<number[]> => {
+      const answers: number[] = [];
+      for (let i = 0; i < n; i++) answers.push((await send(front.port, method, path)).status);
+      return answers;
+    };
+    expect(await statuses('GET', '/api/links', 3)).toEqual([204, 204, 429]);
+    // GET and HEAD /{code} have no settings of their own: they share the default's burst of 3.
+    expect([...(await statuses('GET', '/abc', 2)), ...(await statuses('HEAD', '/abc', 2))]).toEqual([204, 204, 204, 429]);
+    const throttled = await send(front.port, 'GET', '/api/links');
+    expect(throttled).toMatchObject({ status: 429, body: '{"message":"Too Many Requests"}' });
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Owner API keys: `ck_<id>_<secret>`. The id (12 lowercase letters and digits) names the key in
+ * listings and in the keys table; the secret (40 letters and digits, about 238 bits) is never stored:
+ * the table holds the SHA-256 of the whole key. A key this random needs no slow hash: nobody can
+ * guess one from its digest, which is why GitHub and Stripe store theirs the same way.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ADMIN_OWNER } from '../contract';
+import { OWNER_PATTERN } from './click';
+
+const KEY_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const KEY_ID_LENGTH = 12;
+const SECRET_LENGTH = 40;
+const OWNER_KEY_PATTERN = /^ck_([a-z0-9]{12})_[A-Za-z0-9]{40}$/;
+export const KEY_ID_PATTERN = /^[a-z0-9]{12}$/;
+
+export interface NewApiKey {
+  readonly keyId: string;
+  /** Shown once to whoever created it; never stored. */
+  readonly key: string;
+  readonly keyHash: string;
+}
+
+/** `length` symbols of the alphabet, each equally likely (bytes past the last whole multiple are skipped). */
+function randomSymbols(alphabet: string, length: number, randomBytes: (n: number) => Uint8Array): string {
+  const limit = 256 - (256 % alphabet.length);
+  let text = '';
+  while (text.length < length) {
+    for (const byte of randomBytes(length - text.length)) {
+      if (byte < limit && text.length < length) text += alphabet[byte % alphabet.length];
+    }
+  }
+  return text;
+}
+
+/** A new key; randomBytes is node:crypto's in production, injected so tests can drive it. */
+export function generateApiKey(randomBytes: (n: number) => Uint8Array): NewApiKey {
+  const keyId = randomSymbols(KEY_ID_ALPHABET, KEY_ID_LENGTH, randomBytes);
+  const key = `ck_${keyId}_${randomSymbols(SECRET_ALPHABET, SECRET_LENGTH, randomBytes)}`;
+  return { keyId, key, keyHash: apiKeyHash(key) };
+}
+
+/** The id of a token shaped like an owner key, or null: anything else may still be the admin key. */
+export function ownerKeyId(token: string): string | null {
+  return OWNER_KEY_PATTERN.exec(token)?.[1] ?? null;
+}
+
+/** Hex SHA-256 of the whole key, as the keys table stores it. */
+export function apiKeyHash(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** Whether the token's hash is the stored one, compared in constant time. */
+export function matchesKeyHash(token: string, storedHash: string): boolean {
+  const stored = Buffer.from(storedHash, 'hex');
+  const provided = Buffer.from(apiKeyHash(token), 'hex');
+  return stored.length === provided.length && timingSafeEqual(stored, provided);
+}
+
+/**
+ * Hashing both sides first gives timingSafeEqual equal lengths and leaks nothing about the admin
+ * key's length, which is whatever the operator chose.
+ */
+export function sameSecret(provided: string, expected: string): boolean {
+  return timingSafeEqual(Buffer.from(apiKeyHash(provided), 'hex'), Buffer.from(apiKeyHash(expected), 'hex'));
+}
+
+/** An owner name for a new key, or the rule it breaks. The admin owner is the admin key's alone. */
+export function checkOwnerName(input: string): { ok: true; owner: string } | { ok: false; error: string } {
+  if (!OWNER_PATTERN.test(input)) return { ok: false, error: 'An owner is 1 to 128 letters, digits or "._@+-".' };
+  if (input === ADMIN_OWNER) return { ok: false, error: `"${ADMIN_OWNER}" is the admin key's owner; choose another name.` };
+  return { ok: true, owner: input };
+}
