@@ -13,10 +13,8 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../domain/aggregate-state';
-import type { QuarterHourItem } from '../domain/quarter-hour';
-import type { PeriodItem } from '../domain/rollup';
 import { checkCustomCode, generateShortCode, parseShortCode } from '../domain/short-code';
-import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsSubject } from '../domain/stats';
+import { buildStats, parseStatsQuery, planStats, type StatsSubject } from '../domain/stats';
 import { validateTargetUrl } from '../domain/target-url';
 import { secretsManagerClient } from '../shared/clients/secrets-manager';
 import { apiConfig, type ApiConfig, type ApiKeySource } from '../shared/config';
@@ -24,8 +22,7 @@ import { getOrCreate } from '../shared/get-or-create';
 import { bearerToken, json, problem, sameSecret, withoutBodyFor, type HttpResult } from '../shared/http';
 import { observeInvocation } from '../shared/observability';
 import { createLinkIfAbsent, findLink } from '../tables/links';
-import { queryDailyItems, queryMonthlyItems } from '../tables/period-aggregates';
-import { queryQuarterHourItems } from '../tables/quarter-hour';
+import { readStats } from '../tables/stats-reads';
 import { ADMIN_OWNER } from '../contract';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -144,18 +141,6 @@ async function createWithGeneratedCode(tableName: string, url: string): Promise<
   return null;
 }
 
-/** The items of the plan's level for the target: one Query (paged). */
-function readPlan(config: ApiConfig, target: string, plan: StatsPlan): Promise<(QuarterHourItem | PeriodItem)[]> {
-  switch (plan.source) {
-    case 'quarter-hour':
-      return queryQuarterHourItems(config.quarterHourTableName, target, plan.firstQuarter, plan.lastQuarter);
-    case 'daily':
-      return queryDailyItems(config.dailyTableName, target, plan.firstDay, plan.lastDay);
-    case 'monthly':
-      return queryMonthlyItems(config.monthlyTableName, target, plan.firstMonth, plan.lastMonth);
-  }
-}
-
 async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: StatsSubject): Promise<HttpResult> {
   const now = new Date();
   const parsed = parseStatsQuery(event.queryStringParameters ?? {}, now);
@@ -165,8 +150,8 @@ async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: 
   if ('link' in subject && (await findLink(config.linksTableName, subject.link)) === null) return unknownLink();
 
   const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
-  const items = await readPlan(config, target, planned.plan);
-  return json(200, buildStats(subject, parsed.query, planned.plan, items), { 'cache-control': 'private, no-store' });
+  const { sources, items } = await readStats(config, target, planned.plan, config.reportingTimeZone, now);
+  return json(200, buildStats(subject, parsed.query, sources, items), { 'cache-control': 'private, no-store' });
 }
 
 const unknownLink = (): HttpResult => problem(404, 'not_found', 'No link has this code.');
