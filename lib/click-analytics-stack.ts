@@ -97,6 +97,7 @@ export class ClickAnalyticsStack extends Stack {
       quarterHourTable,
       dailyTable,
       monthlyTable,
+      pendingRollupsTable,
       reportingTimeZone,
       publicBaseUrl: props.publicBaseUrl,
       allowPrivateDestinations: props.allowPrivateDestinations,

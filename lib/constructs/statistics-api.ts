@@ -30,6 +30,8 @@ export interface StatisticsApiProps {
   readonly quarterHourTable: dynamodb.ITable;
   readonly dailyTable: dynamodb.ITable;
   readonly monthlyTable: dynamodb.ITable;
+  /** Which days the rollup has not finished: those are answered from the quarter-hour level (Query only). */
+  readonly pendingRollupsTable: dynamodb.ITable;
   /** IANA zone the daily and monthly aggregates are cut in (already checked). */
   readonly reportingTimeZone: string;
   /**
@@ -92,6 +94,7 @@ export class StatisticsApi extends PipelinePart {
         [ENV.quarterHourTable]: props.quarterHourTable.tableName,
         [ENV.dailyTable]: props.dailyTable.tableName,
         [ENV.monthlyTable]: props.monthlyTable.tableName,
+        [ENV.pendingRollupsTable]: props.pendingRollupsTable.tableName,
         [ENV.reportingTimeZone]: props.reportingTimeZone,
         [ENV.apiKeySecretArn]: this.apiKeySecret.secretArn,
         [ENV.shortLinkHosts]: Fn.join(',', shortLinkHosts),
@@ -112,7 +115,7 @@ export class StatisticsApi extends PipelinePart {
     });
     props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem');
     props.apiRequestCountsTable.grant(this.apiFunction, 'dynamodb:UpdateItem');
-    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable]) {
+    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.pendingRollupsTable]) {
       table.grant(this.apiFunction, 'dynamodb:Query');
     }
     // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.
