@@ -12,7 +12,7 @@ const KEY_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_ID_LENGTH = 12;
 const SECRET_LENGTH = 40;
-const OWNER_KEY_PATTERN = /^ck_([a-z0-9]{12})_[A-Za-z0-9]{40}$/;
+export const OWNER_KEY_PATTERN = /^ck_([a-z0-9]{12})_[A-Za-z0-9]{40}$/;
 export const KEY_ID_PATTERN = /^[a-z0-9]{12}$/;
 
 export interface NewApiKey {

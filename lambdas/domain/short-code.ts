@@ -21,7 +21,7 @@ export const RESERVED_CODES: ReadonlySet<string> = new Set(Object.values(OWN_PAT
 
 export type CodeCheck = { ok: true; code: string } | { ok: false; error: string };
 
-const MIN_CUSTOM_CODE_LENGTH = 3;
+export const MIN_CUSTOM_CODE_LENGTH = 3;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** Largest multiple of 62 below 256: bytes at or above it are rejected so every symbol is equally likely. */
 const UNBIASED_BYTE_LIMIT = 256 - (256 % BASE62.length);

@@ -23,7 +23,7 @@ import type { StatsPlan } from './stats';
 export type StatsLevel = 'monthly' | 'daily' | 'quarter-hour';
 
 /** Coarsest first: the order a response's `source` names them in. */
-const LEVELS: readonly StatsLevel[] = ['monthly', 'daily', 'quarter-hour'];
+export const STATS_LEVELS: readonly StatsLevel[] = ['monthly', 'daily', 'quarter-hour'];
 const DAY_MS = 86_400_000;
 
 export interface DayRange {
@@ -146,5 +146,5 @@ export function sourceOf(sources: StatsSources, startMs: number, endMs: number):
   if (sources.plan.source === 'quarter-hour') return 'quarter-hour';
   const days = calendarDays(localDayOf(startMs, sources.reportingTz), localDayOf(endMs - 1, sources.reportingTz));
   const levels = new Set(days.map((day) => levelOfDay(sources, day)));
-  return LEVELS.filter((level) => levels.has(level)).join('+');
+  return STATS_LEVELS.filter((level) => levels.has(level)).join('+');
 }

@@ -83,7 +83,7 @@ export interface BreakdownRest {
   longTail: { keys: number; clicks: number };
 }
 
-const BREAKDOWN_FIELDS = {
+export const BREAKDOWN_FIELDS = {
   referrers: 'referrer',
   countries: 'country',
   devices: 'device',
@@ -133,20 +133,20 @@ type Rejection = { ok: false; error: string };
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'month'];
-const DEFAULT_RANGE_DAYS = 7;
+export const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'month'];
+export const DEFAULT_RANGE_DAYS = 7;
 /** Longest range per granularity, in days (5 years with their leap days for months): bounds the series length. */
-const MAX_RANGE_DAYS: Readonly<Record<Granularity, number>> = { hour: 31, day: 400, month: 1827 };
-const MAX_TOP = 1000;
+export const MAX_RANGE_DAYS: Readonly<Record<Granularity, number>> = { hour: 31, day: 400, month: 1827 };
+export const MAX_TOP = 1000;
 /**
  * Bounds of from and to. Past year 9999 a quarter or day is no longer `YYYY-…` (toISOString writes
  * `+010000-…`), which would make a table query's range invalid: a 5xx for a client's typo.
  */
-const EARLIEST_TIME_MS = Date.UTC(1970, 0, 1);
-const LATEST_TIME_MS = Date.UTC(9999, 0, 1);
+export const EARLIEST_TIME_MS = Date.UTC(1970, 0, 1);
+export const LATEST_TIME_MS = Date.UTC(9999, 0, 1);
 
 /** `2026-11-01`, `2026-11-01T09:30`, `2026-11-01T09:30:00.000Z`, `2026-11-01T09:30:00+01:00`. */
-const ISO_TIME_PATTERN =
+export const ISO_TIME_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 /** An ISO 8601 date or time; without an offset it is wall time in tz (a date is its local midnight). */
@@ -309,7 +309,7 @@ export function previousPeriod(query: StatsQuery): StatsQuery {
   return { ...query, from: new Date(startMs), to: new Date(buckets[0].startMs), compare: null };
 }
 
-const isoSeconds = (instantMs: number): string => new Date(instantMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const isoSeconds = (instantMs: number): string => new Date(instantMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function retentionError(query: StatsQuery, reportingTz: string, cutoffMs: number): Rejection {
   const instead = query.granularity === 'hour' ? `granularity=day&tz=${reportingTz}` : `tz=${reportingTz}`;

@@ -7,6 +7,7 @@
  *   DELETE /api/links/{code}           delete it (the code stays taken)
  *   GET    /api/links/{code}/stats     statistics of a link
  *   GET    /api/stats                  statistics of the caller's owner (all their links)
+ *   GET    /api/openapi.json           the OpenAPI 3.1 document of these routes (api/openapi.ts)
  * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key.
@@ -24,10 +25,13 @@ import { observeInvocation } from '../shared/observability';
 import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
+import { openApiResponse } from './api/openapi';
 
 const logger = new Logger({ serviceName: 'api' });
 
-type Route =
+/** The routes the document in api/openapi.ts describes, one entry per name. */
+export type Route =
+  | { readonly name: 'openapi' }
   | { readonly name: 'links' }
   | { readonly name: 'link'; readonly code: string }
   | { readonly name: 'link-stats'; readonly code: string }
@@ -40,8 +44,9 @@ interface RouteMatch {
   readonly route: Route;
 }
 
-function matchRoute(path: string): RouteMatch | null {
+export function matchRoute(path: string): RouteMatch | null {
   const segments = path.split('/');
+  if (segments.length === 1 && segments[0] === 'openapi.json') return { methods: ['GET'], route: { name: 'openapi' } };
   if (segments.length === 1 && segments[0] === 'links') return { methods: ['GET', 'POST'], route: { name: 'links' } };
   if (segments.length === 1 && segments[0] === 'stats') return { methods: ['GET'], route: { name: 'owner-stats' } };
   if (segments.length === 2 && segments[0] === 'links') {
@@ -55,7 +60,7 @@ function matchRoute(path: string): RouteMatch | null {
 
 /** HEAD is answered by the GET route (the body is dropped in `handler`), so it is allowed wherever GET is. */
 const routedMethod = (method: string): string => (method === 'HEAD' ? 'GET' : method);
-const allowedMethods = (methods: readonly Method[]): string => methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])).join(', ');
+export const allowedMethods = (methods: readonly Method[]): string => methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])).join(', ');
 
 async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: StatsSubject): Promise<HttpResult> {
   const now = new Date();
@@ -115,6 +120,7 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
 async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, route: Route, method: string): Promise<HttpResult> {
   const { config, caller } = context;
+  if (route.name === 'openapi') return openApiResponse();
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
   if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
   const code = parseShortCode(route.code);

@@ -12,17 +12,19 @@ export function json(statusCode: number, body: unknown, headers: Headers = {}): 
   };
 }
 
-/** Error codes clients can switch on; the message is for people. */
-export type ProblemCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'too_many_requests'
-  | 'internal_error'
-  | 'service_unavailable';
+/** Error codes clients can switch on; the message is for people. A list, so the OpenAPI document can enumerate them. */
+export const PROBLEM_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'payload_too_large',
+  'too_many_requests',
+  'internal_error',
+  'service_unavailable',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
 export function problem(statusCode: number, code: ProblemCode, message: string, headers: Headers = {}): HttpResult {
   return json(statusCode, { error: { code, message } }, { 'cache-control': 'no-store', ...headers });

@@ -24,10 +24,13 @@ import {
 } from '../../tables/links';
 import type { Caller } from './caller';
 
-const MAX_BODY_BYTES = 8 * 1024;
+export const MAX_BODY_BYTES = 8 * 1024;
 const GENERATED_CODE_ATTEMPTS = 5;
-const DEFAULT_PAGE_SIZE = 20;
-const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+/** The fields a body may hold, on create and on change. */
+export const NEW_LINK_FIELDS = ['url', 'code'] as const;
+export const LINK_CHANGE_FIELDS = ['url', 'disabled'] as const;
 /** Links whose recent clicks are read at once: a page of 100 must not open 100 sockets. */
 const RECENT_CLICKS_CONCURRENCY = 8;
 export const RECENT_CLICKS_DAYS = 7;
@@ -120,7 +123,7 @@ export async function createLink(event: APIGatewayProxyEventV2, context: LinksCo
   const { config, caller, logger } = context;
   const parsed = readJsonObject(event);
   if (!parsed.ok) return parsed.result;
-  const unexpected = unexpectedFields(parsed.body, ['url', 'code']);
+  const unexpected = unexpectedFields(parsed.body, NEW_LINK_FIELDS);
   if (unexpected !== null) return unexpected;
   const { url: requestedUrl, code: requestedCode } = parsed.body;
 
@@ -181,7 +184,7 @@ export async function readLink(event: APIGatewayProxyEventV2, context: LinksCont
 }
 
 function linkChanges(event: APIGatewayProxyEventV2, config: ApiConfig, body: Readonly<Record<string, unknown>>): LinkChanges | HttpResult {
-  const unexpected = unexpectedFields(body, ['url', 'disabled']);
+  const unexpected = unexpectedFields(body, LINK_CHANGE_FIELDS);
   if (unexpected !== null) return unexpected;
   if (body.url === undefined && body.disabled === undefined) {
     return problem(400, 'invalid_request', 'Send "url" (a new destination), "disabled" (true or false), or both.');
