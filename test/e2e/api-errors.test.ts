@@ -1,9 +1,10 @@
 /**
  * The admin API over real HTTP through the local stack (`npm start` as a child process): every
  * client mistake gets its 4xx with a JSON error, and none of them a 5xx; HEAD answers as GET does,
- * without the body.
+ * without the body. Every answer is one the OpenAPI document allows.
  */
 import { type LocalStackProcess, removeDataDir, startLocalStackProcess, TEST_API_KEY } from '../fixtures/local/local-stack-process';
+import { expectDocumentedResponse } from '../fixtures/openapi';
 
 jest.setTimeout(120_000);
 
@@ -32,6 +33,7 @@ interface Answer {
 async function call(method: string, path: string, options: { headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
   const response = await fetch(`${stack.baseUrl}${path}`, { method, headers: options.headers, body: options.body });
   const text = await response.text();
+  expectDocumentedResponse({ method, path, status: response.status, headers: Object.fromEntries(response.headers), body: text });
   let errorCode: string | undefined;
   try {
     errorCode = (JSON.parse(text) as { error?: { code?: string } }).error?.code;

@@ -2,19 +2,19 @@
  * The API handler in-process on DynamoDB Local: owner keys (hashed, revocable, rate-limited per key),
  * owner scoping (another owner's code answers as an unknown one), and the links routes (list with
  * pages and recent clicks, read, change, disable, delete), with the redirect's view of each change.
+ * Every answer is checked against the OpenAPI document.
  */
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiKeyHash } from '../../lambdas/domain/api-key';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
-import { handler as api } from '../../lambdas/handlers/api';
 import type { LinkView } from '../../lambdas/handlers/api/links';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { listApiKeys, revokeApiKey } from '../../lambdas/tables/api-keys';
 import { findLink } from '../../lambdas/tables/links';
-import { type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { requestApi } from './helpers/api-requests';
 import { API_TABLES, createApiTables, createOwnerKey } from './helpers/api-tables';
 import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
@@ -34,26 +34,10 @@ interface Answer {
   readonly body: Record<string, unknown> & { error?: { code: string; message: string } };
 }
 
+/** Checked against the OpenAPI document on the way (requestApi). */
 async function call(method: string, path: string, key: string | null, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<Answer> {
-  const event: APIGatewayProxyEventV2 = {
-    ...httpApiEvent({
-      method,
-      path,
-      routeKey: 'ANY /api/{proxy+}',
-      headers: key === null ? {} : { authorization: `Bearer ${key}` },
-      query: options.query,
-      pathParameters: { proxy: path.replace(/^\/api\//, '') },
-      sourceIp: '203.0.113.9',
-    }),
-    ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
-  };
-  const result = await api(event);
-  const text = String(result.body ?? '');
-  return {
-    status: result.statusCode ?? 0,
-    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])),
-    body: text === '' ? {} : (JSON.parse(text) as Answer['body']),
-  };
+  const { status, headers, body } = await requestApi(method, path, key, options);
+  return { status, headers, body: body === '' ? {} : (JSON.parse(body) as Answer['body']) };
 }
 
 const create = (key: string, body: unknown): Promise<Answer> => call('POST', '/api/links', key, { body });

@@ -2,16 +2,17 @@
  * The stats routes of the API handler in-process on DynamoDB Local, over items the aggregate and
  * rollup handlers wrote: each level serves the queries docs/statistics.md gives it, the owner
  * route sums the owner's links, days the rollup has not finished agree with the hours, and client
- * mistakes are 4xx. Clicks are a few days old at most so every level still holds them.
+ * mistakes are 4xx. Clicks are a few days old at most so every level still holds them. Every answer
+ * is checked against the OpenAPI document.
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import type { DynamoRequest } from '../fixtures/local/dynamo-proxy';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
-import { handler as api } from '../../lambdas/handlers/api';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
-import { createTable, type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { createTable, type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { requestApi } from './helpers/api-requests';
 import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -31,18 +32,10 @@ interface Answer {
   readonly body: StatsResponse & { error?: { code: string; message: string } };
 }
 
+/** Checked against the OpenAPI document on the way (requestApi). */
 async function get(path: string, query: Record<string, string> = {}, key = API_KEY): Promise<Answer> {
-  const event = httpApiEvent({
-    method: 'GET',
-    path,
-    routeKey: 'ANY /api/{proxy+}',
-    headers: { authorization: `Bearer ${key}` },
-    query,
-    pathParameters: { proxy: path.replace(/^\/api\//, '') },
-    sourceIp: '203.0.113.9',
-  });
-  const result = await api(event);
-  return { status: result.statusCode ?? 0, body: JSON.parse(String(result.body)) as Answer['body'] };
+  const { status, body } = await requestApi('GET', path, key, { query });
+  return { status, body: JSON.parse(body) as Answer['body'] };
 }
 
 /** 'YYYY-MM' of the month after a 'YYYY-MM'. */
