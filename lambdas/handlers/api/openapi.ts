@@ -154,7 +154,11 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemDoc>> = {
   },
   method_not_allowed: { status: 405, description: 'The route does not take this method; `Allow` names those it takes.', headers: { Allow: headerRef('Allow') } },
   conflict: { status: 409, description: 'The custom code is taken (a deleted link keeps its code).' },
-  payload_too_large: { status: 413, description: `The request body is over ${MAX_BODY_BYTES} bytes.` },
+  payload_too_large: {
+    status: 413,
+    description: `The request body is over ${MAX_BODY_BYTES} bytes.`,
+    alsoFromGateway: 'A body over 10 MB, on any route, API Gateway refuses itself: `{"message":"Request Entity Too Large"}`.',
+  },
   too_many_requests: {
     status: 429,
     description: 'The owner key made its requests of this minute (`Retry-After` says when the next minute starts).',
@@ -514,7 +518,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       'Any request may answer 401, 429 or 500; a path no route matches answers 404 (`not_found`, x-unmatched-path-responses), and a method ' +
         "a route does not take 405 (`method_not_allowed`, x-unmatched-method-responses) with `Allow` naming the route's methods. " +
         "HEAD is answered wherever GET is: GET's status and headers, no body.",
-      "API Gateway answers some requests itself with `{ message }`: its throttle's 429, a 500 when the function fails, a 413 for a body over 10 MB.",
+      "API Gateway answers some requests itself with `{ message }`: its throttle's 429, a 500 when the function fails or is throttled, a 413 " +
+        'for a body over 10 MB; those responses allow that body too.',
     ].join('\n\n'),
   },
   security: [{ [SECURITY_SCHEME]: [] }],
