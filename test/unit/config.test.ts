@@ -3,9 +3,12 @@ import { apiConfig, ConfigError } from '../../lambdas/shared/config';
 /** What the api function needs besides the variable under test. */
 const API_ENVIRONMENT = {
   LINKS_TABLE_NAME: 'links',
+  API_KEYS_TABLE_NAME: 'keys',
+  API_REQUEST_COUNTS_TABLE_NAME: 'request-counts',
   QUARTER_HOUR_TABLE_NAME: 'quarter-hours',
   DAILY_TABLE_NAME: 'days',
   MONTHLY_TABLE_NAME: 'months',
+  RAW_CLICKS_TABLE_NAME: 'raw-clicks',
   CLICKS_API_KEY: 'key',
 };
 
