@@ -7,6 +7,8 @@
  *   DELETE /api/links/{code}           delete it (the code stays taken)
  *   GET    /api/links/{code}/stats     statistics of a link
  *   GET    /api/stats                  statistics of the caller's owner (all their links)
+ *   GET    /api/links/{code}/export    raw clicks or per-bucket counts of a link, CSV or NDJSON, a page at a time
+ *   GET    /api/export                 the same over all the caller's links
  * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key.
@@ -26,6 +28,7 @@ import { observeInvocation } from '../shared/observability';
 import { queryDailyItems, queryMonthlyItems } from '../tables/period-aggregates';
 import { queryQuarterHourItems } from '../tables/quarter-hour';
 import { identifyCaller, rateLimited } from './api/caller';
+import { exportLink, exportOwner, type ReadLevel } from './api/export';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -34,7 +37,9 @@ type Route =
   | { readonly name: 'links' }
   | { readonly name: 'link'; readonly code: string }
   | { readonly name: 'link-stats'; readonly code: string }
-  | { readonly name: 'owner-stats' };
+  | { readonly name: 'owner-stats' }
+  | { readonly name: 'link-export'; readonly code: string }
+  | { readonly name: 'owner-export' };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -47,11 +52,15 @@ function matchRoute(path: string): RouteMatch | null {
   const segments = path.split('/');
   if (segments.length === 1 && segments[0] === 'links') return { methods: ['GET', 'POST'], route: { name: 'links' } };
   if (segments.length === 1 && segments[0] === 'stats') return { methods: ['GET'], route: { name: 'owner-stats' } };
+  if (segments.length === 1 && segments[0] === 'export') return { methods: ['GET'], route: { name: 'owner-export' } };
   if (segments.length === 2 && segments[0] === 'links') {
     return { methods: ['GET', 'PATCH', 'DELETE'], route: { name: 'link', code: segments[1] } };
   }
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
     return { methods: ['GET'], route: { name: 'link-stats', code: segments[1] } };
+  }
+  if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'export') {
+    return { methods: ['GET'], route: { name: 'link-export', code: segments[1] } };
   }
   return null;
 }
@@ -129,12 +138,19 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
 async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, route: Route, method: string): Promise<HttpResult> {
   const { config, caller } = context;
+  // Exports read the levels as the stats route does.
+  const readLevel: ReadLevel = (target, plan) => readPlan(config, target, plan);
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
   if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
+  if (route.name === 'owner-export') return exportOwner(event, context, readLevel);
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
   if (route.name === 'link-stats') {
     return (await ownedLink(context, code)) === null ? unknownLink() : stats(event, config, { link: code });
+  }
+  if (route.name === 'link-export') {
+    const link = await ownedLink(context, code);
+    return link === null ? unknownLink() : exportLink(event, context, link, readLevel);
   }
   switch (method) {
     case 'PATCH':

@@ -148,6 +148,8 @@ export interface ApiConfig {
   readonly quarterHourTableName: string;
   readonly dailyTableName: string;
   readonly monthlyTableName: string;
+  /** Read by the raw export only (Query). */
+  readonly rawClicksTableName: string;
   readonly reportingTimeZone: string;
   readonly apiKey: ApiKeySource;
   /** Origin short links are served from, without a trailing slash. */
@@ -190,6 +192,7 @@ export function apiConfig(): ApiConfig {
     quarterHourTableName: required(ENV.quarterHourTable),
     dailyTableName: required(ENV.dailyTable),
     monthlyTableName: required(ENV.monthlyTable),
+    rawClicksTableName: required(ENV.rawClicksTable),
     reportingTimeZone: reportingTimeZone(),
     apiKey: apiKeySource(),
     publicBaseUrl: publicBaseUrl(),
