@@ -97,6 +97,7 @@ export class ClickAnalyticsStack extends Stack {
       quarterHourTable,
       dailyTable,
       monthlyTable,
+      pendingRollupsTable,
       rawClicksTable,
       reportingTimeZone,
       publicBaseUrl: props.publicBaseUrl,

@@ -75,10 +75,38 @@ export function monthOfDay(day: string): string {
   return day.slice(0, 7);
 }
 
+/** Last day 'YYYY-MM-DD' of a month 'YYYY-MM'. Throws RangeError on a malformed month. */
+export function lastDayOfMonth(month: string): string {
+  const { year, month: monthNumber } = calendarDate(month, MONTH_PATTERN, 'month (YYYY-MM)');
+  return `${month}-${pad(new Date(Date.UTC(year, monthNumber, 0)).getUTCDate())}`;
+}
+
 /** [startMs, endMs) of a local month. Throws RangeError on a malformed month. */
 export function monthBounds(month: string, tz: string): { startMs: number; endMs: number } {
   const date = calendarDate(month, MONTH_PATTERN, 'month (YYYY-MM)');
   return { startMs: localMidnight(date.year, date.month, 1, tz), endMs: localMidnight(date.year, date.month + 1, 1, tz) };
+}
+
+/** Every calendar day from first to last ('YYYY-MM-DD'), inclusive; empty when last is before first. Throws RangeError on a malformed day. */
+export function calendarDays(first: string, last: string): string[] {
+  const [firstMs, lastMs] = [first, last].map((day) => {
+    const date = calendarDate(day, DAY_PATTERN, 'day (YYYY-MM-DD)');
+    return Date.UTC(date.year, date.month - 1, date.day);
+  });
+  const days: string[] = [];
+  for (let ms = firstMs; ms <= lastMs; ms += DAY_SECONDS * 1000) days.push(new Date(ms).toISOString().slice(0, 10));
+  return days;
+}
+
+/** Every month from first to last ('YYYY-MM'), inclusive; empty when last is before first. Throws RangeError on a malformed month. */
+export function calendarMonths(first: string, last: string): string[] {
+  const [firstIndex, lastIndex] = [first, last].map((month) => {
+    const date = calendarDate(month, MONTH_PATTERN, 'month (YYYY-MM)');
+    return date.year * 12 + date.month - 1;
+  });
+  const months: string[] = [];
+  for (let index = firstIndex; index <= lastIndex; index++) months.push(`${pad(Math.floor(index / 12), 4)}-${pad((index % 12) + 1)}`);
+  return months;
 }
 
 /** Epoch seconds `days` days after `at` (DynamoDB TTL). */

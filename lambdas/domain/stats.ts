@@ -1,6 +1,7 @@
 /**
- * The statistics API's domain: the query, which aggregate level serves it (docs/statistics.md),
- * and the response built from that level's items in the query's time zone.
+ * The statistics API's domain: the query, which aggregate levels serve it (docs/statistics.md; the
+ * level of each day is in stats-sources.ts), and the response built from their items in the
+ * query's time zone.
  */
 import { emptyState, LONG_TAIL_KEY, mergeInto, type AggregateState, type BreakdownDimension } from './aggregate-state';
 import {
@@ -16,6 +17,7 @@ import {
 } from './buckets';
 import type { QuarterHourItem } from './quarter-hour';
 import type { PeriodItem } from './rollup';
+import { itemCounts, sourceOf, type StatsSources } from './stats-sources';
 import { canonicalTimeZone, formatWithOffset, instantOfWallTime, offsetMinutesAt } from './zoned-time';
 
 export type Granularity = 'hour' | 'day' | 'month';
@@ -28,8 +30,16 @@ export interface StatsQuery {
   tz: string;
   /** Entries kept per breakdown; null keeps them all. */
   top: number | null;
+  /** `clicks` counts bot clicks too. */
+  includeBots: boolean;
+  /** 'previous': the period of as many buckets just before, answered alongside. */
+  compare: 'previous' | null;
 }
 
+/**
+ * The range a query reads and the level closed periods come from: daily and monthly plans still
+ * answer pending days from quarter-hour items (StatsSources). With compare=previous it spans both periods.
+ */
 export type StatsPlan =
   | { source: 'quarter-hour'; firstQuarter: string; lastQuarter: string }
   | { source: 'daily'; firstDay: string; lastDay: string }
@@ -46,7 +56,7 @@ export interface Trend {
 export interface SeriesEntry {
   /** Bucket start: `2026-11-26T05:00:00Z` for hours in UTC, else with the zone's offset (`2026-11-26T00:00:00-05:00`). */
   t: string;
-  /** Human clicks. */
+  /** Human clicks, plus bot clicks with includeBots. */
   clicks: number;
   /** Distinct human visitors of the bucket. */
   uniques: number;
@@ -82,25 +92,42 @@ const BREAKDOWN_FIELDS = {
 } as const satisfies Record<string, BreakdownDimension>;
 export type BreakdownField = keyof typeof BREAKDOWN_FIELDS;
 
-/**
- * The response of both stats routes. `from`/`to` are the bucket-aligned range actually counted.
- * `breakdowns` lists human clicks per key, by clicks descending then key, cut to the first `top`
- * keys when asked; `breakdownOthers` says, per breakdown, how many keys and clicks the cut left
- * out (always present: `{ keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } }` when nothing was cut), so every breakdown still
- * adds up to `totals.clicks`.
- */
-export type StatsResponse = StatsSubject & {
+export interface Totals {
+  /** Human clicks, plus bot clicks with includeBots. */
+  clicks: number;
+  /** The estimate of the merged sketches (never a sum). */
+  uniques: number;
+  botClicks: number;
+}
+
+/** The figures of one period: `from`/`to` are its bucket-aligned range; `source` the levels it was answered from. */
+export interface PeriodFigures {
   from: string;
   to: string;
-  granularity: Granularity;
-  tz: string;
-  source: StatsPlan['source'];
+  /** `monthly`, `daily`, `quarter-hour`, or several of them joined by '+', coarsest first. */
+  source: string;
   series: SeriesEntry[];
-  /** clicks and botClicks are sums; uniques is the estimate of the merged sketches (never a sum). */
-  totals: { clicks: number; uniques: number; botClicks: number };
-  breakdowns: Record<BreakdownField, BreakdownEntry[]>;
-  breakdownOthers: Record<BreakdownField, BreakdownRest>;
-};
+  totals: Totals;
+}
+
+/**
+ * The response of both stats routes. `breakdowns` lists human clicks per key, by clicks descending
+ * then key, cut to the first `top` keys when asked; `breakdownOthers` says, per breakdown, how many
+ * keys and clicks the cut left out (always present: `{ keys: 0, clicks: 0, longTail: { keys: 0, clicks: 0 } }`
+ * when nothing was cut), so every breakdown still adds up to the human clicks (`totals.clicks`, less
+ * `totals.botClicks` with includeBots). With compare=previous, `previous` is the period of as many buckets
+ * just before, and `change` the percent change of the totals against it (to 0.1; null when it had none).
+ */
+export type StatsResponse = StatsSubject &
+  PeriodFigures & {
+    granularity: Granularity;
+    tz: string;
+    includeBots: boolean;
+    breakdowns: Record<BreakdownField, BreakdownEntry[]>;
+    breakdownOthers: Record<BreakdownField, BreakdownRest>;
+    previous?: PeriodFigures;
+    change?: { clicks: number | null; uniques: number | null; botClicks: number | null };
+  };
 
 type Rejection = { ok: false; error: string };
 
@@ -208,7 +235,14 @@ export function parseStatsQuery(
   const topParam = param('top');
   const top = topParam === undefined ? null : parseTop(topParam);
   if (topParam !== undefined && top === null) return { ok: false, error: `top must be a whole number from 1 to ${MAX_TOP}.` };
-  return { ok: true, query: { from, to, granularity, tz, top } };
+
+  const compare = param('compare') ?? null;
+  if (compare !== null && compare !== 'previous') {
+    return { ok: false, error: `compare must be previous (the period of as many buckets just before from), got "${compare}".` };
+  }
+  const includeBots = param('includeBots') ?? 'false';
+  if (includeBots !== 'true' && includeBots !== 'false') return { ok: false, error: `includeBots must be true or false, got "${includeBots}".` };
+  return { ok: true, query: { from, to, granularity, tz, top, includeBots: includeBots === 'true', compare } };
 }
 
 /** [startMs, endMs) of one series bucket. */
@@ -264,6 +298,17 @@ function bucketsOf(query: StatsQuery): Bucket[] {
   return buckets;
 }
 
+/**
+ * The period compare=previous answers: as many buckets of the same granularity and zone, ending where
+ * the query's first bucket starts (7 days before 7 days; 25 New York hours before 25 hours).
+ */
+export function previousPeriod(query: StatsQuery): StatsQuery {
+  const buckets = bucketsOf(query);
+  let startMs = buckets[0].startMs;
+  for (let count = 0; count < buckets.length; count++) startMs = bucketAt(startMs - 1, query.granularity, query.tz).startMs;
+  return { ...query, from: new Date(startMs), to: new Date(buckets[0].startMs), compare: null };
+}
+
 const isoSeconds = (instantMs: number): string => new Date(instantMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function retentionError(query: StatsQuery, reportingTz: string, cutoffMs: number): Rejection {
@@ -283,11 +328,23 @@ function retentionError(query: StatsQuery, reportingTz: string, cutoffMs: number
  *   monthly plan starts one month early, for the first month's trend;
  * - anything else: the quarter-hour table, within its retention, and only where every bucket
  *   boundary is a quarter (not so under historic local mean time offsets such as -00:44:30).
+ * With compare=previous the previous period must pass the same rules, and the plan spans both.
  * Throws RangeError when reportingTz is not a time zone (a configuration error).
  */
 export function planStats(query: StatsQuery, reportingTz: string, now: Date): { ok: true; plan: StatsPlan } | Rejection {
   const reporting = canonicalTimeZone(reportingTz);
   if (reporting === null) throw new RangeError(`Not an IANA time zone: ${reportingTz}`);
+  const planned = planPeriod(query, reporting, now);
+  if (!planned.ok || query.compare === null) return planned;
+  const previous = previousPeriod(query);
+  const before = planPeriod(previous, reporting, now);
+  if (!before.ok) {
+    return { ok: false, error: `compare=previous reads the period before from too (from ${isoSeconds(previous.from.getTime())}): ${before.error}` };
+  }
+  return { ok: true, plan: spanning(before.plan, planned.plan) };
+}
+
+function planPeriod(query: StatsQuery, reporting: string, now: Date): { ok: true; plan: StatsPlan } | Rejection {
   const buckets = bucketsOf(query);
   const first = buckets[0];
   const last = buckets[buckets.length - 1];
@@ -323,9 +380,50 @@ export function planStats(query: StatsQuery, reportingTz: string, now: Date): { 
   return { ok: true, plan: { source: 'quarter-hour', firstQuarter: quarterOf(first.startMs), lastQuarter: quarterOf(last.endMs - QUARTER_MS) } };
 }
 
-function itemStartMs(plan: StatsPlan, item: QuarterHourItem | PeriodItem): number {
-  if ('quarter' in item) return quarterStart(item.quarter).getTime();
-  return (plan.source === 'monthly' ? monthBounds : dayBounds)(item.period, item.tz).startMs;
+/** One plan over two adjacent periods' plans (the same level: same granularity and zone). */
+function spanning(earlier: StatsPlan, later: StatsPlan): StatsPlan {
+  if (earlier.source === 'quarter-hour' && later.source === 'quarter-hour') return { ...later, firstQuarter: earlier.firstQuarter };
+  if (earlier.source === 'daily' && later.source === 'daily') return { ...later, firstDay: earlier.firstDay };
+  if (earlier.source === 'monthly' && later.source === 'monthly') return { ...later, firstMonth: earlier.firstMonth };
+  throw new Error(`Plans of two levels cannot be spanned: ${earlier.source} and ${later.source}`);
+}
+
+/** Where the plan's reads start (in the reporting zone): a month bucket starting there or later was read whole. */
+function planStartMs(plan: StatsPlan, reportingTz: string): number {
+  switch (plan.source) {
+    case 'quarter-hour':
+      return quarterStart(plan.firstQuarter).getTime();
+    case 'daily':
+      return dayBounds(plan.firstDay, reportingTz).startMs;
+    case 'monthly':
+      return monthBounds(plan.firstMonth, reportingTz).startMs;
+  }
+}
+
+/** The items the table reads returned, by level. */
+export interface StatsItems {
+  readonly quarterHour: readonly QuarterHourItem[];
+  readonly daily: readonly PeriodItem[];
+  readonly monthly: readonly PeriodItem[];
+}
+
+/** An item that counts, at the start of its quarter, day or month. */
+interface CountedItem {
+  readonly startMs: number;
+  readonly state: AggregateState;
+}
+
+/** The items whose days are answered from their level (StatsSources): the others are ignored, so no click counts twice. */
+function countedItems(sources: StatsSources, items: StatsItems): CountedItem[] {
+  return [
+    ...items.quarterHour
+      .filter((item) => itemCounts(sources, 'quarter-hour', item.quarter))
+      .map((item) => ({ startMs: quarterStart(item.quarter).getTime(), state: item.state })),
+    ...items.daily.filter((item) => itemCounts(sources, 'daily', item.period)).map((item) => ({ startMs: dayBounds(item.period, item.tz).startMs, state: item.state })),
+    ...items.monthly
+      .filter((item) => itemCounts(sources, 'monthly', item.period))
+      .map((item) => ({ startMs: monthBounds(item.period, item.tz).startMs, state: item.state })),
+  ];
 }
 
 /** Index of the bucket holding instantMs, or -1 (buckets contiguous and ascending). */
@@ -376,41 +474,44 @@ function byBreakdownField<T>(value: (field: BreakdownField) => T): Record<Breakd
   };
 }
 
+interface Period {
+  readonly figures: PeriodFigures;
+  /** Every counted state of the period merged (human breakdowns included). */
+  readonly total: AggregateState;
+}
+
 /**
- * The response for the plan's items. Each item counts in the bucket holding its start (quarter,
- * local day or local month); items outside every bucket are ignored, except that the monthly
- * plan's month before the first bucket feeds the first month's trend. A series served from
- * quarter-hour items does not read that month: its first month's trend is null.
+ * One period's figures. Each item counts in the bucket holding its start (quarter, local day or local
+ * month); items outside every bucket are ignored, except that a month series' month before its first
+ * bucket feeds the first month's trend when the plan read it whole (not so for a series from the
+ * quarter-hour level, unless compare=previous read the previous period).
  */
-export function buildStats(
-  subject: StatsSubject,
-  query: StatsQuery,
-  plan: StatsPlan,
-  items: readonly (QuarterHourItem | PeriodItem)[],
-): StatsResponse {
+function periodOf(query: StatsQuery, sources: StatsSources, items: readonly CountedItem[]): Period {
   const buckets = bucketsOf(query);
-  const lead = plan.source === 'monthly' ? [bucketAt(buckets[0].startMs - 1, 'month', query.tz)] : [];
+  const before = bucketAt(buckets[0].startMs - 1, 'month', query.tz);
+  const lead = query.granularity === 'month' && before.startMs >= planStartMs(sources.plan, sources.reportingTz) ? [before] : [];
   const counted = [...lead, ...buckets];
   const states = counted.map(() => emptyState());
   for (const item of items) {
-    const index = bucketIndex(counted, itemStartMs(plan, item));
+    const index = bucketIndex(counted, item.startMs);
     if (index >= 0) mergeInto(states[index], item.state);
   }
   const uniques = states.map((state) => state.visitors.estimate());
+  const clicksOf = (state: AggregateState): number => state.clicks + (query.includeBots ? state.botClicks : 0);
 
   const series = buckets.map((bucket, position): SeriesEntry => {
     const index = position + lead.length;
     const state = states[index];
     const entry: SeriesEntry = {
       t: query.granularity === 'hour' && canonicalTimeZone(query.tz) === 'UTC' ? isoSeconds(bucket.startMs) : formatWithOffset(bucket.startMs, query.tz),
-      clicks: state.clicks,
+      clicks: clicksOf(state),
       uniques: uniques[index],
       botClicks: state.botClicks,
     };
     if (query.granularity === 'month') {
       const previous: AggregateState | undefined = states[index - 1];
       entry.trend = {
-        clicks: previous === undefined ? null : percentChange(previous.clicks, state.clicks),
+        clicks: previous === undefined ? null : percentChange(clicksOf(previous), clicksOf(state)),
         uniques: previous === undefined ? null : percentChange(uniques[index - 1], uniques[index]),
       };
     }
@@ -419,19 +520,42 @@ export function buildStats(
 
   const total = emptyState();
   for (const state of states.slice(lead.length)) mergeInto(total, state);
+  const startMs = buckets[0].startMs;
+  const endMs = buckets[buckets.length - 1].endMs;
+  return {
+    figures: {
+      from: new Date(startMs).toISOString(),
+      to: new Date(endMs).toISOString(),
+      source: sourceOf(sources, startMs, endMs),
+      series,
+      totals: { clicks: clicksOf(total), uniques: total.visitors.estimate(), botClicks: total.botClicks },
+    },
+    total,
+  };
+}
+
+/** The response from the items the sources' reads returned (docs/statistics.md, Stats API). */
+export function buildStats(subject: StatsSubject, query: StatsQuery, sources: StatsSources, items: StatsItems): StatsResponse {
+  const counted = countedItems(sources, items);
+  const { figures, total } = periodOf(query, sources, counted);
   const breakdowns = byBreakdownField((field) =>
     breakdownOf(total.breakdowns[BREAKDOWN_FIELDS[field]], total.foldedKeys[BREAKDOWN_FIELDS[field]], query.top),
   );
-  return {
+  const response: StatsResponse = {
     ...subject,
-    from: new Date(buckets[0].startMs).toISOString(),
-    to: new Date(buckets[buckets.length - 1].endMs).toISOString(),
+    from: figures.from,
+    to: figures.to,
     granularity: query.granularity,
     tz: query.tz,
-    source: plan.source,
-    series,
-    totals: { clicks: total.clicks, uniques: total.visitors.estimate(), botClicks: total.botClicks },
+    includeBots: query.includeBots,
+    source: figures.source,
+    series: figures.series,
+    totals: figures.totals,
     breakdowns: byBreakdownField((field) => breakdowns[field].entries),
     breakdownOthers: byBreakdownField((field) => breakdowns[field].rest),
   };
+  if (query.compare === null) return response;
+  const previous = periodOf(previousPeriod(query), sources, counted).figures;
+  const change = (field: keyof Totals): number | null => percentChange(previous.totals[field], figures.totals[field]);
+  return { ...response, previous, change: { clicks: change('clicks'), uniques: change('uniques'), botClicks: change('botClicks') } };
 }

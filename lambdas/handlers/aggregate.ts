@@ -1,7 +1,7 @@
 /**
  * Raw clicks table stream consumer: folds each batch of new clicks into this shard's quarter-hour
- * items, exactly once, then marks the touched (target, reporting day) pairs for the rollup
- * (docs/statistics.md, Exactly once).
+ * items, exactly once, and marks the touched (target, reporting day) pairs for the rollup, before
+ * the writes where no marker is there yet and after them always (docs/statistics.md, Exactly once).
  *
  * Each quarter-hour item has one writer, the stream shard (the tumbling window puts `shardId` in
  * the event), and remembers the highest sequence number it applied (`watermark`): a retried,
@@ -27,7 +27,7 @@ import { isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
-import { markPending, pendingMarker } from '../tables/pending-rollups';
+import { existingPendingMarkers, markPending, pendingMarker } from '../tables/pending-rollups';
 import { putQuarterHourItemOver, readQuarterHourItem } from '../tables/quarter-hour';
 import { rawClickFromStreamImage } from '../tables/raw-clicks';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
@@ -125,22 +125,47 @@ async function applyGroups(config: AggregateConfig, groups: readonly QuarterHour
   return { failed, tooLarge, newlyApplied };
 }
 
-/**
- * Marks the reporting days of groups that are in their items now, also those with nothing new:
- * the retry of a batch that crashed between the two steps must still mark them. Resolves with
- * the groups whose day could not be marked.
- */
-async function markDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
-  const groupsByMarker = new Map<string, { pending: PendingRollup; groups: QuarterHourGroup[] }>();
+/** The groups of each touched (target, reporting day), by pending marker. */
+function groupsByMarker(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Map<string, { pending: PendingRollup; groups: QuarterHourGroup[] }> {
+  const byMarker = new Map<string, { pending: PendingRollup; groups: QuarterHourGroup[] }>();
   for (const group of groups) {
     for (const pending of daysTouched([group], config.reportingTimeZone)) {
       const marker = pendingMarker(pending);
-      const entry = groupsByMarker.get(marker) ?? { pending, groups: [] };
+      const entry = byMarker.get(marker) ?? { pending, groups: [] };
       entry.groups.push(group);
-      groupsByMarker.set(marker, entry);
+      byMarker.set(marker, entry);
     }
   }
-  const markers = [...groupsByMarker.values()];
+  return byMarker;
+}
+
+/**
+ * Before the writes: marks the days of the groups that have no marker, so that a day is pending
+ * whenever one of its quarter-hour items may hold clicks its daily item lacks (the stats API answers
+ * pending days from quarter-hour items). A day already marked is not marked again here: the mark
+ * after the writes is the one the rollup needs. Resolves with the groups whose day could not be marked.
+ */
+async function markUnmarkedDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
+  const byMarker = groupsByMarker(config, groups);
+  let existing: Set<string>;
+  try {
+    existing = await existingPendingMarkers(config.pendingRollupsTableName, [...byMarker.values()].map(({ pending }) => pending));
+  } catch (error) {
+    // Marking every day instead is what this read saves; each mark that fails then fails its groups.
+    logger.warn('pending markers could not be read; marking every day', { error: (error as Error).message });
+    existing = new Set();
+  }
+  return markDays(config, [...byMarker].filter(([marker]) => !existing.has(marker)).flatMap(([, entry]) => entry.groups));
+}
+
+/**
+ * After the writes: marks the reporting days of the groups, so that a rollup that read a day before
+ * the write keeps its marker (the mark bumps the version the rollup deletes at). Also the groups
+ * with nothing new: the retry of a batch that crashed before this step must still mark them.
+ * Resolves with the groups whose day could not be marked.
+ */
+async function markDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
+  const markers = [...groupsByMarker(config, groups).values()];
   const now = new Date();
   const marked = await settleWithLimit(markers, CONCURRENT_WRITES, ({ pending }) =>
     markPending(config.pendingRollupsTableName, pending, now),
@@ -176,7 +201,9 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   }
 
   const groups = groupByTargetQuarter(streamed);
-  const { failed, tooLarge, newlyApplied } = await applyGroups(config, groups, writer);
+  const unmarked = new Set(await markUnmarkedDays(config, groups));
+  const { failed, tooLarge, newlyApplied } = await applyGroups(config, groups.filter((group) => !unmarked.has(group)), writer);
+  for (const group of unmarked) failed.add(group);
   for (const group of await markDays(config, groups.filter((group) => !failed.has(group)))) failed.add(group);
   const failedSequenceNumbers = new Set([...failed].flatMap((group) => group.clicks.map(({ sequenceNumber }) => sequenceNumber)));
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));

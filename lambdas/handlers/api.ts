@@ -18,17 +18,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../domain/aggregate-state';
 import { dayBounds, localDayOf } from '../domain/buckets';
-import type { QuarterHourItem } from '../domain/quarter-hour';
-import type { PeriodItem } from '../domain/rollup';
 import { parseShortCode } from '../domain/short-code';
-import { buildStats, parseStatsQuery, planStats, type StatsPlan, type StatsQuery, type StatsSubject } from '../domain/stats';
+import { buildStats, parseStatsQuery, planStats, type StatsQuery, type StatsSubject } from '../domain/stats';
 import { apiConfig, type ApiConfig } from '../shared/config';
 import { bearerToken, json, problem, withoutBodyFor, type HttpResult } from '../shared/http';
 import { observeInvocation } from '../shared/observability';
-import { queryDailyItems, queryMonthlyItems } from '../tables/period-aggregates';
-import { queryQuarterHourItems } from '../tables/quarter-hour';
+import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
-import { exportLink, exportOwner, type ReadLevel } from './api/export';
+import { exportLink, exportOwner } from './api/export';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -69,18 +66,6 @@ function matchRoute(path: string): RouteMatch | null {
 const routedMethod = (method: string): string => (method === 'HEAD' ? 'GET' : method);
 const allowedMethods = (methods: readonly Method[]): string => methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])).join(', ');
 
-/** The items of the plan's level for the target: one Query (paged). */
-function readPlan(config: ApiConfig, target: string, plan: StatsPlan): Promise<(QuarterHourItem | PeriodItem)[]> {
-  switch (plan.source) {
-    case 'quarter-hour':
-      return queryQuarterHourItems(config.quarterHourTableName, target, plan.firstQuarter, plan.lastQuarter);
-    case 'daily':
-      return queryDailyItems(config.dailyTableName, target, plan.firstDay, plan.lastDay);
-    case 'monthly':
-      return queryMonthlyItems(config.monthlyTableName, target, plan.firstMonth, plan.lastMonth);
-  }
-}
-
 async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: StatsSubject): Promise<HttpResult> {
   const now = new Date();
   const parsed = parseStatsQuery(event.queryStringParameters ?? {}, now);
@@ -89,22 +74,23 @@ async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: 
   if (!planned.ok) return problem(400, 'invalid_request', planned.error);
 
   const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
-  const items = await readPlan(config, target, planned.plan);
-  return json(200, buildStats(subject, parsed.query, planned.plan, items), { 'cache-control': 'private, no-store' });
+  const { sources, items } = await readStats(config, target, planned.plan, config.reportingTimeZone, now);
+  return json(200, buildStats(subject, parsed.query, sources, items), { 'cache-control': 'private, no-store' });
 }
 
 /**
  * Human clicks of the link over the last RECENT_CLICKS_DAYS days (today and the days before it in the
- * reporting zone), as the stats route counts them: whole days read a daily item each, not 96 quarters.
+ * reporting zone), as the stats route counts them: closed days read a daily item each, not 96 quarters.
  */
 async function recentClicks(config: ApiConfig, code: string, now: Date): Promise<number> {
   const today = localDayOf(now.getTime(), config.reportingTimeZone);
   const firstDay = new Date(Date.parse(`${today}T00:00:00Z`) - (RECENT_CLICKS_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
   const from = new Date(dayBounds(firstDay, config.reportingTimeZone).startMs);
-  const query: StatsQuery = { from, to: now, granularity: 'day', tz: config.reportingTimeZone, top: null };
+  const query: StatsQuery = { from, to: now, granularity: 'day', tz: config.reportingTimeZone, top: null, includeBots: false, compare: null };
   const planned = planStats(query, config.reportingTimeZone, now);
   if (!planned.ok) throw new Error(`the recent-clicks query was refused: ${planned.error}`);
-  return buildStats({ link: code }, query, planned.plan, await readPlan(config, linkTarget(code), planned.plan)).totals.clicks;
+  const { sources, items } = await readStats(config, linkTarget(code), planned.plan, config.reportingTimeZone, now);
+  return buildStats({ link: code }, query, sources, items).totals.clicks;
 }
 
 const unauthorized = (): HttpResult =>
@@ -138,11 +124,9 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
 async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, route: Route, method: string): Promise<HttpResult> {
   const { config, caller } = context;
-  // Exports read the levels as the stats route does.
-  const readLevel: ReadLevel = (target, plan) => readPlan(config, target, plan);
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
   if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
-  if (route.name === 'owner-export') return exportOwner(event, context, readLevel);
+  if (route.name === 'owner-export') return exportOwner(event, context);
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
   if (route.name === 'link-stats') {
@@ -150,7 +134,7 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   }
   if (route.name === 'link-export') {
     const link = await ownedLink(context, code);
-    return link === null ? unknownLink() : exportLink(event, context, link, readLevel);
+    return link === null ? unknownLink() : exportLink(event, context, link);
   }
   switch (method) {
     case 'PATCH':

@@ -148,6 +148,8 @@ export interface ApiConfig {
   readonly quarterHourTableName: string;
   readonly dailyTableName: string;
   readonly monthlyTableName: string;
+  /** Read for the days the rollup has not finished, which stats answer from quarter-hour items. */
+  readonly pendingRollupsTableName: string;
   /** Read by the raw export only (Query). */
   readonly rawClicksTableName: string;
   readonly reportingTimeZone: string;
@@ -192,6 +194,7 @@ export function apiConfig(): ApiConfig {
     quarterHourTableName: required(ENV.quarterHourTable),
     dailyTableName: required(ENV.dailyTable),
     monthlyTableName: required(ENV.monthlyTable),
+    pendingRollupsTableName: required(ENV.pendingRollupsTable),
     rawClicksTableName: required(ENV.rawClicksTable),
     reportingTimeZone: reportingTimeZone(),
     apiKey: apiKeySource(),

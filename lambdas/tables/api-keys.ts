@@ -3,8 +3,8 @@
  * itself is never stored, only its SHA-256 (lambdas/domain/api-key.ts). A revoked key keeps its item,
  * so `keys list` still shows who had it and when it stopped working.
  */
-import { type DynamoDBDocumentClient, GetCommand, paginateScan, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conditionHeld, dynamoDocumentClient, putIfAbsent } from '../shared/clients/dynamodb';
 
 export interface StoredApiKey {
   readonly keyId: string;
@@ -30,16 +30,7 @@ export function putApiKey(
   key: Omit<StoredApiKey, 'createdAt' | 'revokedAt'>,
   client: DynamoDBDocumentClient = dynamoDocumentClient(),
 ): Promise<boolean> {
-  return conditionHeld(
-    client.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { keyId: key.keyId, owner: key.owner, keyHash: key.keyHash, createdAt: new Date().toISOString() },
-        ConditionExpression: 'attribute_not_exists(#keyId)',
-        ExpressionAttributeNames: { '#keyId': 'keyId' },
-      }),
-    ),
-  );
+  return putIfAbsent(tableName, 'keyId', { keyId: key.keyId, owner: key.owner, keyHash: key.keyHash, createdAt: new Date().toISOString() }, client);
 }
 
 /** The key with this id, revoked or not; null when there is none. */

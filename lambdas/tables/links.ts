@@ -10,7 +10,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CREATED_AT_PATTERN, decodePageCursor, encodePageCursor } from '../domain/page-cursor';
 import { SHORT_CODE_PATTERN } from '../domain/short-code';
-import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed } from '../shared/clients/dynamodb';
+import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed, putIfAbsent } from '../shared/clients/dynamodb';
 
 /** The index an owner's links are listed from; the stack defines it with these names. */
 export const LINKS_BY_OWNER_INDEX = { indexName: 'byOwner', partitionKey: 'owner', sortKey: 'createdAt' } as const;
@@ -96,16 +96,7 @@ export async function getLink(tableName: string, code: string): Promise<LinkReco
  * variables are not the functions').
  */
 export function createLinkIfAbsent(tableName: string, link: NewLink, client: DynamoDBDocumentClient = dynamoDocumentClient()): Promise<boolean> {
-  return conditionHeld(
-    client.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { code: link.code, url: link.url, owner: link.owner, createdAt: new Date().toISOString() },
-        ConditionExpression: 'attribute_not_exists(#code)',
-        ExpressionAttributeNames: { '#code': 'code' },
-      }),
-    ),
-  );
+  return putIfAbsent(tableName, 'code', { code: link.code, url: link.url, owner: link.owner, createdAt: new Date().toISOString() }, client);
 }
 
 /**

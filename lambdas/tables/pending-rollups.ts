@@ -5,7 +5,7 @@
  * meanwhile stays pending (docs/statistics.md, Exactly once).
  */
 import { createHash } from 'node:crypto';
-import { DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { monthOfDay } from '../domain/buckets';
 import type { PendingRollup } from '../domain/rollup';
 import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
@@ -62,28 +62,79 @@ export async function markPending(tableName: string, pending: PendingRollup, now
   );
 }
 
-/** Every marker, partition by partition (consistent reads: a mark just made is seen). */
-export async function listPendingMarkers(tableName: string): Promise<PendingMarker[]> {
-  const markers: PendingMarker[] = [];
-  for (const partition of PENDING_PARTITIONS) {
-    const pages = paginateQuery(
-      { client: dynamoDocumentClient() },
-      {
-        TableName: tableName,
-        KeyConditionExpression: '#partition = :partition',
-        ExpressionAttributeNames: { '#partition': 'partition' },
-        ExpressionAttributeValues: { ':partition': partition },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const markedAtMs = typeof item.markedAt === 'string' ? Date.parse(item.markedAt) : Number.NaN;
-        markers.push({ partition, marker: String(item.marker), version: item.version, markedAtMs: Number.isFinite(markedAtMs) ? markedAtMs : null });
-      }
+/** The partition's markers, or those from first to last (inclusive); consistent reads: a mark just made is seen. */
+async function queryPartition(tableName: string, partition: string, markers?: { first: string; last: string }): Promise<PendingMarker[]> {
+  const pages = paginateQuery(
+    { client: dynamoDocumentClient() },
+    {
+      TableName: tableName,
+      KeyConditionExpression: markers === undefined ? '#partition = :partition' : '#partition = :partition AND #marker BETWEEN :first AND :last',
+      ExpressionAttributeNames: { '#partition': 'partition', ...(markers === undefined ? {} : { '#marker': 'marker' }) },
+      ExpressionAttributeValues: { ':partition': partition, ...(markers === undefined ? {} : { ':first': markers.first, ':last': markers.last }) },
+      ConsistentRead: true,
+    },
+  );
+  const found: PendingMarker[] = [];
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      const markedAtMs = typeof item.markedAt === 'string' ? Date.parse(item.markedAt) : Number.NaN;
+      found.push({ partition, marker: String(item.marker), version: item.version, markedAtMs: Number.isFinite(markedAtMs) ? markedAtMs : null });
     }
   }
+  return found;
+}
+
+/** Keys one BatchGetItem takes at most. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * The markers (pendingMarker) of these days that exist now: consistent BatchGetItem reads, 100 keys a
+ * request. Keys DynamoDB leaves unprocessed count as absent: the caller marks those days, which is harmless.
+ */
+export async function existingPendingMarkers(tableName: string, pendings: readonly PendingRollup[]): Promise<Set<string>> {
+  const keys = pendings.map((pending) => ({ partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) }));
+  const existing = new Set<string>();
+  for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+    const { Responses } = await dynamoDocumentClient().send(
+      new BatchGetCommand({
+        RequestItems: {
+          [tableName]: {
+            Keys: keys.slice(start, start + BATCH_GET_KEYS),
+            ConsistentRead: true,
+            ProjectionExpression: '#marker',
+            ExpressionAttributeNames: { '#marker': 'marker' },
+          },
+        },
+      }),
+    );
+    for (const item of Responses?.[tableName] ?? []) existing.add(String(item.marker));
+  }
+  return existing;
+}
+
+/** Every marker, partition by partition. */
+export async function listPendingMarkers(tableName: string): Promise<PendingMarker[]> {
+  const markers: PendingMarker[] = [];
+  for (const partition of PENDING_PARTITIONS) markers.push(...(await queryPartition(tableName, partition)));
   return markers;
+}
+
+/**
+ * The target's pending days from firstDay to lastDay (YYYY-MM-DD): one Query of its partition. A
+ * malformed marker names no day and is left out (the rollup reports it).
+ */
+export async function queryPendingDays(tableName: string, target: string, firstDay: string, lastDay: string): Promise<string[]> {
+  const markers = await queryPartition(tableName, pendingPartitionOf(target), {
+    first: pendingMarker({ target, day: firstDay }),
+    last: pendingMarker({ target, day: lastDay }),
+  });
+  return markers.flatMap(({ marker }) => {
+    try {
+      return [parsePendingMarker(marker).day];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Deletes the marker unless it was marked again since it was listed; false when it was (the next run rolls the newer clicks up). */

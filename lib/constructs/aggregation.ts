@@ -80,9 +80,9 @@ export class Aggregation extends PipelinePart {
         [ENV.reportingTimeZone]: props.reportingTimeZone,
       },
     });
-    // Read-check-write of its own items (watermark condition), and ADD to pending markers.
+    // Read-check-write of its own items (watermark condition); which days are marked, and ADD to pending markers.
     props.quarterHourTable.grant(this.aggregateFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
-    props.pendingRollupsTable.grant(this.aggregateFunction, 'dynamodb:UpdateItem');
+    props.pendingRollupsTable.grant(this.aggregateFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
 
     // What DynamoEventSource does, with the id it gave when the table sat directly in the stack: a new logical
     // ID would replace the mapping, which starts again at TRIM_HORIZON while the old one still reads each shard.

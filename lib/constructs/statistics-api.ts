@@ -30,6 +30,8 @@ export interface StatisticsApiProps {
   readonly quarterHourTable: dynamodb.ITable;
   readonly dailyTable: dynamodb.ITable;
   readonly monthlyTable: dynamodb.ITable;
+  /** Which days the rollup has not finished: those are answered from the quarter-hour level (Query only). */
+  readonly pendingRollupsTable: dynamodb.ITable;
   /** Raw clicks, read back by the raw export (Query only). */
   readonly rawClicksTable: dynamodb.ITable;
   /** IANA zone the daily and monthly aggregates are cut in (already checked). */
@@ -95,6 +97,7 @@ export class StatisticsApi extends PipelinePart {
         [ENV.quarterHourTable]: props.quarterHourTable.tableName,
         [ENV.dailyTable]: props.dailyTable.tableName,
         [ENV.monthlyTable]: props.monthlyTable.tableName,
+        [ENV.pendingRollupsTable]: props.pendingRollupsTable.tableName,
         [ENV.rawClicksTable]: props.rawClicksTable.tableName,
         [ENV.reportingTimeZone]: props.reportingTimeZone,
         [ENV.apiKeySecretArn]: this.apiKeySecret.secretArn,
@@ -116,7 +119,7 @@ export class StatisticsApi extends PipelinePart {
     });
     props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem');
     props.apiRequestCountsTable.grant(this.apiFunction, 'dynamodb:UpdateItem');
-    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.rawClicksTable]) {
+    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.pendingRollupsTable, props.rawClicksTable]) {
       table.grant(this.apiFunction, 'dynamodb:Query');
     }
     // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.

@@ -68,7 +68,8 @@ describe('admin API client mistakes', () => {
     ['an unknown route', 'GET', '/api/nothing-here'],
     ['a route one segment too deep', 'GET', '/api/links/demo/stats/more'],
     ['the owner stats route with a trailing segment', 'GET', '/api/stats/more'],
-    ['the links route with a trailing segment', 'POST', '/api/links/demo'],
+    ['the links route with a trailing segment', 'POST', '/api/links/demo/more'],
+    ['an unknown link', 'GET', '/api/links/no-such-link'],
     ['stats of an unknown link', 'GET', '/api/links/no-such-link/stats'],
     ['stats of a malformed code', 'GET', '/api/links/bad%20code!/stats'],
     ['stats of a reserved code', 'GET', '/api/links/api/stats'],
@@ -80,9 +81,9 @@ describe('admin API client mistakes', () => {
   });
 
   it.each([
-    ['GET', '/api/links', 'POST'],
-    ['PUT', '/api/links', 'POST'],
-    ['DELETE', '/api/links', 'POST'],
+    ['PUT', '/api/links', 'GET, HEAD, POST'],
+    ['DELETE', '/api/links', 'GET, HEAD, POST'],
+    ['POST', '/api/links/demo', 'GET, HEAD, PATCH, DELETE'],
     ['POST', '/api/links/demo/stats', 'GET, HEAD'],
     ['DELETE', '/api/links/demo/stats', 'GET, HEAD'],
     ['POST', '/api/stats', 'GET, HEAD'],
@@ -184,7 +185,8 @@ describe('admin API client mistakes', () => {
     ['a bad stats query', '/api/stats?granularity=week', AUTH, 400],
     ['an unknown link', '/api/links/no-such-link/stats', AUTH, 404],
     ['an unknown route', '/api/nothing-here', AUTH, 404],
-    ['a POST-only route', '/api/links', AUTH, 405],
+    ['the links list', '/api/links', AUTH, 200],
+    ['a route without GET', '/api/links/demo/more', AUTH, 404],
     ['no key', '/api/stats', {}, 401],
   ])('HEAD on %s: the status and headers of GET, and no body (RFC 9110 §9.3.2)', async (_, path, headers, status) => {
     const [get, head] = [await call('GET', path, { headers }), await call('HEAD', path, { headers })];

@@ -59,10 +59,9 @@ describe('local stack (npm start)', () => {
       const TableName = stack.description.tables[logicalId];
       const { Table } = await dynamo.send(new DescribeTableCommand({ TableName }));
       expect({ table: logicalId, keys: Table?.KeySchema }).toEqual({ table: logicalId, keys: properties.KeySchema });
-      const keyTypes = (Table?.AttributeDefinitions ?? []).filter((attribute) =>
-        Table?.KeySchema?.some((key) => key.AttributeName === attribute.AttributeName),
-      );
-      expect(keyTypes).toEqual(expect.arrayContaining(properties.AttributeDefinitions as unknown[]));
+      expect(Table?.AttributeDefinitions).toEqual(expect.arrayContaining(properties.AttributeDefinitions as unknown[]));
+      const indexes = (Table?.GlobalSecondaryIndexes ?? []).map(({ IndexName, KeySchema, Projection }) => ({ IndexName, KeySchema, Projection }));
+      expect({ table: logicalId, indexes }).toEqual({ table: logicalId, indexes: (properties.GlobalSecondaryIndexes as unknown[] | undefined) ?? [] });
       const stream = asRecord(properties.StreamSpecification).StreamViewType;
       expect({ table: logicalId, stream: Table?.StreamSpecification?.StreamViewType }).toEqual({ table: logicalId, stream });
       const ttl = asRecord(properties.TimeToLiveSpecification);

@@ -45,7 +45,7 @@ describe('Aggregation', () => {
   it('lets aggregation read and put quarter-hour items, mark pending days, read the stream and report failures', () => {
     const fn = aggregation.aggregateFunction;
     expect(actionsOn(fn, logicalId(tables.quarterHourTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(actionsOn(fn, logicalId(tables.pendingRollupsTable))).toEqual(['dynamodb:UpdateItem']);
+    expect(actionsOn(fn, logicalId(tables.pendingRollupsTable))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(fn, logicalId(tables.rawClicksTable))).toEqual(
       ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
     );

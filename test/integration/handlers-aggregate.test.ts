@@ -176,15 +176,47 @@ describe('aggregate handler', () => {
     );
     const marker = async (target: string, name: string): Promise<Record<string, unknown> | undefined> =>
       (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name);
+    // Marked before the quarter-hour writes (no marker yet) and again after them.
     for (const { target, marker: name } of expected) {
-      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 1, markedAt: expect.any(String) });
+      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 2, markedAt: expect.any(String) });
     }
     const firstMarkedAt = String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt);
 
+    // Marked already: only after the writes.
     await handler(event);
-    for (const { target, marker: name } of expected) expect(await marker(target, name)).toMatchObject({ version: 2 });
+    for (const { target, marker: name } of expected) expect(await marker(target, name)).toMatchObject({ version: 3 });
     // The latest mark's time: what the rollup's lag metric measures from.
     expect(String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt) > firstMarkedAt).toBe(true);
+  });
+
+  it("marks an unmarked day before writing its quarter-hour item, and bumps the marker's version after", async () => {
+    const target = linkTarget('mark-first');
+    const name = pendingMarker({ target, day: '2026-11-26' });
+    const version = async (): Promise<unknown> =>
+      (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name)?.version;
+    const seenAtWrite: unknown[] = [];
+    proxy.intercept(async ({ operation, body }) => {
+      if (operation === 'PutItem' && body.TableName === QUARTER_HOUR_TABLE_NAME && JSON.stringify(body.Item).includes(`"${target}"`)) {
+        seenAtWrite.push(await version());
+      }
+      return undefined;
+    });
+    try {
+      for (let run = 0; run < 2; run++) {
+        expect(await handler(batch(streamInserts([testClick('mark-first', 'mark-first-owner')])))).toEqual({ state: {}, batchItemFailures: [] });
+      }
+    } finally {
+      proxy.intercept(undefined);
+    }
+    // The second batch finds the day marked: no mark before its write.
+    expect(seenAtWrite).toEqual([1, 2]);
+    expect(await version()).toBe(3);
+  });
+
+  it('writes no quarter-hour item of a day it could not mark first', async () => {
+    const event = batch(streamInserts([testClick('unmarked-first', 'unmarked-first-owner')]));
+    await expectEveryRecordReportedWithout('PENDING_ROLLUPS_TABLE_NAME', event);
+    expect(await quarterItems(linkTarget('unmarked-first'))).toEqual([]);
   });
 
   it('skips a malformed record instead of failing it, so the valid ones are not re-delivered', async () => {

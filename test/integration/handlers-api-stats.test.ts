@@ -1,12 +1,13 @@
 /**
  * The stats routes of the API handler in-process on DynamoDB Local, over items the aggregate and
  * rollup handlers wrote: each level serves the queries docs/statistics.md gives it, the owner
- * route sums the owner's links, and client mistakes are 4xx. Clicks are a few days old so every
- * level still holds them.
+ * route sums the owner's links, days the rollup has not finished agree with the hours, and client
+ * mistakes are 4xx. Clicks are a few days old at most so every level still holds them.
  */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { StatsResponse } from '../../lambdas/domain/stats';
+import type { DynamoRequest } from '../fixtures/local/dynamo-proxy';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as api } from '../../lambdas/handlers/api';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
@@ -19,8 +20,9 @@ jest.setTimeout(60_000);
 const API_KEY = 'stats-test-key';
 const LINKS_TABLE = 'LinksForStatsTest';
 const DAY_MS = 86_400_000;
-/** Three, two and one days ago (UTC), so the quarter-hour level (90 days) still has them. */
-const [DAY0, DAY1, DAY2] = [3, 2, 1].map((daysAgo) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10));
+/** Three, two and one days ago (UTC), so the quarter-hour level (90 days) still has them; today and tomorrow. */
+const [DAY0, DAY1, DAY2, TODAY, TOMORROW] = [3, 2, 1, 0, -1].map((daysAgo) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10));
+const SHARD = 'shardId-00000001700000000000-0000aaaa';
 const [ALICE, BOB, CAROL] = ['a1', 'b2', 'c3'].map((pair) => pair.repeat(32));
 
 let local: DynamoForHandlers;
@@ -56,7 +58,7 @@ beforeAll(async () => {
     await dynamo.send(new PutItemCommand({ TableName: LINKS_TABLE, Item: marshall({ code, url: 'https://example.com/', owner: 'admin' }) }));
   }
   const response = await aggregate({
-    shardId: 'shardId-00000001700000000000-0000aaaa',
+    shardId: SHARD,
     Records: streamInserts([
       testClick('stats-a', 'admin', { ts: `${DAY0}T10:00:00.000Z`, visitor: ALICE, referrer: 'news.ycombinator.com' }),
       testClick('stats-a', 'admin', { ts: `${DAY0}T10:20:00.000Z`, visitor: BOB, referrer: 'twitter.com' }),
@@ -164,5 +166,110 @@ describe('stats routes', () => {
 
   it('401 without the key, before reading anything', async () => {
     expect((await get('/api/stats', {}, 'wrong-key')).status).toBe(401);
+  });
+});
+
+describe('figures that agree at every granularity before and after the rollup', () => {
+  const path = '/api/links/live-a/stats';
+  const counts = ({ totals }: StatsResponse): [number, number, number] => [totals.clicks, totals.uniques, totals.botClicks];
+  const range = { from: DAY1, to: TOMORROW, tz: 'UTC' };
+  const monthRange = { from: `${DAY1.slice(0, 7)}-01`, to: `${monthAfter(TODAY.slice(0, 7))}-01`, tz: 'UTC', granularity: 'month' };
+
+  /** The answer and the DynamoDB requests the handler made for it. */
+  async function measured(query: Record<string, string>, on = path): Promise<Answer & { requests: DynamoRequest[] }> {
+    const before = local.proxy.requests.length;
+    const answer = await get(on, query);
+    return { ...answer, requests: local.proxy.requests.slice(before) };
+  }
+  const tablesQueried = (requests: readonly DynamoRequest[]): unknown[] =>
+    requests.filter(({ operation }) => operation === 'Query').map(({ body }) => body.TableName);
+
+  beforeAll(async () => {
+    await local.dynamo.send(new PutItemCommand({ TableName: LINKS_TABLE, Item: marshall({ code: 'live-a', url: 'https://example.com/', owner: 'admin' }) }));
+    // Two days ago, rolled up: a closed day with its daily and monthly items.
+    expect(await aggregate({ shardId: SHARD, Records: streamInserts([testClick('live-a', 'admin', { ts: `${DAY1}T09:00:00.000Z`, visitor: ALICE })]) })).toMatchObject({
+      batchItemFailures: [],
+    });
+    await rollup({});
+    // Yesterday and today, not rolled up: pending days, the older one with a bot click.
+    const pending = await aggregate({
+      shardId: SHARD,
+      Records: streamInserts([
+        testClick('live-a', 'admin', { ts: `${DAY2}T08:00:00.000Z`, visitor: ALICE }),
+        testClick('live-a', 'admin', { ts: `${DAY2}T09:00:00.000Z`, visitor: BOB }),
+        testClick('live-a', 'admin', { ts: `${DAY2}T10:00:00.000Z`, visitor: CAROL, bot: true, botReason: 'user-agent' }),
+        testClick('live-a', 'admin', { ts: `${TODAY}T00:00:00.000Z`, visitor: CAROL }),
+      ]),
+    });
+    expect(pending.batchItemFailures).toEqual([]);
+  });
+
+  it('answers pending days from quarter-hour items: hours, days and months agree before the rollup runs', async () => {
+    const hours = await measured({ ...range, granularity: 'hour' });
+    const days = await measured({ ...range, granularity: 'day' });
+    const months = await measured(monthRange);
+    expect([hours.status, days.status, months.status]).toEqual([200, 200, 200]);
+    expect(counts(hours.body)).toEqual([4, 3, 1]);
+    expect(counts(days.body)).toEqual(counts(hours.body));
+    expect(counts(months.body)).toEqual(counts(hours.body));
+    expect(daySeries(days.body)).toEqual([
+      [DAY1, 1, 1, 0],
+      [DAY2, 2, 2, 1],
+      [TODAY, 1, 1, 0],
+    ]);
+    expect([hours.body.source, days.body.source]).toEqual(['quarter-hour', 'daily+quarter-hour']);
+    expect(months.body.source).toMatch(/^(monthly\+)?daily\+quarter-hour$/);
+
+    // The link's GetItem, then the pending days before the levels: at most 3 Queries for days, 4 for months.
+    expect(tablesQueried(hours.requests)).toEqual([STATISTICS_TABLES.QUARTER_HOUR_TABLE_NAME]);
+    expect(days.requests.map(({ operation }) => operation)).toEqual(['GetItem', 'Query', 'Query', 'Query']);
+    expect(tablesQueried(days.requests)[0]).toBe(STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME);
+    expect(new Set(tablesQueried(days.requests).slice(1))).toEqual(new Set([STATISTICS_TABLES.DAILY_TABLE_NAME, STATISTICS_TABLES.QUARTER_HOUR_TABLE_NAME]));
+    expect(tablesQueried(months.requests)[0]).toBe(STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME);
+    expect(tablesQueried(months.requests).length).toBeLessThanOrEqual(4);
+  });
+
+  it("agrees for the owner, whose days are pending as the link's are", async () => {
+    const hours = await get('/api/stats', { ...range, granularity: 'hour' });
+    const days = await get('/api/stats', { ...range, granularity: 'day' });
+    expect(counts(days.body)).toEqual(counts(hours.body));
+    expect(days.body.source).toBe('daily+quarter-hour');
+  });
+
+  it('compares with the previous period and counts bots when asked, with no more requests', async () => {
+    const plain = await measured({ ...range, granularity: 'day' });
+    const compared = await measured({ ...range, granularity: 'day', compare: 'previous', includeBots: 'true' });
+    expect(compared.status).toBe(200);
+    expect(compared.requests.map(({ operation }) => operation)).toEqual(plain.requests.map(({ operation }) => operation));
+    expect(compared.body).toMatchObject({ includeBots: true, totals: { clicks: 5, uniques: 3, botClicks: 1 } });
+    // The three days before: nothing from this link.
+    expect(compared.body.previous).toMatchObject({ from: new Date(Date.parse(DAY1) - 3 * DAY_MS).toISOString(), to: new Date(Date.parse(DAY1)).toISOString() });
+    expect(compared.body.previous?.totals).toEqual({ clicks: 0, uniques: 0, botClicks: 0 });
+    expect(compared.body.change).toEqual({ clicks: null, uniques: null, botClicks: null });
+    const owner = await get('/api/stats', { from: DAY2, to: TOMORROW, granularity: 'day', compare: 'previous' });
+    // The two days before yesterday: stats-a's two human clicks, stats-b's and live-a's; yesterday and today: live-a's three.
+    expect([owner.body.previous?.totals.clicks, owner.body.totals.clicks, owner.body.change?.clicks]).toEqual([4, 3, -25]);
+  });
+
+  it('still agrees once the rollup has run, now from the daily and monthly items', async () => {
+    const hours = await get(path, { ...range, granularity: 'hour' });
+    await rollup({});
+    const days = await measured({ ...range, granularity: 'day' });
+    const months = await measured(monthRange);
+    expect(counts(days.body)).toEqual(counts(hours.body));
+    expect(counts(months.body)).toEqual(counts(hours.body));
+    expect([days.body.source, months.body.source]).toEqual(['daily', 'monthly']);
+    expect(tablesQueried(days.requests)).toEqual([STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME, STATISTICS_TABLES.DAILY_TABLE_NAME]);
+    expect(tablesQueried(months.requests)).toEqual([STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME, STATISTICS_TABLES.MONTHLY_TABLE_NAME]);
+  });
+
+  it.each([
+    ['compare other than previous', { compare: 'last-year' }, 'compare must be previous'],
+    ['includeBots other than true or false', { includeBots: 'yes' }, 'includeBots must be true or false'],
+    ['a previous period beyond the daily retention', { from: '2025-06-01', to: '2026-06-01', granularity: 'day', compare: 'previous' }, 'compare=previous reads the period before from too'],
+  ])('400 for %s, saying what is wrong', async (_, query, message) => {
+    const { status, body } = await get(path, query);
+    expect([status, body.error?.code]).toEqual([400, 'invalid_request']);
+    expect(body.error?.message).toContain(message);
   });
 });

@@ -12,7 +12,16 @@ import { applyGroup, type QuarterHourItem } from '../../lambdas/domain/quarter-h
 import { rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
 import { createLinkIfAbsent, findLink } from '../../lambdas/tables/links';
 import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItems, queryDailyItemsOfMonth, queryMonthlyItems } from '../../lambdas/tables/period-aggregates';
-import { deletePendingMarkerIfUnchanged, listPendingMarkers, markPending, pendingMarker, type PendingMarker } from '../../lambdas/tables/pending-rollups';
+import {
+  deletePendingMarkerIfUnchanged,
+  existingPendingMarkers,
+  listPendingMarkers,
+  markPending,
+  pendingMarker,
+  pendingPartitionOf,
+  queryPendingDays,
+  type PendingMarker,
+} from '../../lambdas/tables/pending-rollups';
 import { putQuarterHourItemOver, queryQuarterHourItems, readQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { createTable, type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, testClick } from './helpers/statistics-tables';
@@ -173,6 +182,24 @@ describe('pending rollups table', () => {
     expect(again?.version).toBe(2);
     expect(await deleteIfUnchanged(again)).toBe(true);
     expect(await listed(pendingMarker(pending))).toBeUndefined();
+  });
+
+  it("reads a target's pending days within a range, leaving out other targets and malformed markers", async () => {
+    const target = linkTarget('pending-days');
+    for (const day of ['2026-10-31', '2026-11-01', '2026-11-15', '2026-11-30', '2026-12-01']) await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day }, NOW);
+    await markPending(PENDING_ROLLUPS_TABLE_NAME, { target: linkTarget('pending-days-other'), day: '2026-11-02' }, NOW);
+    const malformed = { partition: pendingPartitionOf(target), marker: `${target}|2026-11-1`, version: 1 };
+    await dynamo.send(new PutItemCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME, Item: marshall(malformed) }));
+    expect(await queryPendingDays(PENDING_ROLLUPS_TABLE_NAME, target, '2026-11-01', '2026-11-30')).toEqual(['2026-11-01', '2026-11-15', '2026-11-30']);
+  });
+
+  it('tells which of many days are marked, over more than one BatchGetItem', async () => {
+    const target = linkTarget('pending-existing');
+    const days = Array.from({ length: 150 }, (_, index) => new Date(Date.UTC(2026, 0, 1 + index)).toISOString().slice(0, 10));
+    const marked = days.filter((_, index) => index % 7 === 0);
+    for (const day of marked) await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day }, NOW);
+    const existing = await existingPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, days.map((day) => ({ target, day })));
+    expect([...existing].sort()).toEqual(marked.map((day) => pendingMarker({ target, day })));
   });
 
   it('lists a marker whose time cannot be read with markedAtMs null', async () => {

@@ -1,6 +1,9 @@
 import {
   addDaysEpochSeconds,
+  calendarDays,
+  calendarMonths,
   dayBounds,
+  lastDayOfMonth,
   localDayOf,
   monthBounds,
   monthOfDay,
@@ -144,6 +147,23 @@ describe('monthBounds', () => {
 
   it.each(['2026-13', '2026-00', '2026-11-01', '2026-1', 'x'])('rejects %p', (month) => {
     expect(() => monthBounds(month, 'UTC')).toThrow(RangeError);
+  });
+});
+
+describe('calendarDays, calendarMonths and lastDayOfMonth', () => {
+  it('lists every day and month from the first to the last, across a leap day and a year end', () => {
+    expect(calendarDays('2028-02-27', '2028-03-01')).toEqual(['2028-02-27', '2028-02-28', '2028-02-29', '2028-03-01']);
+    expect(calendarDays('2026-12-31', '2027-01-01')).toEqual(['2026-12-31', '2027-01-01']);
+    expect(calendarMonths('2026-11', '2027-02')).toEqual(['2026-11', '2026-12', '2027-01', '2027-02']);
+    expect(['2026-02', '2028-02', '2026-11', '2026-12'].map(lastDayOfMonth)).toEqual(['2026-02-28', '2028-02-29', '2026-11-30', '2026-12-31']);
+  });
+
+  it('lists nothing when the last is before the first, and throws RangeError on a malformed day or month', () => {
+    expect(calendarDays('2026-11-02', '2026-11-01')).toEqual([]);
+    expect(calendarMonths('2026-11', '2026-10')).toEqual([]);
+    expect(() => calendarDays('2026-11-01', '2026-11-31')).toThrow(RangeError);
+    expect(() => calendarMonths('2026-13', '2027-01')).toThrow(RangeError);
+    expect(() => lastDayOfMonth('2026-1')).toThrow(RangeError);
   });
 });
 

@@ -8,6 +8,7 @@ const API_ENVIRONMENT = {
   QUARTER_HOUR_TABLE_NAME: 'quarter-hours',
   DAILY_TABLE_NAME: 'days',
   MONTHLY_TABLE_NAME: 'months',
+  PENDING_ROLLUPS_TABLE_NAME: 'pending',
   RAW_CLICKS_TABLE_NAME: 'raw-clicks',
   CLICKS_API_KEY: 'key',
 };
@@ -44,5 +45,29 @@ describe('apiConfig: ALLOW_PRIVATE_DESTINATIONS', () => {
     process.env.ALLOW_PRIVATE_DESTINATIONS = raw;
     expect(() => apiConfig()).toThrow(ConfigError);
     expect(() => apiConfig()).toThrow(`Environment variable ALLOW_PRIVATE_DESTINATIONS must be "true" or "false", got "${raw}".`);
+  });
+});
+
+describe('apiConfig: API_KEY_REQUESTS_PER_MINUTE', () => {
+  const saved = { ...process.env };
+
+  beforeEach(() => {
+    process.env = { ...saved, ...API_ENVIRONMENT };
+    delete process.env.API_KEY_REQUESTS_PER_MINUTE;
+  });
+
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('defaults to 300 and reads a positive integer', () => {
+    expect(apiConfig().requestsPerMinutePerKey).toBe(300);
+    process.env.API_KEY_REQUESTS_PER_MINUTE = '25';
+    expect(apiConfig().requestsPerMinutePerKey).toBe(25);
+  });
+
+  it.each(['0', '1.5', 'many', '-3'])('refuses %j, naming the variable', (raw) => {
+    process.env.API_KEY_REQUESTS_PER_MINUTE = raw;
+    expect(() => apiConfig()).toThrow(/Environment variable API_KEY_REQUESTS_PER_MINUTE must be a/);
   });
 });

@@ -1,42 +1,15 @@
-import { createHash } from 'node:crypto';
-import { linkTarget, LONG_TAIL_KEY, ownerTarget } from '../../lambdas/domain/aggregate-state';
-import { dayBounds, localDayOf, monthBounds, monthOfDay } from '../../lambdas/domain/buckets';
-import { linkShardOf, type RawClick } from '../../lambdas/domain/click';
-import { applyGroup, groupByTargetQuarter, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import { rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
-import {
-  buildStats,
-  parseStatsQuery,
-  planStats,
-  type StatsPlan,
-  type StatsQuery,
-  type StatsResponse,
-  type StatsSubject,
-} from '../../lambdas/domain/stats';
+import { linkTarget, LONG_TAIL_KEY } from '../../lambdas/domain/aggregate-state';
+import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
+import { buildStats, parseStatsQuery, planStats, type StatsItems, type StatsPlan, type StatsResponse } from '../../lambdas/domain/stats';
+import { sourcesOf } from '../../lambdas/domain/stats-sources';
+import { CODE, clicksAt, levelsOf, NOW, OWNER, parsed, planOf, quarterItems, readLevels, statsOf, type ClickSpec, type Params } from './helpers/stats-levels';
 
-const NOW = new Date('2026-11-26T05:40:07.123Z');
 const DAY_MS = 86_400_000;
-const CODE = 'abc123';
-const OWNER = 'alice';
-
-type Params = Record<string, string | undefined>;
-
-function parsed(params: Params, now = NOW): StatsQuery {
-  const result = parseStatsQuery(params, now);
-  if (!result.ok) throw new Error(`expected a valid query, got: ${result.error}`);
-  return result.query;
-}
 
 function errorOf(params: Params): string {
   const result = parseStatsQuery(params, NOW);
   if (result.ok) throw new Error('expected the query to be rejected');
   return result.error;
-}
-
-function planOf(params: Params, reportingTz: string, now = NOW): StatsPlan {
-  const result = planStats(parsed(params, now), reportingTz, now);
-  if (!result.ok) throw new Error(`expected a plan, got: ${result.error}`);
-  return result.plan;
 }
 
 function planErrorOf(params: Params, reportingTz: string, now = NOW): string {
@@ -45,102 +18,26 @@ function planErrorOf(params: Params, reportingTz: string, now = NOW): string {
   return result.error;
 }
 
-interface ClickSpec {
-  at: string;
-  /** Name of the person; every click without one is a different person. */
-  visitor?: string;
-  bot?: boolean;
-  referrer?: string;
-  country?: string;
-}
-
-const hex = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-function rawClick(spec: ClickSpec, index: number): RawClick {
-  const digest = hex(`${index} ${spec.at}`);
-  const eventId = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-${digest.slice(12, 16)}-${digest.slice(16, 20)}-${digest.slice(20, 32)}`;
-  const ts = new Date(spec.at).toISOString();
-  return {
-    linkShard: linkShardOf(CODE, eventId),
-    code: CODE,
-    owner: OWNER,
-    clickKey: `${ts}#${eventId}`,
-    eventId,
-    ts,
-    visitor: hex(spec.visitor ?? `visitor ${index}`),
-    country: spec.country ?? 'SE',
-    referrer: spec.referrer ?? '(direct)',
-    device: 'desktop',
-    browser: 'Firefox',
-    os: 'Linux',
-    bot: spec.bot ?? false,
-    botReason: spec.bot === true ? 'user-agent' : null,
-    expiresAt: 0,
-  };
-}
-
-/** The quarter-hour items the aggregator writes for these clicks, as one stream shard (writer), of one target. */
-function quarterItems(clicks: readonly ClickSpec[], target: string, writer = 'shard-1'): QuarterHourItem[] {
-  const streamed = clicks.map((spec, index) => ({ click: rawClick(spec, index), sequenceNumber: String(index + 1) }));
-  return groupByTargetQuarter(streamed)
-    .filter((group) => group.target === target)
-    .map((group) => {
-      const item = applyGroup(null, group, writer);
-      if (item === null) throw new Error(`no item for ${group.quarter}`);
-      return item;
-    });
-}
-
-/** Local days from the day holding startMs up to endMs. */
-function daysBetween(startMs: number, endMs: number, tz: string): string[] {
-  const days: string[] = [];
-  for (let at = startMs; at < endMs; at = dayBounds(days[days.length - 1], tz).endMs) days.push(localDayOf(at, tz));
-  return days;
-}
-
-/** What the plan's table query returns, built level by level as the aggregator and the rollup do. */
-function itemsFor(plan: StatsPlan, quarters: readonly QuarterHourItem[], target: string, reportingTz: string): (QuarterHourItem | PeriodItem)[] {
-  const daily = (startMs: number, endMs: number): PeriodItem[] =>
-    daysBetween(startMs, endMs, reportingTz).map((day) => rollupDay(target, day, reportingTz, quarters, NOW));
-  switch (plan.source) {
-    case 'quarter-hour':
-      return quarters.filter((item) => item.quarter >= plan.firstQuarter && item.quarter <= plan.lastQuarter);
-    case 'daily':
-      return daily(dayBounds(plan.firstDay, reportingTz).startMs, dayBounds(plan.lastDay, reportingTz).endMs);
-    case 'monthly': {
-      const days = daily(monthBounds(plan.firstMonth, reportingTz).startMs, monthBounds(plan.lastMonth, reportingTz).endMs);
-      const months = [...new Set(days.map((day) => monthOfDay(day.period)))];
-      return months.map((month) => rollupMonth(target, month, reportingTz, days, NOW));
-    }
-  }
-}
-
-interface Options {
-  reportingTz?: string;
-  now?: Date;
-  subject?: StatsSubject;
-}
-
-/** The stats route end to end in the domain: query, plan, items of the planned level, response. */
-function statsOf(params: Params, clicks: readonly ClickSpec[], options: Options = {}): StatsResponse {
-  const { reportingTz = 'UTC', now = NOW, subject = { link: CODE } } = options;
-  const query = parsed(params, now);
-  const planned = planStats(query, reportingTz, now);
-  if (!planned.ok) throw new Error(`expected a plan, got: ${planned.error}`);
-  const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
-  return buildStats(subject, query, planned.plan, itemsFor(planned.plan, quarterItems(clicks, target), target, reportingTz));
-}
+/** Items of the quarter-hour level alone. */
+const quarterHourOnly = (quarterHour: QuarterHourItem[]): StatsItems => ({ quarterHour, daily: [], monthly: [] });
 
 const clicksByBucket = (stats: StatsResponse): [string, number][] => stats.series.map(({ t, clicks }) => [t, clicks]);
-const clicksAt = (...times: string[]): ClickSpec[] => times.map((at) => ({ at }));
 
 describe('parseStatsQuery', () => {
-  it('defaults to the last 7 days, hourly, in UTC, every breakdown key', () => {
-    expect(parsed({})).toEqual({ from: new Date(NOW.getTime() - 7 * DAY_MS), to: NOW, granularity: 'hour', tz: 'UTC', top: null });
+  it('defaults to the last 7 days, hourly, in UTC, every breakdown key, human clicks, no comparison', () => {
+    expect(parsed({})).toEqual({
+      from: new Date(NOW.getTime() - 7 * DAY_MS),
+      to: NOW,
+      granularity: 'hour',
+      tz: 'UTC',
+      top: null,
+      includeBots: false,
+      compare: null,
+    });
   });
 
   it('treats empty parameters as absent', () => {
-    expect(parsed({ from: '', to: ' ', granularity: '', tz: '', top: ' ' })).toEqual(parsed({}));
+    expect(parsed({ from: '', to: ' ', granularity: '', tz: '', top: ' ', compare: '', includeBots: ' ' })).toEqual(parsed({}));
   });
 
   it('defaults the granularity to days for ranges over 7 days', () => {
@@ -206,8 +103,18 @@ describe('parseStatsQuery', () => {
     [{ from: '9999-12-30', to: '9999-12-31', granularity: 'month' }, 'between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z'],
     [{ from: '1969-12-31', to: '1970-01-02' }, 'between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z'],
     ...['0', '1001', '-1', '1.5', '1e3', '0x10', 'ten', '99999999999999999999'].map((top): [Params, string] => [{ top }, 'top must be a whole number from 1 to 1000.']),
+    ...['next', 'Previous', 'previous-year'].map((compare): [Params, string] => [
+      { compare },
+      `compare must be previous (the period of as many buckets just before from), got "${compare}".`,
+    ]),
+    ...['yes', 'TRUE', '1'].map((includeBots): [Params, string] => [{ includeBots }, `includeBots must be true or false, got "${includeBots}".`]),
   ])('rejects %p', (params, message) => {
     expect(errorOf(params)).toContain(message);
+  });
+
+  it('reads compare=previous and includeBots=true|false', () => {
+    expect(parsed({ compare: 'previous', includeBots: 'true' })).toMatchObject({ compare: 'previous', includeBots: true });
+    expect(parsed({ includeBots: 'false' })).toMatchObject({ compare: null, includeBots: false });
   });
 
   it('allows the longest ranges', () => {
@@ -342,6 +249,7 @@ describe('buildStats', () => {
       to: '2026-11-27T00:00:00.000Z',
       granularity: 'day',
       tz: 'UTC',
+      includeBots: false,
       source,
       series: [
         { t: '2026-11-24T00:00:00+00:00', clicks: 2, uniques: 2, botClicks: 0 },
@@ -524,7 +432,7 @@ describe('buildStats', () => {
     ];
     const plan = planStats(query, 'Europe/Paris', NOW);
     if (!plan.ok) throw new Error(plan.error);
-    const stats = buildStats({ link: CODE }, query, plan.plan, items);
+    const stats = buildStats({ link: CODE }, query, sourcesOf(plan.plan, [], 'Europe/Paris', NOW), quarterHourOnly(items));
     expect(stats.series.map(({ clicks, uniques }) => [clicks, uniques])).toEqual([
       [2, 1],
       [2, 2],
@@ -536,7 +444,7 @@ describe('buildStats', () => {
     const query = parsed({ from: '2026-11-26T05:00:00Z', to: '2026-11-26T06:00:00Z', granularity: 'hour' });
     const items = quarterItems(clicksAt('2026-11-26T04:59:59Z', '2026-11-26T05:30:00Z', '2026-11-26T06:00:00Z'), linkTarget(CODE));
     const plan: StatsPlan = { source: 'quarter-hour', firstQuarter: '2026-11-26T05:00', lastQuarter: '2026-11-26T05:45' };
-    expect(buildStats({ link: CODE }, query, plan, items).totals.clicks).toBe(1);
+    expect(buildStats({ link: CODE }, query, sourcesOf(plan, [], 'UTC', NOW), quarterHourOnly(items)).totals.clicks).toBe(1);
   });
 
   it('adds to each month its trend against the month before, which counts for nothing else', () => {
@@ -603,11 +511,12 @@ describe('buildStats', () => {
     const query = parsed(range);
     const planned = planStats(query, 'UTC', NOW);
     if (!planned.ok) throw new Error(planned.error);
-    const [item] = itemsFor(planned.plan, quarterItems(clicksAt('2026-11-25T12:00:00Z'), linkTarget(CODE)), linkTarget(CODE), 'UTC');
+    const { sources, items } = readLevels(levelsOf(clicksAt('2026-11-25T12:00:00Z'), linkTarget(CODE), 'UTC'), planned.plan, [], 'UTC', NOW);
+    const [item] = items.daily;
     item.state.breakdowns.referrer[LONG_TAIL_KEY] = 40;
     item.state.foldedKeys.referrer = 12;
     item.state.clicks += 40;
-    const stats = buildStats({ link: CODE }, query, planned.plan, [item]);
+    const stats = buildStats({ link: CODE }, query, sources, items);
     expect(stats.breakdowns.referrers.map(({ key }) => key)).not.toContain(LONG_TAIL_KEY);
     expect(stats.breakdownOthers.referrers).toEqual({ keys: 12, clicks: 40, longTail: { keys: 12, clicks: 40 } });
     const listed = stats.breakdowns.referrers.reduce((sum, entry) => sum + entry.clicks, 0);

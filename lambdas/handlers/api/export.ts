@@ -27,10 +27,8 @@ import type { ApiConfig } from '../../shared/config';
 import { problem, type HttpResult } from '../../shared/http';
 import { getLink, listOwnerLinks, type LinkRecord } from '../../tables/links';
 import { readLinkClicks } from '../../tables/raw-clicks';
+import { readStats } from '../../tables/stats-reads';
 import type { LinksContext } from './links';
-
-/** The items of the level a stats plan names, for a target: the stats route's own read, so buckets agree with its series. */
-export type ReadLevel = (target: string, plan: StatsPlan) => Promise<Parameters<typeof buildStats>[3]>;
 
 async function* rawRows(config: ApiConfig, request: ExportRequest, code: string, after: string | null, wanted: number): AsyncGenerator<ExportRow, void, undefined> {
   const range = { from: request.query.from.toISOString(), to: request.query.to.toISOString(), after };
@@ -39,17 +37,18 @@ async function* rawRows(config: ApiConfig, request: ExportRequest, code: string,
   }
 }
 
-async function* bucketRowsOf(readLevel: ReadLevel, request: ExportRequest, plan: StatsPlan, code: string, after: string | null): AsyncGenerator<ExportRow, void, undefined> {
-  const stats = buildStats({ link: code }, request.query, plan, await readLevel(linkTarget(code), plan));
-  yield* bucketRows(code, stats.series, after);
+/** The link's buckets as the stats route answers them: its reads (the levels of each day, as of now) and its series. */
+async function* bucketRowsOf(config: ApiConfig, request: ExportRequest, plan: StatsPlan, code: string, after: string | null): AsyncGenerator<ExportRow, void, undefined> {
+  const { sources, items } = await readStats(config, linkTarget(code), plan, config.reportingTimeZone, new Date());
+  yield* bucketRows(code, buildStats({ link: code }, request.query, sources, items).series, after);
 }
 
-function linkRows(config: ApiConfig, readLevel: ReadLevel, request: ExportRequest, link: { code: string; createdAt: string | null }, after: string | null): LinkRows {
+function linkRows(config: ApiConfig, request: ExportRequest, link: { code: string; createdAt: string | null }, after: string | null): LinkRows {
   const { plan } = request;
   return {
     link: link.code,
     createdAt: link.createdAt,
-    rows: (wanted) => (plan === null ? rawRows(config, request, link.code, after, wanted) : bucketRowsOf(readLevel, request, plan, link.code, after)),
+    rows: (wanted) => (plan === null ? rawRows(config, request, link.code, after, wanted) : bucketRowsOf(config, request, plan, link.code, after)),
   };
 }
 
@@ -57,20 +56,20 @@ function linkRows(config: ApiConfig, readLevel: ReadLevel, request: ExportReques
  * The caller's links from where the cursor stands: the link it stopped in (if still the caller's: one
  * deleted since, or a code the cursor was made up with, is skipped), then the links listed after it.
  */
-async function* ownerLinks(context: LinksContext, readLevel: ReadLevel, request: ExportRequest): AsyncGenerator<LinkRows, void, undefined> {
+async function* ownerLinks(context: LinksContext, request: ExportRequest): AsyncGenerator<LinkRows, void, undefined> {
   const { config, caller } = context;
   const resume = request.resumeFrom;
   if (resume !== null && resume.after !== null) {
     const link = await getLink(config.linksTableName, resume.link);
     if (link !== null && link.owner === caller.owner && link.createdAt === resume.createdAt) {
-      yield linkRows(config, readLevel, request, link, resume.after);
+      yield linkRows(config, request, link, resume.after);
     }
   }
   // parseExportRequest refuses an owner's cursor without createdAt.
   let after = resume === null || resume.createdAt === null ? null : { createdAt: resume.createdAt, code: resume.link };
   do {
     const listed = await listOwnerLinks(config.linksTableName, caller.owner, PAGE_CAPS.links, after);
-    for (const link of listed.links) yield linkRows(config, readLevel, request, link, null);
+    for (const link of listed.links) yield linkRows(config, request, link, null);
     after = listed.next;
   } while (after !== null);
 }
@@ -97,16 +96,16 @@ function parsedRequest(event: APIGatewayProxyEventV2, config: ApiConfig, subject
 }
 
 /** GET /api/links/{code}/export, for a link the caller may read (ownedLink). */
-export async function exportLink(event: APIGatewayProxyEventV2, context: LinksContext, link: LinkRecord, readLevel: ReadLevel): Promise<HttpResult> {
+export async function exportLink(event: APIGatewayProxyEventV2, context: LinksContext, link: LinkRecord): Promise<HttpResult> {
   const request = parsedRequest(event, context.config, { link: link.code });
   if ('statusCode' in request) return request;
-  const source = linkRows(context.config, readLevel, request, { code: link.code, createdAt: null }, request.resumeFrom?.after ?? null);
+  const source = linkRows(context.config, request, { code: link.code, createdAt: null }, request.resumeFrom?.after ?? null);
   return exportPage(request, `/${OWN_PATH_SEGMENTS.api}/links/${link.code}/export`, [source]);
 }
 
 /** GET /api/export: every link of the caller's owner, newest first, each link's rows in time order. */
-export async function exportOwner(event: APIGatewayProxyEventV2, context: LinksContext, readLevel: ReadLevel): Promise<HttpResult> {
+export async function exportOwner(event: APIGatewayProxyEventV2, context: LinksContext): Promise<HttpResult> {
   const request = parsedRequest(event, context.config, { owner: context.caller.owner });
   if ('statusCode' in request) return request;
-  return exportPage(request, `/${OWN_PATH_SEGMENTS.api}/export`, ownerLinks(context, readLevel, request));
+  return exportPage(request, `/${OWN_PATH_SEGMENTS.api}/export`, ownerLinks(context, request));
 }

@@ -1,0 +1,150 @@
+/**
+ * Which aggregate level answers each reporting day of a stats query, and the table ranges that
+ * follow (docs/statistics.md, Stats API). The rollup trails the aggregator by up to 5 minutes, so a
+ * day it has not finished (its pending marker is still there) is answered from its quarter-hour
+ * items: days and months agree with hours as soon as the aggregator has written them. A month
+ * holding such a day cannot use its monthly item (a sketch cannot be subtracted), so it is answered
+ * from its daily items and the quarter-hour items of its unfinished days. Every day has exactly one
+ * level, so no click counts twice.
+ */
+import {
+  calendarDays,
+  calendarMonths,
+  dayBounds,
+  lastDayOfMonth,
+  localDayOf,
+  monthOfDay,
+  QUARTER_HOUR_RETENTION_DAYS,
+  quarterStart,
+} from './buckets';
+import { quarterRangeOfDay } from './rollup';
+import type { StatsPlan } from './stats';
+
+export type StatsLevel = 'monthly' | 'daily' | 'quarter-hour';
+
+/** Coarsest first: the order a response's `source` names them in. */
+const LEVELS: readonly StatsLevel[] = ['monthly', 'daily', 'quarter-hour'];
+const DAY_MS = 86_400_000;
+
+export interface DayRange {
+  readonly firstDay: string;
+  readonly lastDay: string;
+}
+
+export interface QuarterRange {
+  readonly firstQuarter: string;
+  readonly lastQuarter: string;
+}
+
+export interface MonthRange {
+  readonly firstMonth: string;
+  readonly lastMonth: string;
+}
+
+/** The level of every reporting day of a plan. */
+export interface StatsSources {
+  readonly plan: StatsPlan;
+  /** Canonical name of the zone daily and monthly items are cut in. */
+  readonly reportingTz: string;
+  /** The plan's pending days within the quarter-hour retention: answered from their quarter-hour items. */
+  readonly liveDays: ReadonlySet<string>;
+  /** Months holding a live day: answered from daily and quarter-hour items, never from their monthly item. */
+  readonly openMonths: ReadonlySet<string>;
+}
+
+/** What the sources need read: one Query for each range that is not null. */
+export interface StatsReads {
+  readonly quarterHour: QuarterRange | null;
+  readonly daily: DayRange | null;
+  readonly monthly: MonthRange | null;
+}
+
+/** The reporting days a daily or monthly plan covers (a monthly plan's months whole); null for a quarter-hour plan. */
+function planDays(plan: StatsPlan): DayRange | null {
+  switch (plan.source) {
+    case 'quarter-hour':
+      return null;
+    case 'daily':
+      return { firstDay: plan.firstDay, lastDay: plan.lastDay };
+    case 'monthly':
+      return { firstDay: `${plan.firstMonth}-01`, lastDay: lastDayOfMonth(plan.lastMonth) };
+  }
+}
+
+/** The first reporting day all of whose quarter-hour items are still kept (they expire 90 days after their quarter). */
+function firstRetainedDay(reportingTz: string, now: Date): string {
+  const cutoffMs = now.getTime() - QUARTER_HOUR_RETENTION_DAYS * DAY_MS;
+  const { startMs, endMs } = dayBounds(localDayOf(cutoffMs, reportingTz), reportingTz);
+  return localDayOf(startMs >= cutoffMs ? startMs : endMs, reportingTz);
+}
+
+/**
+ * The days whose pending markers the plan needs, or null when none: its days within the quarter-hour
+ * retention. A day pending beyond it keeps its daily item, as its quarter-hour items may be gone.
+ */
+export function pendingDaysToRead(plan: StatsPlan, reportingTz: string, now: Date): DayRange | null {
+  const days = planDays(plan);
+  if (days === null) return null;
+  const retained = firstRetainedDay(reportingTz, now);
+  const firstDay = days.firstDay > retained ? days.firstDay : retained;
+  return firstDay <= days.lastDay ? { firstDay, lastDay: days.lastDay } : null;
+}
+
+/** The level of each day, from the target's pending days (any others given are ignored). */
+export function sourcesOf(plan: StatsPlan, pendingDays: readonly string[], reportingTz: string, now: Date): StatsSources {
+  const window = pendingDaysToRead(plan, reportingTz, now);
+  const liveDays = new Set(window === null ? [] : pendingDays.filter((day) => day >= window.firstDay && day <= window.lastDay));
+  return { plan, reportingTz, liveDays, openMonths: new Set([...liveDays].map(monthOfDay)) };
+}
+
+/** The level a reporting day of the plan is answered from. */
+export function levelOfDay(sources: StatsSources, day: string): StatsLevel {
+  const { plan } = sources;
+  if (plan.source === 'quarter-hour' || sources.liveDays.has(day)) return 'quarter-hour';
+  return plan.source === 'daily' || sources.openMonths.has(monthOfDay(day)) ? 'daily' : 'monthly';
+}
+
+/** Whether an item of the level counts: the days it holds are answered from it. `period` is its quarter, day or month. */
+export function itemCounts(sources: StatsSources, level: StatsLevel, period: string): boolean {
+  switch (level) {
+    case 'quarter-hour':
+      return sources.plan.source === 'quarter-hour' || sources.liveDays.has(localDayOf(quarterStart(period).getTime(), sources.reportingTz));
+    case 'daily':
+      return levelOfDay(sources, period) === 'daily';
+    case 'monthly':
+      return sources.plan.source === 'monthly' && !sources.openMonths.has(period);
+  }
+}
+
+/** First and last of a sorted list, or null when empty. */
+function ends<T>(sorted: readonly T[]): [T, T] | null {
+  return sorted.length === 0 ? null : [sorted[0], sorted[sorted.length - 1]];
+}
+
+/**
+ * The table ranges to read. Each level is one range, from its first day to its last: days of
+ * another level in between are read and ignored (one Query instead of one per run of days).
+ */
+export function readsOf(sources: StatsSources): StatsReads {
+  const { plan, reportingTz } = sources;
+  if (plan.source === 'quarter-hour') return { quarterHour: { firstQuarter: plan.firstQuarter, lastQuarter: plan.lastQuarter }, daily: null, monthly: null };
+  const days = planDays(plan);
+  const daysOf = (level: StatsLevel): string[] => (days === null ? [] : calendarDays(days.firstDay, days.lastDay).filter((day) => levelOfDay(sources, day) === level));
+  const live = ends(daysOf('quarter-hour'));
+  const daily = ends(daysOf('daily'));
+  const closedMonths = ends(plan.source === 'monthly' ? calendarMonths(plan.firstMonth, plan.lastMonth).filter((month) => !sources.openMonths.has(month)) : []);
+  return {
+    quarterHour:
+      live === null ? null : { firstQuarter: quarterRangeOfDay(live[0], reportingTz).firstQuarter, lastQuarter: quarterRangeOfDay(live[1], reportingTz).lastQuarter },
+    daily: daily === null ? null : { firstDay: daily[0], lastDay: daily[1] },
+    monthly: closedMonths === null ? null : { firstMonth: closedMonths[0], lastMonth: closedMonths[1] },
+  };
+}
+
+/** The levels answering the reporting days of [startMs, endMs), coarsest first, joined by '+': `daily`, `monthly+daily+quarter-hour`… */
+export function sourceOf(sources: StatsSources, startMs: number, endMs: number): string {
+  if (sources.plan.source === 'quarter-hour') return 'quarter-hour';
+  const days = calendarDays(localDayOf(startMs, sources.reportingTz), localDayOf(endMs - 1, sources.reportingTz));
+  const levels = new Set(days.map((day) => levelOfDay(sources, day)));
+  return LEVELS.filter((level) => levels.has(level)).join('+');
+}
