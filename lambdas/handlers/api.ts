@@ -22,13 +22,26 @@ import { parseShortCode } from '../domain/short-code';
 import { buildStats, parseStatsQuery, planStats, type StatsQuery, type StatsSubject } from '../domain/stats';
 import { apiConfig, type ApiConfig } from '../shared/config';
 import { bearerToken, json, problem, withoutBodyFor, type HttpResult } from '../shared/http';
+import { getOrCreate } from '../shared/get-or-create';
+import { CachedLinkLookup } from '../shared/link-cache';
 import { observeInvocation } from '../shared/observability';
+import { getLink, type LinkRecord } from '../tables/links';
 import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
 import { exportLink, exportOwner } from './api/export';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
 
 const logger = new Logger({ serviceName: 'api' });
+
+/**
+ * A link's owner never changes, so the statistics routes check it through a cache: a dashboard's
+ * queries then cost no GetItem each. A link deleted meanwhile shows its statistics to its own owner
+ * for at most this long.
+ */
+const STATS_LINK_CACHE_SECONDS = 60;
+const statsLinkLookups = new Map<string, CachedLinkLookup<LinkRecord>>();
+const statsLinkLookup = (config: ApiConfig): CachedLinkLookup<LinkRecord> =>
+  getOrCreate(statsLinkLookups, config.linksTableName, () => new CachedLinkLookup((code) => getLink(config.linksTableName, code), STATS_LINK_CACHE_SECONDS));
 
 type Route =
   | { readonly name: 'links' }
@@ -130,7 +143,8 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
   if (route.name === 'link-stats') {
-    return (await ownedLink(context, code)) === null ? unknownLink() : stats(event, config, { link: code });
+    const owned = await ownedLink(context, code, (wanted) => statsLinkLookup(config).get(wanted));
+    return owned === null ? unknownLink() : stats(event, config, { link: code });
   }
   if (route.name === 'link-export') {
     const link = await ownedLink(context, code);
