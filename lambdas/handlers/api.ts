@@ -7,6 +7,8 @@
  *   DELETE /api/links/{code}           delete it (the code stays taken)
  *   GET    /api/links/{code}/stats     statistics of a link
  *   GET    /api/stats                  statistics of the caller's owner (all their links)
+ *   GET    /api/links/{code}/export    raw clicks or per-bucket counts of a link, CSV or NDJSON, a page at a time
+ *   GET    /api/export                 the same over all the caller's links
  * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
  * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key.
@@ -26,6 +28,7 @@ import { observeInvocation } from '../shared/observability';
 import { getLink, type LinkRecord } from '../tables/links';
 import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
+import { exportLink, exportOwner } from './api/export';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
 
 const logger = new Logger({ serviceName: 'api' });
@@ -44,7 +47,9 @@ type Route =
   | { readonly name: 'links' }
   | { readonly name: 'link'; readonly code: string }
   | { readonly name: 'link-stats'; readonly code: string }
-  | { readonly name: 'owner-stats' };
+  | { readonly name: 'owner-stats' }
+  | { readonly name: 'link-export'; readonly code: string }
+  | { readonly name: 'owner-export' };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -57,11 +62,15 @@ function matchRoute(path: string): RouteMatch | null {
   const segments = path.split('/');
   if (segments.length === 1 && segments[0] === 'links') return { methods: ['GET', 'POST'], route: { name: 'links' } };
   if (segments.length === 1 && segments[0] === 'stats') return { methods: ['GET'], route: { name: 'owner-stats' } };
+  if (segments.length === 1 && segments[0] === 'export') return { methods: ['GET'], route: { name: 'owner-export' } };
   if (segments.length === 2 && segments[0] === 'links') {
     return { methods: ['GET', 'PATCH', 'DELETE'], route: { name: 'link', code: segments[1] } };
   }
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
     return { methods: ['GET'], route: { name: 'link-stats', code: segments[1] } };
+  }
+  if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'export') {
+    return { methods: ['GET'], route: { name: 'link-export', code: segments[1] } };
   }
   return null;
 }
@@ -130,11 +139,16 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   const { config, caller } = context;
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
   if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
+  if (route.name === 'owner-export') return exportOwner(event, context);
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
   if (route.name === 'link-stats') {
     const owned = await ownedLink(context, code, (wanted) => statsLinkLookup(config).get(wanted));
     return owned === null ? unknownLink() : stats(event, config, { link: code });
+  }
+  if (route.name === 'link-export') {
+    const link = await ownedLink(context, code);
+    return link === null ? unknownLink() : exportLink(event, context, link);
   }
   switch (method) {
     case 'PATCH':

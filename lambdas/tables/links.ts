@@ -8,6 +8,7 @@
  * owner attribute, so it leaves the index.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CREATED_AT_PATTERN, decodePageCursor, encodePageCursor } from '../domain/page-cursor';
 import { SHORT_CODE_PATTERN } from '../domain/short-code';
 import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed, putIfAbsent } from '../shared/clients/dynamodb';
 
@@ -185,21 +186,15 @@ export async function listOwnerLinks(
 
 /** The page key as an opaque cursor for clients. */
 export function encodeLinkCursor(key: LinkPageKey): string {
-  return Buffer.from(JSON.stringify([key.createdAt, key.code]), 'utf8').toString('base64url');
+  return encodePageCursor([key.createdAt, key.code]);
 }
 
 /** The page key of a cursor encodeLinkCursor made, or null for anything else. */
 export function decodeLinkCursor(cursor: string): LinkPageKey | null {
-  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) return null;
-  const [createdAt, code] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(createdAt)) return null;
+  const values = decodePageCursor(cursor, 2, 256);
+  if (values === null) return null;
+  const [createdAt, code] = values;
+  if (typeof createdAt !== 'string' || !CREATED_AT_PATTERN.test(createdAt)) return null;
   if (typeof code !== 'string' || !SHORT_CODE_PATTERN.test(code)) return null;
   return { createdAt, code };
 }

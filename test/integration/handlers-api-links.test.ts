@@ -6,7 +6,6 @@
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiKeyHash } from '../../lambdas/domain/api-key';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as api } from '../../lambdas/handlers/api';
@@ -14,9 +13,10 @@ import type { LinkView } from '../../lambdas/handlers/api/links';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { listApiKeys, revokeApiKey } from '../../lambdas/tables/api-keys';
 import { findLink } from '../../lambdas/tables/links';
-import { type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
-import { API_TABLES, createApiTables, createOwnerKey } from './helpers/api-tables';
-import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
+import type { DynamoForHandlers } from '../fixtures/local/emulators';
+import { apiEvent, startApiOnDynamo } from './helpers/api-handler';
+import { API_TABLES, createOwnerKey } from './helpers/api-tables';
+import { streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
 
@@ -35,18 +35,8 @@ interface Answer {
 }
 
 async function call(method: string, path: string, key: string | null, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<Answer> {
-  const event: APIGatewayProxyEventV2 = {
-    ...httpApiEvent({
-      method,
-      path,
-      routeKey: 'ANY /api/{proxy+}',
-      headers: key === null ? {} : { authorization: `Bearer ${key}` },
-      query: options.query,
-      pathParameters: { proxy: path.replace(/^\/api\//, '') },
-      sourceIp: '203.0.113.9',
-    }),
-    ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
-  };
+  const body = options.body === undefined || typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const event = apiEvent(method, path, key, options.query, body);
   const result = await api(event);
   const text = String(result.body ?? '');
   return {
@@ -59,14 +49,7 @@ async function call(method: string, path: string, key: string | null, options: {
 const create = (key: string, body: unknown): Promise<Answer> => call('POST', '/api/links', key, { body });
 
 beforeAll(async () => {
-  local = await startDynamoForHandlers({
-    ...STATISTICS_TABLES,
-    ...API_TABLES,
-    CLICKS_API_KEY: ADMIN_KEY,
-    REPORTING_TIME_ZONE: 'UTC',
-    API_KEY_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-  });
-  await Promise.all([createApiTables(local.dynamo), createStatisticsTables(local.dynamo)]);
+  local = await startApiOnDynamo(ADMIN_KEY, REQUESTS_PER_MINUTE);
   alice = (await createOwnerKey(local.dynamo, 'alice')).key;
   bob = (await createOwnerKey(local.dynamo, 'bob')).key;
 });

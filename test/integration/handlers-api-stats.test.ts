@@ -11,7 +11,8 @@ import type { DynamoRequest } from '../fixtures/local/dynamo-proxy';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as api } from '../../lambdas/handlers/api';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
-import { createTable, type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { createTable, type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
+import { apiEvent } from './helpers/api-handler';
 import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -32,15 +33,7 @@ interface Answer {
 }
 
 async function get(path: string, query: Record<string, string> = {}, key = API_KEY): Promise<Answer> {
-  const event = httpApiEvent({
-    method: 'GET',
-    path,
-    routeKey: 'ANY /api/{proxy+}',
-    headers: { authorization: `Bearer ${key}` },
-    query,
-    pathParameters: { proxy: path.replace(/^\/api\//, '') },
-    sourceIp: '203.0.113.9',
-  });
+  const event = apiEvent('GET', path, key, query);
   const result = await api(event);
   return { status: result.statusCode ?? 0, body: JSON.parse(String(result.body)) as Answer['body'] };
 }
