@@ -8,13 +8,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { apiKeyHash } from '../../lambdas/domain/api-key';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
-import { handler as api } from '../../lambdas/handlers/api';
 import type { LinkView } from '../../lambdas/handlers/api/links';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { listApiKeys, revokeApiKey } from '../../lambdas/tables/api-keys';
 import { findLink } from '../../lambdas/tables/links';
 import type { DynamoForHandlers } from '../fixtures/local/emulators';
-import { apiEvent, startApiOnDynamo } from './helpers/api-handler';
+import { type ApiAnswer as Answer, callApi as call, ownerKeys, startApiOnDynamo } from './helpers/api-handler';
 import { API_TABLES, createOwnerKey } from './helpers/api-tables';
 import { streamInserts, testClick } from './helpers/statistics-tables';
 
@@ -28,30 +27,11 @@ let local: DynamoForHandlers;
 let alice: string;
 let bob: string;
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Record<string, unknown> & { error?: { code: string; message: string } };
-}
-
-async function call(method: string, path: string, key: string | null, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<Answer> {
-  const body = options.body === undefined || typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-  const event = apiEvent(method, path, key, options.query, body);
-  const result = await api(event);
-  const text = String(result.body ?? '');
-  return {
-    status: result.statusCode ?? 0,
-    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])),
-    body: text === '' ? {} : (JSON.parse(text) as Answer['body']),
-  };
-}
-
 const create = (key: string, body: unknown): Promise<Answer> => call('POST', '/api/links', key, { body });
 
 beforeAll(async () => {
   local = await startApiOnDynamo(ADMIN_KEY, REQUESTS_PER_MINUTE);
-  alice = (await createOwnerKey(local.dynamo, 'alice')).key;
-  bob = (await createOwnerKey(local.dynamo, 'bob')).key;
+  [alice, bob] = await ownerKeys(local, ['alice', 'bob']);
 });
 
 afterAll(() => local?.stop());
