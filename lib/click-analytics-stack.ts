@@ -98,6 +98,7 @@ export class ClickAnalyticsStack extends Stack {
       dailyTable,
       monthlyTable,
       pendingRollupsTable,
+      rawClicksTable,
       reportingTimeZone,
       publicBaseUrl: props.publicBaseUrl,
       allowPrivateDestinations: props.allowPrivateDestinations,

@@ -59,9 +59,16 @@ export const MAX_PURPOSE_LENGTH = 32;
 /** Partitions one link's raw clicks are spread over: 16 × 1,000 write units a second for a hot link. */
 export const RAW_WRITE_SHARDS = 16;
 
+const linkShard = (code: string, shard: number): string => `${code}#${shard}`;
+
 /** The raw-click partition of a click: the same for every delivery of the same event. */
 export function linkShardOf(code: string, eventId: string): string {
-  return `${code}#${createHash('sha256').update(eventId).digest()[0] % RAW_WRITE_SHARDS}`;
+  return linkShard(code, createHash('sha256').update(eventId).digest()[0] % RAW_WRITE_SHARDS);
+}
+
+/** Every raw-click partition of a link: its clicks are in these and nowhere else. */
+export function linkShardsOf(code: string): string[] {
+  return Array.from({ length: RAW_WRITE_SHARDS }, (_, shard) => linkShard(code, shard));
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -71,7 +78,7 @@ export const OWNER_PATTERN = /^[A-Za-z0-9._@+-]{1,128}$/;
 const ISO_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 /** A host as `referrerHost` produces it: no whitespace, path, query, fragment or credentials. */
 const HOST_PATTERN = /^[^\s/?#@\\]+$/;
-const BOT_REASONS: readonly BotReason[] = ['head-request', 'prefetch', 'link-preview', 'user-agent', 'empty-user-agent'];
+export const BOT_REASONS: readonly BotReason[] = ['head-request', 'prefetch', 'link-preview', 'user-agent', 'empty-user-agent'];
 const PURPOSE_HEADERS = ['sec-purpose', 'purpose', 'x-purpose', 'x-moz'] as const;
 
 type Item = Readonly<Record<string, unknown>>;
@@ -99,6 +106,12 @@ const isIsoUtc: Check<string> = (value): value is string =>
 const isNonNegativeInteger: Check<number> = (value): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isBoolean: Check<boolean> = (value): value is boolean => typeof value === 'boolean';
 const isNonEmptyString: Check<string> = (value): value is string => isString(value) && value !== '';
+
+/** Whether text has the form of a raw click's sort key, `${ts}#${eventId}` (no item needs to exist). */
+export function isClickKey(text: string): boolean {
+  const separator = text.indexOf('#');
+  return separator > 0 && isIsoUtc(text.slice(0, separator)) && UUID_PATTERN.test(text.slice(separator + 1));
+}
 
 /** Date rolls 2026-02-30 over into March: comparing the date part back rejects such times. */
 function isCalendarTime(iso: string): boolean {

@@ -92,15 +92,19 @@ export function instantOfWallTime(wall: WallTime, timeZone: string): number {
   return exact.length > 0 ? Math.min(...exact) : candidates[0];
 }
 
-/** ISO 8601 with the zone's offset, e.g. 2026-11-26T00:00:00-05:00. */
-export function formatWithOffset(instantMs: number, timeZone: string): string {
+/**
+ * ISO 8601 with the zone's offset, e.g. 2026-11-26T00:00:00-05:00, or with `milliseconds`
+ * 2026-11-26T00:00:00.123-05:00.
+ */
+export function formatWithOffset(instantMs: number, timeZone: string, options: { milliseconds?: boolean } = {}): string {
   const wall = wallTimeAt(instantMs, timeZone);
   const offset = offsetMinutesAt(instantMs, timeZone);
   const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
   const sign = offset < 0 ? '-' : '+';
   const magnitude = Math.abs(offset);
+  const fraction = options.milliseconds === true ? `.${pad(((instantMs % 1000) + 1000) % 1000, 3)}` : '';
   return (
-    `${pad(wall.year, 4)}-${pad(wall.month)}-${pad(wall.day)}T${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)}` +
+    `${pad(wall.year, 4)}-${pad(wall.month)}-${pad(wall.day)}T${pad(wall.hour)}:${pad(wall.minute)}:${pad(wall.second)}${fraction}` +
     `${sign}${pad(Math.floor(magnitude / 60))}:${pad(magnitude % 60)}`
   );
 }

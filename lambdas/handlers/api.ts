@@ -6,11 +6,17 @@
  *   PATCH  /api/links/{code}           change its destination, or disable it
  *   DELETE /api/links/{code}           delete it (the code stays taken)
  *   GET    /api/links/{code}/stats     statistics of a link
+ *   POST   /api/links/{code}/shares    make a read-only share link of its dashboard (the token is shown once)
+ *   GET    /api/links/{code}/shares    its share links, newest first
+ *   DELETE /api/links/{code}/shares/{id}  revoke one
  *   GET    /api/stats                  statistics of the caller's owner (all their links)
+ *   GET    /api/links/{code}/export    raw clicks or per-bucket counts of a link, CSV or NDJSON, a page at a time
+ *   GET    /api/export                 the same over all the caller's links
  *   GET    /api/openapi.json           the OpenAPI 3.1 document of these routes (api/openapi.ts)
  * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
- * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key.
+ * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key; a
+ * share token reads its one link and that link's statistics, nothing else (api/shares.ts).
  * Client mistakes are 4xx, never 5xx.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -21,13 +27,28 @@ import { parseShortCode } from '../domain/short-code';
 import { buildStats, parseStatsQuery, planStats, type StatsQuery, type StatsSubject } from '../domain/stats';
 import { apiConfig, type ApiConfig } from '../shared/config';
 import { bearerToken, json, problem, withoutBodyFor, type HttpResult } from '../shared/http';
+import { getOrCreate } from '../shared/get-or-create';
+import { CachedLinkLookup } from '../shared/link-cache';
 import { observeInvocation } from '../shared/observability';
+import { getLink, type LinkRecord } from '../tables/links';
 import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
+import { exportLink, exportOwner } from './api/export';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
 import { openApiResponse } from './api/openapi';
+import { createShare, listShares, revokeShare, SHARE_READABLE_ROUTES, shareScopeRefusal } from './api/shares';
 
 const logger = new Logger({ serviceName: 'api' });
+
+/**
+ * A link's owner never changes, so the statistics routes check it through a cache: a dashboard's
+ * queries then cost no GetItem each. A link deleted meanwhile shows its statistics to its own owner
+ * (never to a share token) for at most this long.
+ */
+const STATS_LINK_CACHE_SECONDS = 60;
+const statsLinkLookups = new Map<string, CachedLinkLookup<LinkRecord>>();
+const statsLinkLookup = (config: ApiConfig): CachedLinkLookup<LinkRecord> =>
+  getOrCreate(statsLinkLookups, config.linksTableName, () => new CachedLinkLookup((code) => getLink(config.linksTableName, code), STATS_LINK_CACHE_SECONDS));
 
 /** The routes the document in api/openapi.ts describes, one entry per name. */
 export type Route =
@@ -35,7 +56,11 @@ export type Route =
   | { readonly name: 'links' }
   | { readonly name: 'link'; readonly code: string }
   | { readonly name: 'link-stats'; readonly code: string }
-  | { readonly name: 'owner-stats' };
+  | { readonly name: 'link-shares'; readonly code: string }
+  | { readonly name: 'link-share'; readonly code: string; readonly shareId: string }
+  | { readonly name: 'owner-stats' }
+  | { readonly name: 'link-export'; readonly code: string }
+  | { readonly name: 'owner-export' };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -49,13 +74,32 @@ export function matchRoute(path: string): RouteMatch | null {
   if (segments.length === 1 && segments[0] === 'openapi.json') return { methods: ['GET'], route: { name: 'openapi' } };
   if (segments.length === 1 && segments[0] === 'links') return { methods: ['GET', 'POST'], route: { name: 'links' } };
   if (segments.length === 1 && segments[0] === 'stats') return { methods: ['GET'], route: { name: 'owner-stats' } };
+  if (segments.length === 1 && segments[0] === 'export') return { methods: ['GET'], route: { name: 'owner-export' } };
   if (segments.length === 2 && segments[0] === 'links') {
     return { methods: ['GET', 'PATCH', 'DELETE'], route: { name: 'link', code: segments[1] } };
   }
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
     return { methods: ['GET'], route: { name: 'link-stats', code: segments[1] } };
   }
+  if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'export') {
+    return { methods: ['GET'], route: { name: 'link-export', code: segments[1] } };
+  }
+  if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'shares') {
+    return { methods: ['GET', 'POST'], route: { name: 'link-shares', code: segments[1] } };
+  }
+  if (segments.length === 4 && segments[0] === 'links' && segments[2] === 'shares') {
+    return { methods: ['DELETE'], route: { name: 'link-share', code: segments[1], shareId: segments[3] } };
+  }
   return null;
+}
+
+type ShareReadableRoute = Extract<Route, { readonly name: (typeof SHARE_READABLE_ROUTES)[number] }>;
+const isShareReadable = (route: Route): route is ShareReadableRoute => (SHARE_READABLE_ROUTES as readonly string[]).includes(route.name);
+
+/** The code of the link a request reads (GET or HEAD of the link or of its statistics): all a share token may do. */
+function linkRead(match: RouteMatch | null, method: string): string | null {
+  if (match === null || method !== 'GET' || !isShareReadable(match.route)) return null;
+  return match.route.code;
 }
 
 /** HEAD is answered by the GET route (the body is dropped in `handler`), so it is allowed wherever GET is. */
@@ -107,8 +151,10 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
   const path = event.pathParameters?.proxy ?? event.rawPath.replace(/^\/api\/?/, '');
   const match = matchRoute(path);
-  if (match === null) return problem(404, 'not_found', 'No such API route.');
   const method = routedMethod(event.requestContext.http.method);
+  const scopeRefusal = shareScopeRefusal(caller, linkRead(match, method));
+  if (scopeRefusal !== null) return scopeRefusal;
+  if (match === null) return problem(404, 'not_found', 'No such API route.');
   if (!match.methods.some((allowed) => allowed === method)) {
     const allow = allowedMethods(match.methods);
     return problem(405, 'method_not_allowed', `Use ${allow} on this route.`, { allow });
@@ -123,11 +169,20 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   if (route.name === 'openapi') return openApiResponse();
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
   if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
+  if (route.name === 'owner-export') return exportOwner(event, context);
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
   if (route.name === 'link-stats') {
-    return (await ownedLink(context, code)) === null ? unknownLink() : stats(event, config, { link: code });
+    // A share token reads the table itself: deleting a link must cut its viewers off at once.
+    const owned = caller.sharedLink === null ? await ownedLink(context, code, (wanted) => statsLinkLookup(config).get(wanted)) : await ownedLink(context, code);
+    return owned === null ? unknownLink() : stats(event, config, { link: code });
   }
+  if (route.name === 'link-export') {
+    const link = await ownedLink(context, code);
+    return link === null ? unknownLink() : exportLink(event, context, link);
+  }
+  if (route.name === 'link-shares') return method === 'POST' ? createShare(event, context, code) : listShares(context, code);
+  if (route.name === 'link-share') return revokeShare(context, code, route.shareId);
   switch (method) {
     case 'PATCH':
       return changeLink(event, context, code);

@@ -21,14 +21,14 @@ import { observeInvocation } from '../shared/observability';
 import { problem, withoutBodyFor } from '../shared/http';
 import { CachedLinkLookup } from '../shared/link-cache';
 import { SaltStore } from '../shared/salt-store';
-import type { Link } from '../tables/links';
+import { findLink, type Link } from '../tables/links';
 import { SqsClickTransport } from '../transport/sqs';
 import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'redirect' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'redirect' });
 
-const linkLookups = new Map<string, CachedLinkLookup>();
+const linkLookups = new Map<string, CachedLinkLookup<Link>>();
 const saltStores = new Map<string, SaltStore>();
 const publishers = new Map<string, ClickPublisher>();
 /** Clicks scheduled or waiting for their period's salt; flushClicks waits for them before flushing the publishers. */
@@ -39,11 +39,11 @@ export const afterResponse = new AfterResponseWork();
 /** The internal extension's `Lambda-Extension-Name`. */
 const EXTENSION_NAME = 'click-publisher';
 
-const linkLookup = (config: RedirectConfig): CachedLinkLookup =>
+const linkLookup = (config: RedirectConfig): CachedLinkLookup<Link> =>
   getOrCreate(
     linkLookups,
     `${config.linksTableName}|${config.linkCacheTtlSeconds}`,
-    () => new CachedLinkLookup(config.linksTableName, config.linkCacheTtlSeconds),
+    () => new CachedLinkLookup((code) => findLink(config.linksTableName, code), config.linkCacheTtlSeconds),
   );
 
 const saltStore = (config: RedirectConfig): SaltStore =>
@@ -159,7 +159,7 @@ async function respond(event: APIGatewayProxyEventV2): Promise<Answer> {
   const now = new Date();
   let link: Link | null;
   try {
-    link = await linkLookup(config).find(code);
+    link = await linkLookup(config).get(code);
   } catch (error) {
     logger.error('link lookup failed', { code, error: (error as Error).message });
     return {

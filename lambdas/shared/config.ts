@@ -150,6 +150,8 @@ export interface ApiConfig {
   readonly monthlyTableName: string;
   /** Read for the days the rollup has not finished, which stats answer from quarter-hour items. */
   readonly pendingRollupsTableName: string;
+  /** Read by the raw export only (Query). */
+  readonly rawClicksTableName: string;
   readonly reportingTimeZone: string;
   readonly apiKey: ApiKeySource;
   /** Origin short links are served from, without a trailing slash. */
@@ -193,6 +195,7 @@ export function apiConfig(): ApiConfig {
     dailyTableName: required(ENV.dailyTable),
     monthlyTableName: required(ENV.monthlyTable),
     pendingRollupsTableName: required(ENV.pendingRollupsTable),
+    rawClicksTableName: required(ENV.rawClicksTable),
     reportingTimeZone: reportingTimeZone(),
     apiKey: apiKeySource(),
     publicBaseUrl: publicBaseUrl(),

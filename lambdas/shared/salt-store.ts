@@ -4,10 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SaltPeriod } from '../contract';
 import { saltPeriodOf } from '../domain/visitor';
-import { conditionHeld, dynamoDocumentClient } from './clients/dynamodb';
+import { dynamoDocumentClient, putIfAbsent } from './clients/dynamodb';
 
 const SALT_BYTES = 32;
 /** After the table failed, clicks use a process-local salt for this long before trying it again. */
@@ -66,16 +66,7 @@ export class SaltStore {
 
   async #create(id: string, expiresAt: number): Promise<Uint8Array> {
     const salt = randomBytes(SALT_BYTES);
-    const created = await conditionHeld(
-      dynamoDocumentClient().send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { period: id, salt, expiresAt },
-          ConditionExpression: 'attribute_not_exists(#period)',
-          ExpressionAttributeNames: { '#period': 'period' },
-        }),
-      ),
-    );
+    const created = await putIfAbsent(this.tableName, 'period', { period: id, salt, expiresAt });
     if (created) return salt;
     // Another instance created it first: everyone must use that one.
     const winner = await this.#read(id);

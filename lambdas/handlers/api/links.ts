@@ -62,7 +62,7 @@ function forwardedHost(event: APIGatewayProxyEventV2): string | undefined {
   return event.headers?.['x-forwarded-host']?.split(',')[0]?.trim() || undefined;
 }
 
-function shortUrlBase(event: APIGatewayProxyEventV2, config: ApiConfig): string {
+export function shortUrlBase(event: APIGatewayProxyEventV2, config: ApiConfig): string {
   return config.publicBaseUrl ?? `https://${forwardedHost(event) ?? event.requestContext.domainName}`;
 }
 
@@ -76,7 +76,7 @@ function shortenerHosts(event: APIGatewayProxyEventV2, config: ApiConfig): strin
 
 type BodyResult = { readonly ok: true; readonly body: Readonly<Record<string, unknown>> } | { readonly ok: false; readonly result: HttpResult };
 
-function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
+export function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
   const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   if (raw.length > MAX_BODY_BYTES) {
     return { ok: false, result: problem(413, 'payload_too_large', `The request body must be at most ${MAX_BODY_BYTES} bytes.`) };
@@ -93,7 +93,7 @@ function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
   return { ok: true, body: body as Record<string, unknown> };
 }
 
-function unexpectedFields(body: Readonly<Record<string, unknown>>, allowed: readonly string[]): HttpResult | null {
+export function unexpectedFields(body: Readonly<Record<string, unknown>>, allowed: readonly string[]): HttpResult | null {
   const unexpected = Object.keys(body).filter((field) => !allowed.includes(field));
   if (unexpected.length === 0) return null;
   return problem(400, 'invalid_request', `Unknown field(s) ${unexpected.map((field) => `"${field.slice(0, 64)}"`).join(', ')}: the body may hold ${allowed.join(', ')}.`);
@@ -112,9 +112,16 @@ async function viewOf(event: APIGatewayProxyEventV2, context: LinksContext, link
   };
 }
 
-/** The caller's link with this code, or null: unknown, deleted and another owner's are alike. */
-export async function ownedLink(context: LinksContext, code: string): Promise<LinkRecord | null> {
-  const link = await getLink(context.config.linksTableName, code);
+/**
+ * The caller's link with this code, or null: unknown, deleted and another owner's are alike. Read with
+ * `find` (by default straight from the table; the statistics routes pass a cached read).
+ */
+export async function ownedLink(
+  context: LinksContext,
+  code: string,
+  find: (code: string) => Promise<LinkRecord | null> = (wanted) => getLink(context.config.linksTableName, wanted),
+): Promise<LinkRecord | null> {
+  const link = await find(code);
   if (link === null) return null;
   return context.caller.admin || link.owner === context.caller.owner ? link : null;
 }

@@ -1,14 +1,29 @@
 /**
  * The OpenAPI 3.1 document of the API, served at GET /api/openapi.json behind a key like every route.
  * ROUTE_DOCS holds one entry per route the handler matches (api.ts, `Route`), keyed by its name; HEAD
- * is added wherever GET is. Limits, enums and patterns come from the constants the code enforces, and
+ * is added wherever GET is, and the share-token scheme wherever a share token may read (shares.ts,
+ * SHARE_READABLE_ROUTES). Limits, enums and patterns come from the constants the code enforces, and
  * the response schemas list exactly the fields of the code's types, so the document cannot drift.
  */
 import { version } from '../../../package.json';
 import { ADMIN_OWNER } from '../../contract';
-import { OWNER_KEY_PATTERN } from '../../domain/api-key';
-import { DAILY_RETENTION_DAYS, QUARTER_HOUR_RETENTION_DAYS } from '../../domain/buckets';
-import { OWNER_PATTERN } from '../../domain/click';
+import { apiKeyPattern, KEY_ID_PATTERN } from '../../domain/api-key';
+import { DAILY_RETENTION_DAYS, QUARTER_HOUR_RETENTION_DAYS, RAW_RETENTION_DAYS } from '../../domain/buckets';
+import { BOT_REASONS, OWNER_PATTERN } from '../../domain/click';
+import { FORMULA_STARTS } from '../../domain/csv';
+import {
+  BUCKET_COLUMNS,
+  DEFAULT_EXPORT_FORMAT,
+  DEFAULT_EXPORT_LEVEL,
+  EXPORT_FORMATS,
+  EXPORT_LEVELS,
+  MAX_EXPORT_CURSOR_LENGTH,
+  MAX_EXPORT_ROWS,
+  PAGE_CAPS,
+  RAW_COLUMNS,
+  type ExportFormat,
+} from '../../domain/export';
+import { MAX_SHARE_LABEL_LENGTH, MAX_SHARES_PER_LINK } from '../../domain/share-link';
 import { MIN_CUSTOM_CODE_LENGTH, RESERVED_CODES, SHORT_CODE_PATTERN } from '../../domain/short-code';
 import {
   BREAKDOWN_FIELDS,
@@ -34,7 +49,9 @@ import { DEFAULT_REQUESTS_PER_MINUTE_PER_KEY } from '../../shared/config';
 import { json, PROBLEM_CODES, type HttpResult, type ProblemCode } from '../../shared/http';
 import type { Route } from '../api';
 import { RATE_WINDOW_SECONDS } from './caller';
+import { EXPORT_CONTENT_TYPES } from './export';
 import { DEFAULT_PAGE_SIZE, LINK_CHANGE_FIELDS, MAX_BODY_BYTES, MAX_PAGE_SIZE, NEW_LINK_FIELDS, RECENT_CLICKS_DAYS, type LinkView } from './links';
+import { NEW_SHARE_FIELDS, SHARE_READABLE_ROUTES, type CreatedShare, type ShareView } from './shares';
 
 /** A JSON Schema in OpenAPI 3.1's dialect (draft 2020-12). */
 type Schema = Readonly<Record<string, unknown>>;
@@ -52,7 +69,16 @@ interface Parameter {
   readonly description: string;
   readonly schema: Schema;
 }
-type Content = Readonly<Record<string, { readonly schema: Schema }>>;
+interface MediaType {
+  readonly schema: Schema;
+  /**
+   * For a body of JSON lines (NDJSON): the schema of each line. OpenAPI 3.1 has no field for it; 3.2 names
+   * it `itemSchema`, so the extension takes that name.
+   */
+  readonly 'x-itemSchema'?: Schema;
+}
+type Content = Readonly<Record<string, MediaType>>;
+type SecurityRequirement = Readonly<Record<string, readonly string[]>>;
 export interface ResponseObject {
   readonly description: string;
   readonly headers?: Readonly<Record<string, Reference>>;
@@ -63,6 +89,8 @@ export interface Operation {
   readonly operationId: string;
   readonly summary: string;
   readonly description?: string;
+  /** Where not the document's: the operations a share token may call too. */
+  readonly security?: readonly SecurityRequirement[];
   readonly parameters?: readonly Reference[];
   readonly requestBody?: { readonly required: true; readonly content: Content };
   readonly responses: Responses;
@@ -75,7 +103,7 @@ type PathItem = { readonly description: string; readonly parameters?: readonly R
 interface OpenApiDocument {
   readonly openapi: string;
   readonly info: { readonly title: string; readonly version: string; readonly description: string };
-  readonly security: readonly Readonly<Record<string, readonly string[]>>[];
+  readonly security: readonly SecurityRequirement[];
   readonly paths: Readonly<Record<string, PathItem>>;
   /** What a path no route matches answers (extensions: OpenAPI has no place for these). */
   readonly 'x-unmatched-path-responses': Responses;
@@ -92,7 +120,8 @@ interface OpenApiDocument {
 
 const OPENAPI_VERSION = '3.1.0';
 const JSON_MEDIA_TYPE = 'application/json';
-const SECURITY_SCHEME = 'bearerKey';
+const KEY_SCHEME = 'bearerKey';
+const SHARE_TOKEN_SCHEME = 'shareToken';
 
 type SchemaName =
   | 'ShortCode'
@@ -119,11 +148,36 @@ type SchemaName =
   | 'PeriodFigures'
   | 'Change'
   | 'Stats'
+  | 'ShareId'
+  | 'ShareToken'
+  | 'ShareLabel'
+  | 'NewShare'
+  | 'CreatedShare'
+  | 'Share'
+  | 'Shares'
+  | 'ExportRawRow'
+  | 'ExportBucketRow'
+  | 'ExportRow'
   | 'Problem'
   | 'GatewayMessage'
   | 'OpenApiDocument';
-type ParameterName = 'Code' | 'Limit' | 'Cursor' | 'From' | 'To' | 'Granularity' | 'Tz' | 'Top' | 'IncludeBots' | 'Compare';
-type HeaderName = 'Allow' | 'RetryAfter' | 'WwwAuthenticate';
+type ParameterName =
+  | 'Code'
+  | 'ShareId'
+  | 'Limit'
+  | 'Cursor'
+  | 'From'
+  | 'To'
+  | 'Granularity'
+  | 'Tz'
+  | 'Top'
+  | 'IncludeBots'
+  | 'Compare'
+  | 'ExportFormat'
+  | 'ExportLevel'
+  | 'ExportLimit'
+  | 'ExportCursor';
+type HeaderName = 'Allow' | 'RetryAfter' | 'WwwAuthenticate' | 'CacheControl' | 'ContentDisposition' | 'Link' | 'NextCursor';
 
 const schemaRef = (name: SchemaName): Reference => ({ $ref: `#/components/schemas/${name}` });
 const parameterRef = (name: ParameterName): Reference => ({ $ref: `#/components/parameters/${name}` });
@@ -143,17 +197,29 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemDoc>> = {
   invalid_request: { status: 400, description: 'The request breaks a rule (a query parameter, the body, a URL or a code); the message names it.' },
   unauthorized: {
     status: 401,
-    description: 'No `Authorization: Bearer` header, or a key that is unknown, revoked or wrong.',
+    description: 'No `Authorization: Bearer` header, or a key or share token that is unknown, revoked or wrong.',
     headers: { 'WWW-Authenticate': headerRef('WwwAuthenticate') },
+  },
+  forbidden: {
+    status: 403,
+    description:
+      "A share token asked for anything but a read of its own link or of that link's statistics: it is read-only and shows one link. " +
+      'Answered before the route is looked up, so a share token gets it on any path and method but those reads.',
   },
   not_found: {
     status: 404,
     description:
       "No route has this path, or no link of the caller's has this code: unknown, malformed, reserved, deleted and another owner's codes " +
-      'answer alike, so codes cannot be enumerated.',
+      "(and, to a share token, any code but its link's) answer alike, so codes cannot be enumerated. On a share's route, also: the link " +
+      'has no share with this id.',
   },
   method_not_allowed: { status: 405, description: 'The route does not take this method; `Allow` names those it takes.', headers: { Allow: headerRef('Allow') } },
-  conflict: { status: 409, description: 'The custom code is taken (a deleted link keeps its code).' },
+  conflict: {
+    status: 409,
+    description:
+      `The custom code is taken (a deleted link keeps its code); or, making a share link, the link has ${MAX_SHARES_PER_LINK} share links ` +
+      'already (revoked ones count) or no owner (an item written by hand).',
+  },
   payload_too_large: {
     status: 413,
     description: `The request body is over ${MAX_BODY_BYTES} bytes.`,
@@ -161,7 +227,7 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemDoc>> = {
   },
   too_many_requests: {
     status: 429,
-    description: 'The owner key made its requests of this minute (`Retry-After` says when the next minute starts).',
+    description: 'The owner key or share token made its requests of this minute (`Retry-After` says when the next minute starts).',
     headers: { 'Retry-After': headerRef('RetryAfter') },
     alsoFromGateway: 'API Gateway\'s throttle of the `/api` route, over all callers together, answers `{"message":"Too Many Requests"}` without `Retry-After`.',
   },
@@ -170,7 +236,7 @@ const PROBLEMS: Readonly<Record<ProblemCode, ProblemDoc>> = {
     description: "Something failed on the server's side.",
     alsoFromGateway: 'When the function itself fails or is throttled, API Gateway answers `{"message":"Internal Server Error"}`.',
   },
-  service_unavailable: { status: 503, description: 'No free generated code was found; try again.' },
+  service_unavailable: { status: 503, description: 'No free generated code or share id was found; try again.' },
 };
 
 /** `not_found` → `NotFound`: the name of the problem's response component. */
@@ -185,8 +251,11 @@ function problemResponse(code: ProblemCode, { description, headers, alsoFromGate
   };
 }
 
-/** What the handler may answer on any request, before it knows the route: no key, the key's limit, a failure. */
-const ANSWERED_BEFORE_ROUTING: readonly ProblemCode[] = ['unauthorized', 'too_many_requests', 'internal_error'];
+/**
+ * What the handler may answer on any request, before it knows the route: no key, the key's limit, a
+ * failure; and to a share token, anything but a read of its link (which readableWithShareToken drops).
+ */
+const ANSWERED_BEFORE_ROUTING: readonly ProblemCode[] = ['unauthorized', 'forbidden', 'too_many_requests', 'internal_error'];
 
 /** The responses of these problems and of those answered before routing, by status. */
 function problemResponses(...codes: ProblemCode[]): Readonly<Record<string, Reference>> {
@@ -242,6 +311,40 @@ const STATS_PROPERTIES = {
   previous: { ...schemaRef('PeriodFigures'), description: 'With compare=previous: as many buckets just before the range.' },
   change: { ...schemaRef('Change'), description: 'With compare=previous.' },
 } satisfies Record<Exclude<keyof StatsResponse, keyof PeriodFigures> | 'link' | 'owner', Schema>;
+
+const SHARE_VIEW_PROPERTIES = {
+  id: schemaRef('ShareId'),
+  label: schemaRef('ShareLabel'),
+  createdAt: dateTime,
+  revokedAt: { ...nullableDateTime, description: 'Null while the share works; once revoked, its token is refused (401).' },
+} satisfies Record<keyof ShareView, Schema>;
+
+const RAW_ROW_PROPERTIES = {
+  ts: { ...dateTime, description: "The click's time in tz, to the millisecond (`Z` in UTC, else the zone's offset)." },
+  code: schemaRef('ShortCode'),
+  eventId: { type: 'string', format: 'uuid' },
+  bot: { type: 'boolean' },
+  botReason: { enum: [...BOT_REASONS, null], description: 'Null for a person.' },
+  country: { type: 'string' },
+  referrer: { type: 'string', description: 'A host, or `(direct)`.' },
+  device: { type: 'string' },
+  browser: { type: 'string' },
+  os: { type: 'string' },
+  visitor: {
+    type: 'string',
+    // Hex HMAC-SHA256 (domain/export.ts, ownerVisitor).
+    pattern: '^[0-9a-f]{64}$',
+    description: "The stored visitor key re-keyed for the link's owner: it tells visitors apart within one owner's exports, and joins no two owners'.",
+  },
+} satisfies Record<(typeof RAW_COLUMNS)[number], Schema>;
+
+const BUCKET_ROW_PROPERTIES = {
+  t: { ...dateTime, description: 'The bucket start, as the statistics `series` writes it.' },
+  code: schemaRef('ShortCode'),
+  clicks: schemaRef('Count'),
+  uniques: schemaRef('Count'),
+  botClicks: schemaRef('Count'),
+} satisfies Record<(typeof BUCKET_COLUMNS)[number], Schema>;
 
 /** An object with these properties and no other (undocumented fields fail validation), all required but the optional ones. */
 const closedObject = (
@@ -348,6 +451,47 @@ const SCHEMAS: Readonly<Record<SchemaName, Schema>> = {
     dependentRequired: { previous: ['change'], change: ['previous'] },
     unevaluatedProperties: false,
   },
+  ShareId: { type: 'string', pattern: KEY_ID_PATTERN.source },
+  ShareToken: { type: 'string', pattern: apiKeyPattern('share').source, description: 'Shown in this answer only: only its hash is stored.' },
+  ShareLabel: {
+    type: ['string', 'null'],
+    minLength: 1,
+    maxLength: MAX_SHARE_LABEL_LENGTH,
+    description: 'Trimmed; null when there is none.',
+  },
+  NewShare: closedObject(
+    {
+      label: {
+        type: ['string', 'null'],
+        description:
+          `Trimmed, then at most ${MAX_SHARE_LABEL_LENGTH} characters, without control, line or paragraph separator or text-direction ` +
+          'characters; absent, null or blank for none.',
+      },
+    } satisfies Record<(typeof NEW_SHARE_FIELDS)[number], Schema>,
+    { optional: NEW_SHARE_FIELDS },
+  ),
+  CreatedShare: closedObject({
+    id: SHARE_VIEW_PROPERTIES.id,
+    token: schemaRef('ShareToken'),
+    label: SHARE_VIEW_PROPERTIES.label,
+    createdAt: SHARE_VIEW_PROPERTIES.createdAt,
+    url: {
+      type: 'string',
+      format: 'uri',
+      description:
+        'The dashboard with the token in the fragment (`<short-link base>/dashboard#share=<token>`): browsers never send a fragment, ' +
+        'so the token reaches no server, proxy or log.',
+    },
+  } satisfies Record<keyof CreatedShare, Schema>),
+  Share: closedObject(SHARE_VIEW_PROPERTIES),
+  Shares: closedObject({
+    shares: { type: 'array', items: schemaRef('Share'), maxItems: MAX_SHARES_PER_LINK, description: 'Newest first, revoked ones included; never the tokens.' },
+  }),
+  ExportRawRow: closedObject(RAW_ROW_PROPERTIES, { description: `A raw click (level=raw); CSV columns: ${RAW_COLUMNS.join(', ')}.` }),
+  ExportBucketRow: closedObject(BUCKET_ROW_PROPERTIES, {
+    description: `A link's non-empty bucket (level=hour, day or month); CSV columns: ${BUCKET_COLUMNS.join(', ')}.`,
+  }),
+  ExportRow: { oneOf: [schemaRef('ExportRawRow'), schemaRef('ExportBucketRow')], description: 'One line of an NDJSON export: values typed, keyed by the columns.' },
   Problem: closedObject({ error: closedObject({ code: { enum: PROBLEM_CODES }, message: { type: 'string', description: 'For people; switch on code.' } }) }),
   GatewayMessage: closedObject({ message: { type: 'string' } }, { description: "API Gateway's own answer, before or instead of the function's." }),
   OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'], properties: { openapi: { const: OPENAPI_VERSION } } },
@@ -355,6 +499,8 @@ const SCHEMAS: Readonly<Record<SchemaName, Schema>> = {
 
 const queryParameter = (name: string, description: string, schema: Schema): Parameter => ({ name, in: 'query', required: false, description, schema });
 const dateOrTime: Schema = { type: 'string', pattern: ISO_TIME_PATTERN.source };
+/** encodePageCursor's base64url, no longer than the export reads. */
+const exportCursor: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]+$', maxLength: MAX_EXPORT_CURSOR_LENGTH };
 
 const PARAMETERS: Readonly<Record<ParameterName, Parameter>> = {
   Code: {
@@ -363,6 +509,13 @@ const PARAMETERS: Readonly<Record<ParameterName, Parameter>> = {
     required: true,
     description: "The short code. A malformed, reserved, unknown, deleted or another owner's code answers 404.",
     schema: schemaRef('ShortCode'),
+  },
+  ShareId: {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: "The share's id (the list's `id`). A malformed or unknown id, or a share of another link, answers 404.",
+    schema: schemaRef('ShareId'),
   },
   Limit: queryParameter('limit', 'Links per page.', { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }),
   Cursor: queryParameter('cursor', 'The `next` of the previous page, unchanged; anything else is a 400.', { type: 'string' }),
@@ -383,7 +536,10 @@ const PARAMETERS: Readonly<Record<ParameterName, Parameter>> = {
       'An older range is a 400 saying what to ask instead.',
     { enum: GRANULARITIES },
   ),
-  Tz: queryParameter('tz', 'IANA time zone of the buckets (local hours, days or months, DST-correct).', { type: 'string', default: 'UTC' }),
+  Tz: queryParameter('tz', "IANA time zone of the buckets (local hours, days or months, DST-correct), and of a raw export's click times.", {
+    type: 'string',
+    default: 'UTC',
+  }),
   Top: queryParameter('top', 'Keep the first N keys of each breakdown; breakdownOthers counts the rest. Default: every key.', {
     type: 'integer',
     minimum: 1,
@@ -397,6 +553,29 @@ const PARAMETERS: Readonly<Record<ParameterName, Parameter>> = {
   Compare: queryParameter('compare', 'previous adds `previous`, the period of as many buckets just before the range, and `change`.', {
     enum: ['previous'] satisfies NonNullable<StatsQuery['compare']>[],
   }),
+  ExportFormat: queryParameter('format', 'CSV (RFC 4180, a header line on the first page) or NDJSON (one JSON object a line).', {
+    enum: EXPORT_FORMATS,
+    default: DEFAULT_EXPORT_FORMAT,
+  }),
+  ExportLevel: queryParameter(
+    'level',
+    `raw: each click with from <= time < to, from the raw clicks table, kept ${RAW_RETENTION_DAYS} days (an older from is a 400 pointing at ` +
+      'level=day or month). hour, day, month: one row per link and non-empty bucket, the statistics routes\' `series` for the same range ' +
+      'and zone, with their longest ranges and their 400s (there the parameter is `granularity`).',
+    { enum: EXPORT_LEVELS, default: DEFAULT_EXPORT_LEVEL },
+  ),
+  ExportLimit: queryParameter(
+    'limit',
+    `Rows per page, at most. A page also ends at ${PAGE_CAPS.bytes / (1024 * 1024)} MiB, after ${PAGE_CAPS.links} links, or at the first ` +
+      `link boundary after ${PAGE_CAPS.newLinkAfterMs / 1000} s: it may hold fewer rows, or none, and still have a next page.`,
+    { type: 'integer', minimum: 1, maximum: MAX_EXPORT_ROWS, default: MAX_EXPORT_ROWS },
+  ),
+  ExportCursor: queryParameter(
+    'cursor',
+    "The previous page's `X-Next-Cursor`, unchanged, with the rest of its `Link` query (from and to pinned to the first page's " +
+      'instants); a cursor changed, or made for another export (link, owner, format, level, range or zone), is a 400.',
+    exportCursor,
+  ),
 };
 
 const HEADERS: Readonly<Record<HeaderName, Header>> = {
@@ -407,6 +586,28 @@ const HEADERS: Readonly<Record<HeaderName, Header>> = {
     schema: { type: 'integer', minimum: 1, maximum: RATE_WINDOW_SECONDS },
   },
   WwwAuthenticate: { description: 'The scheme to authenticate with.', required: true, schema: { type: 'string', const: 'Bearer' } },
+  CacheControl: {
+    description: "The answer is the caller's alone (or holds a token shown once): no cache may store it.",
+    required: true,
+    schema: { type: 'string', pattern: '(^|, )no-store(,|$)' },
+  },
+  ContentDisposition: {
+    description:
+      'A download: `<code>-<level>.<format>` for a link, `<owner>-links-<level>.<format>` for an owner, the same on every page, ' +
+      'so pages append to one file.',
+    required: true,
+    schema: { type: 'string', pattern: '^attachment; filename="[^"]+"$' },
+  },
+  Link: {
+    description: 'The next page, when there is one: its path and query, the cursor included. Absent on the last page.',
+    required: false,
+    schema: { type: 'string', pattern: '^<[^>]+>; rel="next"$' },
+  },
+  NextCursor: {
+    description: "The next page's cursor, as in `Link`. Absent on the last page.",
+    required: false,
+    schema: exportCursor,
+  },
 };
 
 interface RouteDoc {
@@ -431,6 +632,43 @@ function statsOperation(operationId: string, summary: string, subject: 'link' | 
     },
   };
 }
+
+/** The body of an export page in each format. */
+const EXPORT_MEDIA: Readonly<Record<ExportFormat, MediaType>> = {
+  csv: {
+    schema: {
+      type: 'string',
+      description:
+        `RFC 4180: CRLF line ends, every cell quoted, the header line on the first page only. A cell starting with ${FORMULA_STARTS.map((start) => JSON.stringify(start)).join(', ')} ` +
+        "gets a leading `'`, so spreadsheets show it as text (CSV injection). Columns as ExportRawRow or ExportBucketRow list them.",
+    },
+  },
+  ndjson: { schema: { type: 'string', description: 'One JSON object a line, each ending in LF.' }, 'x-itemSchema': schemaRef('ExportRow') },
+};
+
+const EXPORT_PAGE: ResponseObject = {
+  description: 'A page of the export. The pages\' bodies, concatenated, are the whole export, each row exactly once.',
+  headers: {
+    'Content-Disposition': headerRef('ContentDisposition'),
+    'Cache-Control': headerRef('CacheControl'),
+    Link: headerRef('Link'),
+    'X-Next-Cursor': headerRef('NextCursor'),
+  },
+  content: Object.fromEntries(EXPORT_FORMATS.map((format) => [EXPORT_CONTENT_TYPES[format], EXPORT_MEDIA[format]])),
+};
+
+/** The two export routes differ only by their subject: a link, or every link of the caller's owner. */
+function exportOperation(operationId: string, summary: string, description: string, ...problems: ProblemCode[]): Operation {
+  return {
+    operationId,
+    summary,
+    description,
+    parameters: (['ExportFormat', 'ExportLevel', 'From', 'To', 'Tz', 'ExportLimit', 'ExportCursor'] as const).map(parameterRef),
+    responses: { '200': EXPORT_PAGE, ...problemResponses('invalid_request', ...problems) },
+  };
+}
+
+const noStore = { 'Cache-Control': headerRef('CacheControl') };
 
 /** One entry per route of the handler, in the order the document lists them. */
 export const ROUTE_DOCS: Readonly<Record<Route['name'], RouteDoc>> = {
@@ -478,9 +716,64 @@ export const ROUTE_DOCS: Readonly<Record<Route['name'], RouteDoc>> = {
     parameters: [parameterRef('Code')],
     operations: { get: statsOperation('getLinkStats', 'Statistics of one link', 'link', 'not_found') },
   },
+  'link-shares': {
+    path: '/api/links/{code}/shares',
+    parameters: [parameterRef('Code')],
+    operations: {
+      get: {
+        operationId: 'listShares',
+        summary: "The link's share links",
+        responses: { '200': { ...jsonResponse('Its share links.', schemaRef('Shares')), headers: noStore }, ...problemResponses('not_found') },
+      },
+      post: {
+        operationId: 'createShare',
+        summary: "Make a read-only share link of the link's dashboard",
+        description: `The token is in this answer only. A link has at most ${MAX_SHARES_PER_LINK} share links, revoked ones included.`,
+        requestBody: jsonBody(schemaRef('NewShare')),
+        responses: {
+          '201': { ...jsonResponse('The share link, with its token.', schemaRef('CreatedShare')), headers: noStore },
+          ...problemResponses('invalid_request', 'not_found', 'conflict', 'payload_too_large', 'service_unavailable'),
+        },
+      },
+    },
+  },
+  'link-share': {
+    path: '/api/links/{code}/shares/{id}',
+    parameters: [parameterRef('Code'), parameterRef('ShareId')],
+    operations: {
+      delete: {
+        operationId: 'revokeShare',
+        summary: 'Revoke a share link: its token is refused from its next request',
+        description: 'Revoking a revoked share again is a 204 that keeps its first revokedAt.',
+        responses: { '204': { description: 'Revoked.', headers: noStore }, ...problemResponses('not_found') },
+      },
+    },
+  },
   'owner-stats': {
     path: '/api/stats',
     operations: { get: statsOperation('getOwnerStats', "Statistics of the caller's owner, over all their links", 'owner') },
+  },
+  'link-export': {
+    path: '/api/links/{code}/export',
+    parameters: [parameterRef('Code')],
+    operations: {
+      get: exportOperation(
+        'exportLink',
+        "The link's raw clicks or per-bucket counts, CSV or NDJSON, a page at a time",
+        'Raw rows in time order (equal times by event id); bucket rows in bucket order.',
+        'not_found',
+      ),
+    },
+  },
+  'owner-export': {
+    path: '/api/export',
+    operations: {
+      get: exportOperation(
+        'exportOwner',
+        "The same over every link of the caller's owner",
+        'Links newest first, as GET /api/links lists them; each link\'s rows as on its own export. A link deleted between pages is left out from then on.',
+      ),
+    },
   },
   openapi: {
     path: '/api/openapi.json',
@@ -490,13 +783,24 @@ export const ROUTE_DOCS: Readonly<Record<Route['name'], RouteDoc>> = {
   },
 };
 
-function pathItem({ parameters, operations }: RouteDoc): PathItem {
-  const { get } = operations;
+/**
+ * A read a share token may make of its own link: either scheme, and never a 403 (another code is a 404,
+ * as for an unknown one).
+ */
+function readableWithShareToken(operation: Operation): Operation {
+  const { [String(PROBLEMS.forbidden.status)]: _forbidden, ...responses } = operation.responses;
+  return { ...operation, security: [{ [KEY_SCHEME]: [] }, { [SHARE_TOKEN_SCHEME]: [] }], responses };
+}
+
+const isShareReadable = (name: string): boolean => (SHARE_READABLE_ROUTES as readonly string[]).includes(name);
+
+function pathItem(name: string, { parameters, operations }: RouteDoc): PathItem {
+  const get = operations.get !== undefined && isShareReadable(name) ? readableWithShareToken(operations.get) : operations.get;
   const head: Operation | undefined =
     get === undefined
       ? undefined
       : { ...get, operationId: `${get.operationId}Head`, summary: `${get.summary}: headers only`, description: "GET's status and headers, without the body." };
-  const all: Partial<Record<OperationMethod, Operation>> = { ...operations, head };
+  const all: Partial<Record<OperationMethod, Operation>> = { ...operations, get, head };
   const methods = OPERATION_METHODS.filter((method) => all[method] !== undefined);
   return {
     description: `Any other method is a 405 with \`Allow: ${methods.map((method) => method.toUpperCase()).join(', ')}\`.`,
@@ -512,18 +816,21 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     // The package's version: the document changes with the code it describes.
     version,
     description: [
-      'Short links and their click statistics.',
-      `Every route, this document included, needs \`Authorization: Bearer <key>\` (${SECURITY_SCHEME}); without a valid key it answers 401.`,
+      'Short links, their click statistics and exports, and read-only share links of a link\'s dashboard.',
+      `Every route, this document included, needs \`Authorization: Bearer <key>\` (${KEY_SCHEME}); without a valid key it answers 401. ` +
+        `A share token (${SHARE_TOKEN_SCHEME}) may only read its own link and that link's statistics, the operations that list its scheme; ` +
+        'anything else it asks answers 403 (`forbidden`).',
       'Errors are `{ "error": { "code", "message" } }`: switch on `code`, show `message` to people.',
-      'Any request may answer 401, 429 or 500; a path no route matches answers 404 (`not_found`, x-unmatched-path-responses), and a method ' +
-        "a route does not take 405 (`method_not_allowed`, x-unmatched-method-responses) with `Allow` naming the route's methods. " +
+      'Any request may answer 401, 429 or 500 (and 403 to a share token, but on the reads it may make); a path no route matches answers 404 (`not_found`, ' +
+        "x-unmatched-path-responses), and a method a route does not take 405 (`method_not_allowed`, x-unmatched-method-responses) with `Allow` naming the route's methods. " +
         "HEAD is answered wherever GET is: GET's status and headers, no body.",
+      'The exports answer CSV or NDJSON text, not JSON; an NDJSON body\'s lines are described by `x-itemSchema` (the name OpenAPI 3.2 gives the field).',
       "API Gateway answers some requests itself with `{ message }`: its throttle's 429, a 500 when the function fails or is throttled, a 413 " +
         'for a body over 10 MB; those responses allow that body too.',
     ].join('\n\n'),
   },
-  security: [{ [SECURITY_SCHEME]: [] }],
-  paths: Object.fromEntries(Object.values(ROUTE_DOCS).map((route) => [route.path, pathItem(route)])),
+  security: [{ [KEY_SCHEME]: [] }],
+  paths: Object.fromEntries(Object.entries(ROUTE_DOCS).map(([name, route]) => [route.path, pathItem(name, route)])),
   'x-unmatched-path-responses': problemResponses('not_found'),
   'x-unmatched-method-responses': problemResponses('method_not_allowed'),
   components: {
@@ -532,15 +839,25 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     responses: Object.fromEntries(PROBLEM_CODES.map((code) => [responseName(code), problemResponse(code, PROBLEMS[code])])),
     headers: HEADERS,
     securitySchemes: {
-      [SECURITY_SCHEME]: {
+      [KEY_SCHEME]: {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'ck_<key id>_<secret>, or the admin key',
         description:
-          `An owner's key (\`npm run keys\`), matching \`${OWNER_KEY_PATTERN.source}\`: it reaches that owner's links and statistics only, ` +
-          `and may make ${DEFAULT_REQUESTS_PER_MINUTE_PER_KEY} requests a minute unless the stack sets another limit (\`apiKeyRequestsPerMinute\`). ` +
-          `Or the admin key (\`CLICKS_API_KEY\` locally, a Secrets Manager secret on AWS), not limited per key: it acts as the owner ` +
-          `\`${ADMIN_OWNER}\` and may also read, change and delete any owner's link by its code.`,
+          `An owner's key (\`npm run keys\`), matching \`${apiKeyPattern('owner').source}\`: it reaches that owner's links, statistics, exports and ` +
+          `share links only, and may make ${DEFAULT_REQUESTS_PER_MINUTE_PER_KEY} requests a minute unless the stack sets another limit ` +
+          `(\`apiKeyRequestsPerMinute\`). Or the admin key (\`CLICKS_API_KEY\` locally, a Secrets Manager secret on AWS), not limited per key: ` +
+          `it acts as the owner \`${ADMIN_OWNER}\` and may also read, change, delete, export and share any owner's link by its code.`,
+      },
+      [SHARE_TOKEN_SCHEME]: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'cs_<share id>_<secret>',
+        description:
+          `A share token (POST /api/links/{code}/shares), matching \`${apiKeyPattern('share').source}\`: read-only, for one link. It may GET or ` +
+          "HEAD that link and its statistics (any statistics parameters), as the link's owner sees them; another code answers 404 as an " +
+          'unknown one does, and any other route or method 403. Limited per token as an owner key is; refused (401) from its next request ' +
+          'once revoked, and its link gone (404) once the link is deleted.',
       },
     },
   },

@@ -1,6 +1,6 @@
 /** The handlers' DynamoDB document client, the two errors they tell apart, and what a conditional write's outcome was. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { cachedBy } from './settings';
 
 export const dynamoDocumentClient = cachedBy(
@@ -22,6 +22,25 @@ export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
     if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
+}
+
+/** Puts the item unless one with the same key exists: true when written, false when the key was taken. */
+export function putIfAbsent(
+  tableName: string,
+  keyAttribute: string,
+  item: Readonly<Record<string, unknown>>,
+  client: DynamoDBDocumentClient = dynamoDocumentClient(),
+): Promise<boolean> {
+  return conditionHeld(
+    client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...item },
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': keyAttribute },
+      }),
+    ),
+  );
 }
 
 /**

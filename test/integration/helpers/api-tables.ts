@@ -36,7 +36,7 @@ export async function createApiTables(dynamo: DynamoDBClient): Promise<void> {
 
 /** A new key of the owner, stored hashed; the key itself is returned. */
 export async function createOwnerKey(dynamo: DynamoDBClient, owner: string): Promise<{ keyId: string; key: string }> {
-  const { keyId, key, keyHash } = generateApiKey(randomBytes);
+  const { keyId, key, keyHash } = generateApiKey('owner', randomBytes);
   if (!(await putApiKey(API_TABLES.API_KEYS_TABLE_NAME, { keyId, owner, keyHash }, DynamoDBDocumentClient.from(dynamo)))) {
     throw new Error(`key id ${keyId} already taken`);
   }

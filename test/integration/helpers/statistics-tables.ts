@@ -1,6 +1,6 @@
 /**
- * The statistics tables (docs/statistics.md) on DynamoDB Local for handler tests that run the
- * handlers in-process, and stream records as the aggregator receives them.
+ * The statistics tables (docs/statistics.md: raw clicks and the aggregate levels) on DynamoDB Local for
+ * handler tests that run the handlers in-process, and stream records as the aggregator receives them.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +11,7 @@ import { rawClick } from '../../fixtures/clicks';
 import { createTable, REGION } from '../../fixtures/local/emulators';
 
 export const STATISTICS_TABLES = {
+  RAW_CLICKS_TABLE_NAME: 'RawClicksForTest',
   QUARTER_HOUR_TABLE_NAME: 'QuarterHourForTest',
   DAILY_TABLE_NAME: 'DailyForTest',
   MONTHLY_TABLE_NAME: 'MonthlyForTest',
@@ -18,6 +19,7 @@ export const STATISTICS_TABLES = {
 } as const;
 
 const KEYS: Readonly<Record<keyof typeof STATISTICS_TABLES, readonly [string, string]>> = {
+  RAW_CLICKS_TABLE_NAME: ['linkShard', 'clickKey'],
   QUARTER_HOUR_TABLE_NAME: ['target', 'slot'],
   DAILY_TABLE_NAME: ['target', 'day'],
   MONTHLY_TABLE_NAME: ['target', 'month'],
