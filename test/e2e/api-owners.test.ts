@@ -3,12 +3,13 @@
  * `npm run keys` against the stack's data folder, each owner's links and statistics walled off from
  * the other's, a disabled or deleted link no longer redirecting, a revoked key refused, a share token
  * reading one link until it is revoked, and the /api route throttled by the local front as API Gateway
- * throttles it.
+ * throttles it. Every answer of the API's routes is one the OpenAPI document allows.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runTool, type ToolRun } from '../fixtures/cli';
+import { expectDocumentedResponse } from '../fixtures/openapi';
 import { StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
@@ -23,6 +24,14 @@ async function newKey(owner: string): Promise<string> {
   const lines = run.stdout.trimEnd().split('\n');
   expect(lines.at(-1)).toMatch(/^ck_[a-z0-9]{12}_[A-Za-z0-9]{40}$/);
   return lines.at(-1) ?? '';
+}
+
+/** client.api, its answer checked against the OpenAPI document (read from a clone: the test reads the body too). */
+async function api(pathAndQuery: string, init: RequestInit = {}, key?: string): Promise<Response> {
+  const response = await client.api(pathAndQuery, init, key);
+  const body = await response.clone().text();
+  expectDocumentedResponse({ method: init.method ?? 'GET', path: pathAndQuery, status: response.status, headers: Object.fromEntries(response.headers), body });
+  return response;
 }
 
 const redirectStatus = async (code: string): Promise<number> => {
@@ -68,58 +77,58 @@ describe('owners and keys on the local stack', () => {
   });
 
   it("walls each owner's links and statistics off from the other's", async () => {
-    const created = await client.api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/alice' }) }, alice);
+    const created = await api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/alice' }) }, alice);
     expect(created.status).toBe(201);
     const { code } = (await created.json()) as { code: string };
     expect(await redirectStatus(code)).toBe(302);
 
     for (const route of [`/api/links/${code}`, `/api/links/${code}/stats`]) {
-      const foreign = await client.api(route, {}, bob);
+      const foreign = await api(route, {}, bob);
       expect([foreign.status, await foreign.json()]).toEqual([404, { error: { code: 'not_found', message: 'No link has this code.' } }]);
-      expect((await client.api(route, {}, alice)).status).toBe(200);
+      expect((await api(route, {}, alice)).status).toBe(200);
     }
-    const aliceLinks = (await (await client.api('/api/links', {}, alice)).json()) as { links: { code: string }[] };
-    const bobLinks = (await (await client.api('/api/links', {}, bob)).json()) as { links: { code: string }[] };
+    const aliceLinks = (await (await api('/api/links', {}, alice)).json()) as { links: { code: string }[] };
+    const bobLinks = (await (await api('/api/links', {}, bob)).json()) as { links: { code: string }[] };
     expect(aliceLinks.links.map((link) => link.code)).toEqual([code]);
     expect(bobLinks.links).toEqual([]);
     // The admin key still reaches every link, for operators.
-    expect((await client.api(`/api/links/${code}`)).status).toBe(200);
+    expect((await api(`/api/links/${code}`)).status).toBe(200);
   });
 
   it('stops redirecting a link once it is disabled or deleted (never visited, so no environment caches it)', async () => {
     const make = async (): Promise<string> => {
-      const response = await client.api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/soon-gone' }) }, alice);
+      const response = await api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/soon-gone' }) }, alice);
       return ((await response.json()) as { code: string }).code;
     };
     const [disabled, deleted] = [await make(), await make()];
-    expect((await client.api(`/api/links/${disabled}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) }, alice)).status).toBe(200);
-    expect((await client.api(`/api/links/${deleted}`, { method: 'DELETE' }, alice)).status).toBe(204);
+    expect((await api(`/api/links/${disabled}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) }, alice)).status).toBe(200);
+    expect((await api(`/api/links/${deleted}`, { method: 'DELETE' }, alice)).status).toBe(204);
     expect(await redirectStatus(disabled)).toBe(404);
     expect(await redirectStatus(deleted)).toBe(404);
-    expect((await client.api(`/api/links/${disabled}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) }, alice)).status).toBe(200);
+    expect((await api(`/api/links/${disabled}`, { method: 'PATCH', body: JSON.stringify({ disabled: false }) }, alice)).status).toBe(200);
   });
 
   it('refuses a revoked key at its next request', async () => {
     const listed = await keys(['list', '--owner', 'bob']);
     const keyId = listed.stdout.trim().split(/\s+/)[0];
     expect(await keys(['revoke', keyId])).toMatchObject({ exitCode: 0, stdout: `Key ${keyId} revoked.\n` });
-    expect((await client.api('/api/links', {}, bob)).status).toBe(401);
+    expect((await api('/api/links', {}, bob)).status).toBe(401);
     expect((await keys(['list', '--owner', 'bob'])).stdout).toMatch(/revoked \S+$/m);
   });
 
   it('reads one link through a share token until it is revoked with npm run keys', async () => {
-    const created = await client.api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/shared' }) }, alice);
+    const created = await api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/shared' }) }, alice);
     const { code } = (await created.json()) as { code: string };
-    const shared = await client.api(`/api/links/${code}/shares`, { method: 'POST', body: JSON.stringify({ label: 'launch' }) }, alice);
+    const shared = await api(`/api/links/${code}/shares`, { method: 'POST', body: JSON.stringify({ label: 'launch' }) }, alice);
     expect(shared.status).toBe(201);
     const { id, token, url } = (await shared.json()) as { id: string; token: string; url: string };
     expect(url).toBe(`${new URL(url).origin}/dashboard#share=${token}`);
-    expect((await client.api(`/api/links/${code}/stats?granularity=day`, {}, token)).status).toBe(200);
-    expect((await client.api(`/api/links/${code}`, { method: 'DELETE' }, token)).status).toBe(403);
+    expect((await api(`/api/links/${code}/stats?granularity=day`, {}, token)).status).toBe(200);
+    expect((await api(`/api/links/${code}`, { method: 'DELETE' }, token)).status).toBe(403);
 
     expect((await keys(['list', '--owner', 'alice'])).stdout).toMatch(new RegExp(`^${id} {2}alice {2}created \\S+ {2}active {2}share of ${code} "launch"$`, 'm'));
     expect(await keys(['revoke', id])).toMatchObject({ exitCode: 0, stdout: `Key ${id} revoked.\n` });
-    expect((await client.api(`/api/links/${code}/stats`, {}, token)).status).toBe(401);
+    expect((await api(`/api/links/${code}/stats`, {}, token)).status).toBe(401);
   });
 
   it("throttles the /api route as the template's stage settings say, with API Gateway's 429", async () => {
