@@ -1,0 +1,111 @@
+/**
+ * The dashboard's files on the local front, over real sockets on 127.0.0.1: what is served, with which
+ * headers, and that no path reaches a file outside the site.
+ */
+import { readFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import path from 'node:path';
+import { DASHBOARD_CSP, DASHBOARD_SECURITY_HEADERS } from '../../lib/dashboard-files';
+import { parseRouteKey, startHttpFront, type HttpFront } from '../../local/http-front';
+import type { LocalFunction } from '../../local/types';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** node:http sends the path exactly as given (fetch would resolve `..` first). */
+function send(port: number, method: string, rawPath: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: '127.0.0.1', port, method, path: rawPath }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+const redirected: string[] = [];
+const redirect: LocalFunction = {
+  name: 'Redirect',
+  timeoutSeconds: 3,
+  invoke: async (event) => {
+    redirected.push((event as { rawPath: string }).rawPath);
+    return { statusCode: 404, body: '' };
+  },
+};
+
+let front: HttpFront;
+const get = (rawPath: string, method = 'GET'): Promise<Reply> => send(front.port, method, rawPath);
+
+beforeAll(async () => {
+  front = await startHttpFront({ port: 0, trustProxy: false, log: () => undefined });
+  front.serve([parseRouteKey('GET /{code}', redirect)]);
+});
+
+afterAll(() => front.stop());
+
+describe('the dashboard on the local front', () => {
+  it.each(['/dashboard', '/dashboard/', '/dashboard/?tab=links'])('answers %s with the index page and the security headers', async (rawPath) => {
+    const reply = await get(rawPath);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(reply.body.equals(readFileSync(path.join(ROOT, 'dashboard/index.html')))).toBe(true);
+    expect(reply.headers['content-security-policy']).toBe(DASHBOARD_CSP);
+    for (const [name, value] of Object.entries(DASHBOARD_SECURITY_HEADERS)) expect(reply.headers[name]).toBe(value);
+  });
+
+  it('serves the page files with their types, and uPlot from node_modules under vendor/', async () => {
+    expect((await get('/dashboard/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect((await get('/dashboard/dashboard.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+    const uplot = await get('/dashboard/vendor/uPlot.esm.js');
+    expect([uplot.status, uplot.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(uplot.body.equals(readFileSync(path.join(ROOT, 'node_modules/uplot/dist/uPlot.esm.js')))).toBe(true);
+    expect((await get('/dashboard/vendor/uPlot.min.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+  });
+
+  it("answers HEAD with GET's headers and no body", async () => {
+    const reply = await get('/dashboard/', 'HEAD');
+    expect(reply.status).toBe(200);
+    expect(Number(reply.headers['content-length'])).toBe(readFileSync(path.join(ROOT, 'dashboard/index.html')).length);
+    expect(reply.body.length).toBe(0);
+  });
+
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])('refuses %s with 405 and Allow: GET, HEAD', async (method) => {
+    const reply = await get('/dashboard/index.html', method);
+    expect([reply.status, reply.headers.allow]).toEqual([405, 'GET, HEAD']);
+  });
+
+  it.each([
+    '/dashboard/../package.json',
+    '/dashboard/%2e%2e/package.json',
+    '/dashboard/..%2fpackage.json',
+    '/dashboard/vendor/../../package.json',
+    '/dashboard//etc/passwd',
+    '/dashboard/%2fetc%2fpasswd',
+    '/dashboard/tsconfig.json',
+    '/dashboard/vendor/uPlot.esm.d.ts',
+    '/dashboard/vendor/uPlot.cjs.js',
+    '/dashboard/missing.js',
+  ])('answers %s with 404: only the files of the site are reachable', async (rawPath) => {
+    const reply = await get(rawPath);
+    expect(reply.status).toBe(404);
+    expect(reply.body.toString()).not.toContain('"name"');
+  });
+
+  it('answers a malformed escape with 400', async () => {
+    expect((await get('/dashboard/%zz')).status).toBe(400);
+  });
+
+  it('leaves codes that only start with "dashboard" to the redirect', async () => {
+    redirected.length = 0;
+    await get('/dashboard2');
+    await get('/dashboards');
+    expect(redirected).toEqual(['/dashboard2', '/dashboards']);
+  });
+});
