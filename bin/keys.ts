@@ -1,9 +1,10 @@
 /**
  * `npm run keys -- create --owner NAME | list [--owner NAME] | revoke KEY_ID  [--table NAME]`
  *
- * Owner API keys. Without --table it works on the running local stack, found through
- * DATA_DIR/local-stack.json as `npm start` wrote it; with --table (the stack's ApiKeysTableName
- * output) on AWS, with credentials and region as the AWS SDK finds them.
+ * Owner API keys, and the share tokens owners make through the API (listed and revoked here too).
+ * Without --table it works on the running local stack, found through DATA_DIR/local-stack.json as
+ * `npm start` wrote it; with --table (the stack's ApiKeysTableName output) on AWS, with credentials
+ * and region as the AWS SDK finds them.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -14,14 +15,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../lambdas/contract';
 import { checkOwnerName, generateApiKey, KEY_ID_PATTERN } from '../lambdas/domain/api-key';
 import { errorText } from '../lambdas/shared/error-text';
-import { listApiKeys, putApiKey, revokeApiKey } from '../lambdas/tables/api-keys';
+import { type ApiKeyListing, listApiKeys, putApiKey, revokeApiKey } from '../lambdas/tables/api-keys';
 import type { LocalStackDescription } from '../local/stack';
 
 const USAGE = `Usage: npm run keys -- <command> [--table NAME]
 
   create --owner NAME   make a key for the owner; it is printed once, alone on the last line
-  list [--owner NAME]   every key (of one owner): id, owner, created, revoked
-  revoke KEY_ID         the key stops working at its next request
+  list [--owner NAME]   every key (of one owner): id, owner, created, active or revoked;
+                        a share token ends with "share of CODE" and its label
+  revoke KEY_ID         the key (or share token) stops working at its next request
 
 Owners are 1 to 128 letters, digits or "._@+-"; "admin" is the admin key's. An owner's key sees
 only that owner's links and statistics.
@@ -101,12 +103,19 @@ function awsTarget(tableName: string): Target {
   return { client: DynamoDBDocumentClient.from(new DynamoDBClient({})), tableName, where: `table ${tableName}` };
 }
 
+/** One key a line; a share token's label is quoted as JSON, so it stays one field on the line. */
+function listingLine(key: ApiKeyListing): string {
+  const fields = [key.keyId, key.owner, `created ${key.createdAt}`, key.revokedAt === undefined ? 'active' : `revoked ${key.revokedAt}`];
+  if (key.share !== undefined) fields.push(`share of ${key.share}${key.label === undefined ? '' : ` ${JSON.stringify(key.label)}`}`);
+  return fields.join('  ');
+}
+
 async function run(command: Command, target: Target, out: (line: string) => void): Promise<number> {
   const { client, tableName } = target;
   switch (command.name) {
     case 'create': {
       for (let attempt = 0; attempt < KEY_ID_ATTEMPTS; attempt++) {
-        const key = generateApiKey(randomBytes);
+        const key = generateApiKey('owner', randomBytes);
         if (await putApiKey(tableName, { keyId: key.keyId, owner: command.owner, keyHash: key.keyHash }, client)) {
           out(`Key ${key.keyId} for owner ${command.owner} in ${target.where}. It is shown once; only its hash is stored:`);
           out(key.key);
@@ -118,7 +127,7 @@ async function run(command: Command, target: Target, out: (line: string) => void
     case 'list': {
       const keys = await listApiKeys(tableName, client, command.owner);
       if (keys.length === 0) out(`No keys${command.owner === undefined ? '' : ` for owner ${command.owner}`} in ${target.where}.`);
-      for (const key of keys) out([key.keyId, key.owner, `created ${key.createdAt}`, key.revokedAt === undefined ? 'active' : `revoked ${key.revokedAt}`].join('  '));
+      for (const key of keys) out(listingLine(key));
       return 0;
     }
     case 'revoke': {

@@ -1,8 +1,11 @@
 /**
- * Owner API keys: `ck_<id>_<secret>`. The id (12 lowercase letters and digits) names the key in
- * listings and in the keys table; the secret (40 letters and digits, about 238 bits) is never stored:
- * the table holds the SHA-256 of the whole key. A key this random needs no slow hash: nobody can
- * guess one from its digest, which is why GitHub and Stripe store theirs the same way.
+ * API keys, of two kinds with one shape, `<prefix>_<id>_<secret>`:
+ * - owner keys, `ck_…`, made by an operator (npm run keys): they reach all of their owner's links;
+ * - share tokens, `cs_…`, made through the API for one link: they read that link and its statistics only.
+ * The id (12 lowercase letters and digits) names the key in listings and in the keys table; the secret
+ * (40 letters and digits, about 238 bits) is never stored: the table holds the SHA-256 of the whole key.
+ * A key this random needs no slow hash: nobody can guess one from its digest, which is why GitHub and
+ * Stripe store theirs the same way.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ADMIN_OWNER } from '../contract';
@@ -12,14 +15,22 @@ const KEY_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_ID_LENGTH = 12;
 const SECRET_LENGTH = 40;
-const OWNER_KEY_PATTERN = /^ck_([a-z0-9]{12})_[A-Za-z0-9]{40}$/;
-export const KEY_ID_PATTERN = /^[a-z0-9]{12}$/;
+const KEY_PREFIXES = { owner: 'ck', share: 'cs' } as const;
+export type ApiKeyKind = keyof typeof KEY_PREFIXES;
+const KEY_PATTERN = new RegExp(`^(${Object.values(KEY_PREFIXES).join('|')})_([a-z0-9]{${KEY_ID_LENGTH}})_[A-Za-z0-9]{${SECRET_LENGTH}}$`);
+export const KEY_ID_PATTERN = new RegExp(`^[a-z0-9]{${KEY_ID_LENGTH}}$`);
 
 export interface NewApiKey {
   readonly keyId: string;
   /** Shown once to whoever created it; never stored. */
   readonly key: string;
   readonly keyHash: string;
+}
+
+/** What a token shaped like one of the keys above is. */
+export interface ParsedApiKey {
+  readonly kind: ApiKeyKind;
+  readonly keyId: string;
 }
 
 /** `length` symbols of the alphabet, each equally likely (bytes past the last whole multiple are skipped). */
@@ -34,16 +45,18 @@ function randomSymbols(alphabet: string, length: number, randomBytes: (n: number
   return text;
 }
 
-/** A new key; randomBytes is node:crypto's in production, injected so tests can drive it. */
-export function generateApiKey(randomBytes: (n: number) => Uint8Array): NewApiKey {
+/** A new key of that kind; randomBytes is node:crypto's in production, injected so tests can drive it. */
+export function generateApiKey(kind: ApiKeyKind, randomBytes: (n: number) => Uint8Array): NewApiKey {
   const keyId = randomSymbols(KEY_ID_ALPHABET, KEY_ID_LENGTH, randomBytes);
-  const key = `ck_${keyId}_${randomSymbols(SECRET_ALPHABET, SECRET_LENGTH, randomBytes)}`;
+  const key = `${KEY_PREFIXES[kind]}_${keyId}_${randomSymbols(SECRET_ALPHABET, SECRET_LENGTH, randomBytes)}`;
   return { keyId, key, keyHash: apiKeyHash(key) };
 }
 
-/** The id of a token shaped like an owner key, or null: anything else may still be the admin key. */
-export function ownerKeyId(token: string): string | null {
-  return OWNER_KEY_PATTERN.exec(token)?.[1] ?? null;
+/** The kind and id of a token shaped exactly like a key, or null: anything else may still be the admin key. */
+export function parseApiKey(token: string): ParsedApiKey | null {
+  const match = KEY_PATTERN.exec(token);
+  if (match === null) return null;
+  return { kind: match[1] === KEY_PREFIXES.share ? 'share' : 'owner', keyId: match[2] };
 }
 
 /** Hex SHA-256 of the whole key, as the keys table stores it. */

@@ -6,10 +6,14 @@
  *   PATCH  /api/links/{code}           change its destination, or disable it
  *   DELETE /api/links/{code}           delete it (the code stays taken)
  *   GET    /api/links/{code}/stats     statistics of a link
+ *   POST   /api/links/{code}/shares    make a read-only share link of its dashboard (the token is shown once)
+ *   GET    /api/links/{code}/shares    its share links, newest first
+ *   DELETE /api/links/{code}/shares/{id}  revoke one
  *   GET    /api/stats                  statistics of the caller's owner (all their links)
  * HEAD works wherever GET does: the same status and headers, no body.
  * Statistics come from the aggregate level the query needs (docs/statistics.md, Stats API).
- * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key.
+ * Every route needs `Authorization: Bearer <key>`: an owner's key (npm run keys) or the admin key; a
+ * share token reads its one link and that link's statistics, nothing else (api/shares.ts).
  * Client mistakes are 4xx, never 5xx.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -24,6 +28,7 @@ import { observeInvocation } from '../shared/observability';
 import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
 import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
+import { createShare, listShares, revokeShare, shareScopeRefusal } from './api/shares';
 
 const logger = new Logger({ serviceName: 'api' });
 
@@ -31,6 +36,8 @@ type Route =
   | { readonly name: 'links' }
   | { readonly name: 'link'; readonly code: string }
   | { readonly name: 'link-stats'; readonly code: string }
+  | { readonly name: 'link-shares'; readonly code: string }
+  | { readonly name: 'link-share'; readonly code: string; readonly shareId: string }
   | { readonly name: 'owner-stats' };
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -50,7 +57,19 @@ function matchRoute(path: string): RouteMatch | null {
   if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'stats') {
     return { methods: ['GET'], route: { name: 'link-stats', code: segments[1] } };
   }
+  if (segments.length === 3 && segments[0] === 'links' && segments[2] === 'shares') {
+    return { methods: ['GET', 'POST'], route: { name: 'link-shares', code: segments[1] } };
+  }
+  if (segments.length === 4 && segments[0] === 'links' && segments[2] === 'shares') {
+    return { methods: ['DELETE'], route: { name: 'link-share', code: segments[1], shareId: segments[3] } };
+  }
   return null;
+}
+
+/** The code of the link a request reads (GET or HEAD of the link or of its statistics): all a share token may do. */
+function linkRead(match: RouteMatch | null, method: string): string | null {
+  if (match === null || method !== 'GET') return null;
+  return match.route.name === 'link' || match.route.name === 'link-stats' ? match.route.code : null;
 }
 
 /** HEAD is answered by the GET route (the body is dropped in `handler`), so it is allowed wherever GET is. */
@@ -102,8 +121,10 @@ async function route(event: APIGatewayProxyEventV2): Promise<HttpResult> {
 
   const path = event.pathParameters?.proxy ?? event.rawPath.replace(/^\/api\/?/, '');
   const match = matchRoute(path);
-  if (match === null) return problem(404, 'not_found', 'No such API route.');
   const method = routedMethod(event.requestContext.http.method);
+  const scopeRefusal = shareScopeRefusal(caller, linkRead(match, method));
+  if (scopeRefusal !== null) return scopeRefusal;
+  if (match === null) return problem(404, 'not_found', 'No such API route.');
   if (!match.methods.some((allowed) => allowed === method)) {
     const allow = allowedMethods(match.methods);
     return problem(405, 'method_not_allowed', `Use ${allow} on this route.`, { allow });
@@ -122,6 +143,8 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   if (route.name === 'link-stats') {
     return (await ownedLink(context, code)) === null ? unknownLink() : stats(event, config, { link: code });
   }
+  if (route.name === 'link-shares') return method === 'POST' ? createShare(event, context, code) : listShares(context, code);
+  if (route.name === 'link-share') return revokeShare(context, code, route.shareId);
   switch (method) {
     case 'PATCH':
       return changeLink(event, context, code);

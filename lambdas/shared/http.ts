@@ -16,6 +16,7 @@ export function json(statusCode: number, body: unknown, headers: Headers = {}): 
 export type ProblemCode =
   | 'invalid_request'
   | 'unauthorized'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'

@@ -36,7 +36,10 @@ export class ClickTables extends PipelinePart {
   /** Days waiting for their rollup: `partition` + `marker`, deleted by the rollup that does them. */
   readonly pendingRollupsTable: dynamodb.Table;
 
-  /** Owner API keys, hashed: `keyId`. Read by the API, written by `npm run keys`. */
+  /**
+   * API keys, hashed: `keyId`. Owner keys, written by `npm run keys`; share tokens and each link's share
+   * list, written by the API, which reads them all.
+   */
   readonly apiKeysTable: dynamodb.Table;
   /** Requests per owner key and minute: `window`, TTL `expiresAt`. Written by the API. */
   readonly apiRequestCountsTable: dynamodb.Table;

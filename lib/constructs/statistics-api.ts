@@ -22,7 +22,10 @@ export interface StatisticsApiProps {
   readonly distribution: cloudfront.IDistribution;
   /** Links the API creates, lists, reads, changes and deletes. */
   readonly linksTable: dynamodb.ITable;
-  /** Owner keys the API checks callers against (GetItem only: keys are made by `npm run keys`). */
+  /**
+   * Owner keys and share tokens the API checks callers against (GetItem); it also makes, lists and
+   * revokes share tokens (PutItem, UpdateItem, BatchGetItem). Owner keys are made by `npm run keys`.
+   */
   readonly apiKeysTable: dynamodb.ITable;
   /** Per-key request counters (UpdateItem only). */
   readonly apiRequestCountsTable: dynamodb.ITable;
@@ -113,7 +116,8 @@ export class StatisticsApi extends PipelinePart {
       actions: ['dynamodb:Query'],
       resourceArns: [`${props.linksTable.tableArn}/index/${LINKS_BY_OWNER_INDEX.indexName}`],
     });
-    props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem');
+    // Writing key items adds no reach: the function already holds the admin key, which reaches every link.
+    props.apiKeysTable.grant(this.apiFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     props.apiRequestCountsTable.grant(this.apiFunction, 'dynamodb:UpdateItem');
     for (const table of [props.quarterHourTable, props.dailyTable, props.monthlyTable, props.pendingRollupsTable]) {
       table.grant(this.apiFunction, 'dynamodb:Query');

@@ -1,8 +1,9 @@
 /**
  * Owners and their keys through the running local stack, as an operator and two users meet them:
  * `npm run keys` against the stack's data folder, each owner's links and statistics walled off from
- * the other's, a disabled or deleted link no longer redirecting, a revoked key refused, and the
- * /api route throttled by the local front as API Gateway throttles it.
+ * the other's, a disabled or deleted link no longer redirecting, a revoked key refused, a share token
+ * reading one link until it is revoked, and the /api route throttled by the local front as API Gateway
+ * throttles it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,6 +105,21 @@ describe('owners and keys on the local stack', () => {
     expect(await keys(['revoke', keyId])).toMatchObject({ exitCode: 0, stdout: `Key ${keyId} revoked.\n` });
     expect((await client.api('/api/links', {}, bob)).status).toBe(401);
     expect((await keys(['list', '--owner', 'bob'])).stdout).toMatch(/revoked \S+$/m);
+  });
+
+  it('reads one link through a share token until it is revoked with npm run keys', async () => {
+    const created = await client.api('/api/links', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/shared' }) }, alice);
+    const { code } = (await created.json()) as { code: string };
+    const shared = await client.api(`/api/links/${code}/shares`, { method: 'POST', body: JSON.stringify({ label: 'launch' }) }, alice);
+    expect(shared.status).toBe(201);
+    const { id, token, url } = (await shared.json()) as { id: string; token: string; url: string };
+    expect(url).toBe(`${new URL(url).origin}/dashboard#share=${token}`);
+    expect((await client.api(`/api/links/${code}/stats?granularity=day`, {}, token)).status).toBe(200);
+    expect((await client.api(`/api/links/${code}`, { method: 'DELETE' }, token)).status).toBe(403);
+
+    expect((await keys(['list', '--owner', 'alice'])).stdout).toMatch(new RegExp(`^${id} {2}alice {2}created \\S+ {2}active {2}share of ${code} "launch"$`, 'm'));
+    expect(await keys(['revoke', id])).toMatchObject({ exitCode: 0, stdout: `Key ${id} revoked.\n` });
+    expect((await client.api(`/api/links/${code}/stats`, {}, token)).status).toBe(401);
   });
 
   it("throttles the /api route as the template's stage settings say, with API Gateway's 429", async () => {

@@ -31,7 +31,7 @@ describe('StatisticsApi', () => {
     expectRouteTo(synthesized, 'ANY /api/{proxy+}', statisticsApi.apiFunction);
   });
 
-  it('lets the api manage links, read owner keys, count requests, query the three statistics levels and the pending days, and read its key', () => {
+  it('lets the api manage links, read owner keys, manage share tokens, count requests, query the three statistics levels and the pending days, and read its key', () => {
     const fn = statisticsApi.apiFunction;
     expect(actionsOn(fn, logicalId(tables.linksTable))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     // Query on the byOwner index alone; item actions on the table alone (no index/* wildcard).
@@ -50,7 +50,8 @@ describe('StatisticsApi', () => {
       },
       Roles: [{ Ref: logicalId(fn.role!) }],
     });
-    expect(actionsOn(fn, logicalId(tables.apiKeysTable))).toEqual(['dynamodb:GetItem']);
+    // Share tokens: PutItem and UpdateItem (a share and its link's share list, revocation), BatchGetItem (the list); no Scan, Query or DeleteItem.
+    expect(actionsOn(fn, logicalId(tables.apiKeysTable))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(actionsOn(fn, logicalId(tables.apiRequestCountsTable))).toEqual(['dynamodb:UpdateItem']);
     for (const table of [tables.quarterHourTable, tables.dailyTable, tables.monthlyTable, tables.pendingRollupsTable]) {
       expect(actionsOn(fn, logicalId(table))).toEqual(['dynamodb:Query']);

@@ -6,17 +6,16 @@
 import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { apiKeyHash } from '../../lambdas/domain/api-key';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
-import { handler as api } from '../../lambdas/handlers/api';
 import type { LinkView } from '../../lambdas/handlers/api/links';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { listApiKeys, revokeApiKey } from '../../lambdas/tables/api-keys';
 import { findLink } from '../../lambdas/tables/links';
-import { type DynamoForHandlers, httpApiEvent, startDynamoForHandlers } from '../fixtures/local/emulators';
-import { API_TABLES, createApiTables, createOwnerKey } from './helpers/api-tables';
-import { createStatisticsTables, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
+import type { DynamoForHandlers } from '../fixtures/local/emulators';
+import { type ApiAnswer as Answer, callApi as call } from './helpers/api-calls';
+import { API_TABLES, createOwnerKey, startApiHandlerTables } from './helpers/api-tables';
+import { streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
 
@@ -28,47 +27,10 @@ let local: DynamoForHandlers;
 let alice: string;
 let bob: string;
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Record<string, unknown> & { error?: { code: string; message: string } };
-}
-
-async function call(method: string, path: string, key: string | null, options: { body?: unknown; query?: Record<string, string> } = {}): Promise<Answer> {
-  const event: APIGatewayProxyEventV2 = {
-    ...httpApiEvent({
-      method,
-      path,
-      routeKey: 'ANY /api/{proxy+}',
-      headers: key === null ? {} : { authorization: `Bearer ${key}` },
-      query: options.query,
-      pathParameters: { proxy: path.replace(/^\/api\//, '') },
-      sourceIp: '203.0.113.9',
-    }),
-    ...(options.body === undefined ? {} : { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }),
-  };
-  const result = await api(event);
-  const text = String(result.body ?? '');
-  return {
-    status: result.statusCode ?? 0,
-    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])),
-    body: text === '' ? {} : (JSON.parse(text) as Answer['body']),
-  };
-}
-
 const create = (key: string, body: unknown): Promise<Answer> => call('POST', '/api/links', key, { body });
 
 beforeAll(async () => {
-  local = await startDynamoForHandlers({
-    ...STATISTICS_TABLES,
-    ...API_TABLES,
-    CLICKS_API_KEY: ADMIN_KEY,
-    REPORTING_TIME_ZONE: 'UTC',
-    API_KEY_REQUESTS_PER_MINUTE: String(REQUESTS_PER_MINUTE),
-  });
-  await Promise.all([createApiTables(local.dynamo), createStatisticsTables(local.dynamo)]);
-  alice = (await createOwnerKey(local.dynamo, 'alice')).key;
-  bob = (await createOwnerKey(local.dynamo, 'bob')).key;
+  ({ local, ownerKeys: [alice, bob] } = await startApiHandlerTables(ADMIN_KEY, REQUESTS_PER_MINUTE, ['alice', 'bob']));
 });
 
 afterAll(() => local?.stop());

@@ -1,12 +1,12 @@
 /**
- * Who is calling the API: an owner's key from the keys table, or the operators' admin key (a plain
- * value locally, a Secrets Manager secret on AWS). Owner keys are counted against a per-key limit
- * per minute in DynamoDB, so every execution environment enforces the same one.
+ * Who is calling the API: an owner's key or a share token from the keys table, or the operators' admin
+ * key (a plain value locally, a Secrets Manager secret on AWS). Owner keys and share tokens are counted
+ * against a per-key limit per minute in DynamoDB, so every execution environment enforces the same one.
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ADMIN_OWNER } from '../../contract';
-import { matchesKeyHash, ownerKeyId, sameSecret } from '../../domain/api-key';
+import { matchesKeyHash, parseApiKey, sameSecret } from '../../domain/api-key';
 import { secretsManagerClient } from '../../shared/clients/secrets-manager';
 import type { ApiConfig, ApiKeySource } from '../../shared/config';
 import { getOrCreate } from '../../shared/get-or-create';
@@ -18,8 +18,13 @@ export interface Caller {
   readonly owner: string;
   /** The admin key may also read and change any owner's link by its code. */
   readonly admin: boolean;
-  /** The owner key's id; null for the admin key. */
+  /** The owner key's or share token's id; null for the admin key. */
   readonly keyId: string | null;
+  /**
+   * The code of the one link a share token reads (only that link and its statistics, only GET and
+   * HEAD: api/shares.ts); null for owner and admin keys, which every route takes.
+   */
+  readonly sharedLink: string | null;
 }
 
 /** A rotated admin key is picked up within this many seconds. */
@@ -41,18 +46,20 @@ async function adminKey(source: ApiKeySource): Promise<string> {
 }
 
 /**
- * The caller a bearer token identifies, or null. An owner key is read from the keys table on every
- * request (strongly consistent), so a revoked key stops working at once.
+ * The caller a bearer token identifies, or null. Owner keys and share tokens are read from the keys
+ * table on every request (strongly consistent), so a revoked one stops working at once. A share token
+ * acts as the owner of its link, within its scope.
  */
 export async function identifyCaller(token: string, config: ApiConfig): Promise<Caller | null> {
-  const keyId = ownerKeyId(token);
-  if (keyId !== null) {
-    const stored = await findApiKey(config.apiKeysTableName, keyId);
-    if (stored !== null && stored.revokedAt === undefined && matchesKeyHash(token, stored.keyHash)) {
-      return { owner: stored.owner, admin: false, keyId };
+  const parsed = parseApiKey(token);
+  if (parsed !== null) {
+    const stored = await findApiKey(config.apiKeysTableName, parsed.keyId);
+    // The hash covers the prefix, so a token of the other kind never matches; the kind check says so outright.
+    if (stored !== null && stored.revokedAt === undefined && (stored.share !== undefined) === (parsed.kind === 'share') && matchesKeyHash(token, stored.keyHash)) {
+      return { owner: stored.owner, admin: false, keyId: parsed.keyId, sharedLink: stored.share ?? null };
     }
   }
-  return sameSecret(token, await adminKey(config.apiKey)) ? { owner: ADMIN_OWNER, admin: true, keyId: null } : null;
+  return sameSecret(token, await adminKey(config.apiKey)) ? { owner: ADMIN_OWNER, admin: true, keyId: null, sharedLink: null } : null;
 }
 
 /**

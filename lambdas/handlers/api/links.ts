@@ -59,7 +59,7 @@ function forwardedHost(event: APIGatewayProxyEventV2): string | undefined {
   return event.headers?.['x-forwarded-host']?.split(',')[0]?.trim() || undefined;
 }
 
-function shortUrlBase(event: APIGatewayProxyEventV2, config: ApiConfig): string {
+export function shortUrlBase(event: APIGatewayProxyEventV2, config: ApiConfig): string {
   return config.publicBaseUrl ?? `https://${forwardedHost(event) ?? event.requestContext.domainName}`;
 }
 
@@ -73,7 +73,7 @@ function shortenerHosts(event: APIGatewayProxyEventV2, config: ApiConfig): strin
 
 type BodyResult = { readonly ok: true; readonly body: Readonly<Record<string, unknown>> } | { readonly ok: false; readonly result: HttpResult };
 
-function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
+export function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
   const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
   if (raw.length > MAX_BODY_BYTES) {
     return { ok: false, result: problem(413, 'payload_too_large', `The request body must be at most ${MAX_BODY_BYTES} bytes.`) };
@@ -90,7 +90,7 @@ function readJsonObject(event: APIGatewayProxyEventV2): BodyResult {
   return { ok: true, body: body as Record<string, unknown> };
 }
 
-function unexpectedFields(body: Readonly<Record<string, unknown>>, allowed: readonly string[]): HttpResult | null {
+export function unexpectedFields(body: Readonly<Record<string, unknown>>, allowed: readonly string[]): HttpResult | null {
   const unexpected = Object.keys(body).filter((field) => !allowed.includes(field));
   if (unexpected.length === 0) return null;
   return problem(400, 'invalid_request', `Unknown field(s) ${unexpected.map((field) => `"${field.slice(0, 64)}"`).join(', ')}: the body may hold ${allowed.join(', ')}.`);
