@@ -6,8 +6,8 @@
 /** @typedef {import('./api-types').StatsResponse} StatsResponse */
 /** @typedef {import('./api-types').LinkView} LinkView */
 /** @typedef {{ links: LinkView[], next: string | null }} LinksPage */
-/** @typedef {{ id: string, label: string | null, createdAt: string, revokedAt: string | null }} Share */
-/** @typedef {Share & { token: string, url: string }} CreatedShare */
+/** @typedef {import('./api-types').ShareView} ShareView */
+/** @typedef {import('./api-types').CreatedShare} CreatedShare */
 
 export class ApiError extends Error {
   /**
@@ -79,7 +79,7 @@ export function apiClient(token) {
     stats: async (code, query, signal) =>
       /** @type {StatsResponse} */ (await call(`${code === null ? '/api' : linkPath(code)}/stats?${query}`, signal)),
     /** @param {string} code @param {AbortSignal} signal */
-    shares: async (code, signal) => /** @type {{ shares: Share[] }} */ (await call(`${linkPath(code)}/shares`, signal)).shares,
+    shares: async (code, signal) => /** @type {{ shares: ShareView[] }} */ (await call(`${linkPath(code)}/shares`, signal)).shares,
     /** @param {string} code @param {string} label @param {AbortSignal} signal */
     createShare: async (code, label, signal) =>
       /** @type {CreatedShare} */ (await call(`${linkPath(code)}/shares`, signal, { method: 'POST', body: label === '' ? {} : { label } })),

@@ -14,7 +14,11 @@ import { readState, statsQuery, writeState } from './view-state.js';
 /** @typedef {import('./view-state.js').ViewState} ViewState */
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {import('./api.js').StatsResponse} StatsResponse */
-/** @typedef {<T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T | undefined>} Run */
+/**
+ * Runs one piece of a view's work: a request and what the view does with its answer, so the page is busy
+ * until both are done. Undefined when it failed (the view says why).
+ * @typedef {<T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T | undefined>} Run
+ */
 
 /**
  * What is on the page: its route (which view), how it shows another state of the same view (new
@@ -23,6 +27,8 @@ import { readState, statsQuery, writeState } from './view-state.js';
  */
 
 const KEY_ITEM = 'click-analytics.api-key';
+const INCOMPLETE_SHARE =
+  "This share address is incomplete: it holds a token but not the link's code. Ask for the address the dashboard showed when the share link was made.";
 
 /** @param {string} id */
 function byId(id) {
@@ -35,7 +41,7 @@ const main = byId('main');
 const forgetKey = byId('forget-key');
 const sharedNote = byId('shared-note');
 
-/** Requests under way: while there are any, the main region is aria-busy. */
+/** Work under way (requests and the drawing of their answers): while there is any, the main region is aria-busy. */
 let pending = 0;
 
 /** @template T @param {Promise<T>} promise */
@@ -125,11 +131,13 @@ function statistics(api, code, state, run) {
   const load = async (next) => {
     const ticket = (latest += 1);
     figures.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
-    const stats = await run((signal) => api.stats(code, statsQuery(next, new Date()), signal));
-    // A newer load has started meanwhile: its figures win.
-    if (stats === undefined || ticket !== latest) return;
-    removeChart?.();
-    removeChart = showFigures(figures, stats);
+    await run(async (signal) => {
+      const stats = await api.stats(code, statsQuery(next, new Date()), signal);
+      // A newer load has started meanwhile: its figures win.
+      if (ticket !== latest) return;
+      removeChart?.();
+      removeChart = showFigures(figures, stats);
+    });
   };
   const controls = statsControls(state, (next) => location.replace(writeState(next)));
   void load(state);
@@ -208,15 +216,17 @@ function linkView(api, code, state, onRefusedKey) {
   /** @type {ReturnType<typeof statistics> | null} */
   let stats = null;
   let shown = state;
-  void requests.run((signal) => api.link(code, signal)).then((link) => {
-    if (link === undefined) {
-      body.replaceChildren();
-      return;
-    }
-    stats = statistics(api, code, shown, requests.run);
-    body.replaceChildren(linkDetails(link), ...stats.elements);
-    if (!shared) body.append(sharesSection(api, code, requests.run));
-  });
+  void requests
+    .run(async (signal) => {
+      const link = await api.link(code, signal);
+      stats = statistics(api, code, shown, requests.run);
+      body.replaceChildren(linkDetails(link), ...stats.elements);
+      if (!shared) body.append(sharesSection(api, code, requests.run));
+      return true;
+    })
+    .then((shown) => {
+      if (shown === undefined) body.replaceChildren();
+    });
   return {
     route: routeOf(state),
     element,
@@ -294,7 +304,8 @@ function render(focus) {
   const code = state.link;
   if (code === null && shared) {
     replaceView(null, false);
-    main.replaceChildren(h('p', { class: 'messages', role: 'alert' }, explain(new ApiError(403, 'forbidden', '', null), true)));
+    main.replaceChildren(h('p', { class: 'messages', role: 'alert' }, INCOMPLETE_SHARE));
+    main.setAttribute('aria-busy', 'false');
     return;
   }
   replaceView(code === null ? overview(api, state, refusedKey) : linkView(api, code, state, refusedKey), focus);

@@ -10,6 +10,13 @@ import uPlot from './vendor/uPlot.esm.js';
 const COLORS = { clicks: '#1f5fbf', uniques: '#1d7a46', botClicks: '#a8501b' };
 const PREVIOUS_DASH = [6, 4];
 const NARROW_WIDTH = 600;
+const DAY_S = 86_400;
+/** uPlot steps by calendar months and years from these lengths on. */
+const MONTH_S = 30 * DAY_S;
+const YEAR_S = 365 * DAY_S;
+const MONTH_STEPS = [...[1, 2, 3, 4, 6].map((months) => months * MONTH_S), ...[1, 2, 5, 10].map((years) => years * YEAR_S)];
+/** Steps of the time axis, no finer than a bucket: days are not cut into hours. Hours keep uPlot's own. */
+const TIME_STEPS = { hour: undefined, day: [...[1, 2, 3, 7, 14].map((days) => days * DAY_S), ...MONTH_STEPS], month: MONTH_STEPS };
 
 /** @param {number} width */
 const heightFor = (width) => (width < NARROW_WIDTH ? 220 : 300);
@@ -50,7 +57,7 @@ export function drawChart(container, stats) {
       height: heightFor(width),
       series,
       scales: { y: { range: (_plot, _min, max) => [0, Math.max(1, max)] } },
-      axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? String(tick) : '')) }],
+      axes: [{ incrs: TIME_STEPS[stats.granularity] }, { values: (_plot, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? String(tick) : '')) }],
       // Time labels in the zone of the answer, not the browser's.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), stats.tz),
     },

@@ -17,6 +17,8 @@ const BREAKDOWNS = [
   { field: 'os', title: 'Operating systems', keyHeading: 'OS' },
 ];
 
+const BUCKET_HEADINGS = { hour: 'Hour', day: 'Day', month: 'Month' };
+
 /**
  * A bucket's start as its wall time in the answer's zone: `t` carries that zone's offset
  * (`2026-11-26T00:00:00-05:00`), so its first characters are the local date and time.
@@ -86,7 +88,7 @@ function seriesTable(stats) {
       h(
         'table',
         { class: 'series' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, `Start of the ${bucket}`), ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, BUCKET_HEADINGS[bucket]), ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
         h('tbody', {}, ...rows),
       ),
     ),

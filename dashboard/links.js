@@ -10,7 +10,7 @@ import { formatCount, h } from './dom.js';
 /**
  * @param {Api} api
  * @param {(code: string) => string} viewOf  The fragment of a link's view, with the controls as they are now.
- * @param {<T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T | undefined>} run  Runs a request of this view; undefined when it failed (already shown).
+ * @param {import('./app.js').Run} run
  */
 export function linksList(api, viewOf, run) {
   const rows = h('tbody');
@@ -37,13 +37,14 @@ export function linksList(api, viewOf, run) {
 
   const load = async () => {
     more.disabled = true;
-    const page = await run((signal) => api.links(next, signal));
+    await run(async (signal) => {
+      const page = await api.links(next, signal);
+      rows.append(...page.links.map(row));
+      next = page.next;
+      more.hidden = next === null;
+      empty.hidden = rows.childElementCount > 0;
+    });
     more.disabled = false;
-    if (page === undefined) return;
-    rows.append(...page.links.map(row));
-    next = page.next;
-    more.hidden = next === null;
-    empty.hidden = rows.childElementCount > 0;
   };
   more.addEventListener('click', () => void load());
 

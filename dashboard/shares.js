@@ -3,9 +3,10 @@
  * until the owner revokes it. A new share's address holds its token and is shown once.
  */
 import { h } from './dom.js';
+import { sharedViewUrl } from './view-state.js';
 
 /** @typedef {import('./api.js').Api} Api */
-/** @typedef {import('./api.js').Share} Share */
+/** @typedef {import('./api.js').ShareView} ShareView */
 
 /** The API's limit on a label. */
 const MAX_LABEL_LENGTH = 64;
@@ -13,7 +14,7 @@ const MAX_LABEL_LENGTH = 64;
 /**
  * @param {Api} api
  * @param {string} code
- * @param {<T>(work: (signal: AbortSignal) => Promise<T>) => Promise<T | undefined>} run  Runs a request of this view; undefined when it failed (already shown).
+ * @param {import('./app.js').Run} run
  */
 export function sharesSection(api, code, run) {
   const rows = h('tbody');
@@ -33,39 +34,41 @@ export function sharesSection(api, code, run) {
     h('button', { type: 'submit' }, 'Create a share link'),
   );
 
-  /** @param {Share} share */
+  /** @param {ShareView} share */
   const row = (share) => {
     const status = h('td', {}, share.revokedAt === null ? 'active' : `revoked ${share.revokedAt.slice(0, 10)}`);
     if (share.revokedAt === null) {
       const revoke = h('button', { type: 'button', class: 'inline' }, 'Revoke');
       revoke.addEventListener('click', async () => {
         revoke.disabled = true;
-        if ((await run((signal) => api.revokeShare(code, share.id, signal).then(() => true))) === true) void refresh();
-        else revoke.disabled = false;
+        await run(async (signal) => {
+          await api.revokeShare(code, share.id, signal);
+          await refresh(signal);
+        });
+        revoke.disabled = false;
       });
       status.append(' ', revoke);
     }
     return h('tr', {}, h('th', { scope: 'row' }, share.label ?? '(no label)'), h('td', {}, share.createdAt.slice(0, 10)), status);
   };
 
-  const refresh = async () => {
-    const shares = await run((signal) => api.shares(code, signal));
-    if (shares === undefined) return;
+  /** @param {AbortSignal} signal */
+  const refresh = async (signal) => {
+    const shares = await api.shares(code, signal);
     rows.replaceChildren(...shares.map(row));
     table.hidden = shares.length === 0;
     none.hidden = shares.length > 0;
   };
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const share = await run((signal) => api.createShare(code, label.value.trim(), signal));
-    if (share === undefined) return;
+  /** @param {import('./api.js').CreatedShare} share */
+  const showCreated = (share) => {
     label.value = '';
-    const address = h('input', { id: 'share-url', readonly: true, value: share.url, 'aria-describedby': 'share-url-note' });
+    const url = sharedViewUrl(share.url, code);
+    const address = h('input', { id: 'share-url', readonly: true, value: url, 'aria-describedby': 'share-url-note' });
     const copy = h('button', { type: 'button' }, 'Copy');
     copy.addEventListener('click', async () => {
       address.select();
-      await navigator.clipboard.writeText(share.url);
+      await navigator.clipboard.writeText(url);
       copy.textContent = 'Copied';
     });
     created.replaceChildren(
@@ -74,10 +77,18 @@ export function sharesSection(api, code, run) {
       h('p', { id: 'share-url-note' }, 'Copy it now: it is shown only this once. Anyone with it sees these statistics until you revoke it.'),
     );
     address.focus();
-    void refresh();
+  };
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void run(async (signal) => {
+      const share = await api.createShare(code, label.value.trim(), signal);
+      showCreated(share);
+      await refresh(signal);
+    });
   });
 
-  void refresh();
+  void run(refresh);
   return h(
     'section',
     { class: 'shares', 'aria-labelledby': 'shares-heading' },

@@ -103,3 +103,17 @@ export function statsQuery(state, now) {
   if (state.includeBots) query.set('includeBots', 'true');
   return query;
 }
+
+/**
+ * The address of a shared view: the API's share URL (`…/dashboard#share=<token>`) with the link's code
+ * added, which the page needs to know what to show: a share token reads its one link, but no route names
+ * that link for it.
+ * @param {string} shareUrl @param {string} code
+ */
+export function sharedViewUrl(shareUrl, code) {
+  const url = new URL(shareUrl);
+  const params = new URLSearchParams(url.hash.slice(1));
+  params.set('link', code);
+  url.hash = params.toString();
+  return url.href;
+}
