@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { BOOTSTRAP_QUALIFIER_CONTEXT, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -76,6 +76,8 @@ export class DashboardSite extends PipelinePart {
   readonly indexFunction: cloudfront.Function;
   readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
   readonly deployment: BucketDeployment;
+  /** The folder deployed: the site's files as they are served below `/dashboard/`. */
+  readonly siteFolder: string;
   /** The role of CDK's deploy-time function that copies the files in; BucketDeployment makes its grants. */
   readonly deploymentRole: iam.Role;
   readonly deploymentLogGroup: logs.LogGroup;
@@ -130,8 +132,9 @@ export class DashboardSite extends PipelinePart {
       description: "Copies the dashboard's files into its bucket at deploy time",
     });
     this.deploymentLogGroup.grantWrite(this.deploymentRole);
+    this.siteFolder = stagedSite();
     this.deployment = new BucketDeployment(this, 'DashboardDeployment', {
-      sources: [Source.asset(stagedSite())],
+      sources: [Source.asset(this.siteFolder)],
       destinationBucket: this.bucket,
       destinationKeyPrefix: `${DASHBOARD_PATH.slice(1)}/`,
       // Browsers ask again each time (an unchanged file is a 304); the edge keeps a file a day, or until the next deploy invalidates it.
@@ -143,6 +146,19 @@ export class DashboardSite extends PipelinePart {
       logGroup: this.deploymentLogGroup,
     });
     this.acknowledgeDeploymentFindings();
+  }
+
+  /**
+   * The objects of the bootstrap asset bucket, as cdk-nag names them in a finding: the account and region
+   * as the stack has them (`<AWS::Region>` for an environment-agnostic stack, `eu-west-1` for one deployed
+   * with a region).
+   */
+  private assetBucketObjects(): string {
+    const stack = Stack.of(this);
+    const named = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    const qualifier: unknown = this.node.tryGetContext(BOOTSTRAP_QUALIFIER_CONTEXT);
+    const bucket = `cdk-${typeof qualifier === 'string' ? qualifier : DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${named(stack.account, 'AccountId')}-${named(stack.region, 'Region')}`;
+    return `arn:<AWS::Partition>:s3:::${bucket}/*`;
   }
 
   /**
@@ -163,7 +179,7 @@ export class DashboardSite extends PipelinePart {
         reason: 'Every object of the dashboard bucket, which holds the site and nothing else: the sync writes and prunes them.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-<AWS::AccountId>-<AWS::Region>/*]`,
+        id: `AwsSolutions-IAM5[Resource::${this.assetBucketObjects()}]`,
         reason: "The CDK bootstrap asset bucket's objects: the site's zip is named by its content hash, known only when the asset is published.",
       },
       {

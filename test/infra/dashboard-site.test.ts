@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { DASHBOARD_CSP, DASHBOARD_SECURITY_HEADERS } from '../../lib/dashboard-files';
+import { DASHBOARD_CSP, DASHBOARD_SECURITY_HEADERS, dashboardFiles } from '../../lib/dashboard-files';
 import { actionsOf, type PolicyStatement, synthesize } from './synth';
 
 const { stack, template, logicalId } = synthesize();
@@ -123,6 +125,18 @@ describe('DashboardSite', () => {
     expect(DASHBOARD_SECURITY_HEADERS['x-content-type-options']).toBe('nosniff');
     expect(DASHBOARD_CSP).toMatch(/script-src 'self';/);
     expect(DASHBOARD_CSP).not.toMatch(/unsafe/);
+  });
+
+  it("deploys the page's files and uPlot under vendor/, not the type-checking files beside them", () => {
+    const deployed = readdirSync(dashboard.siteFolder, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(dashboard.siteFolder, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+      .sort();
+    expect(deployed).toEqual([...dashboardFiles().keys()].sort());
+    expect(deployed).toEqual(expect.arrayContaining(['index.html', 'app.js', 'dashboard.css', 'vendor/uPlot.esm.js', 'vendor/uPlot.min.css']));
+    expect(deployed.filter((file) => /tsconfig|\.d\.ts$/.test(file))).toEqual([]);
+    const source = readFileSync(path.resolve(__dirname, '../../node_modules/uplot/dist/uPlot.esm.js'));
+    expect(readFileSync(path.join(dashboard.siteFolder, 'vendor/uPlot.esm.js')).equals(source)).toBe(true);
   });
 
   it('copies the files under dashboard/ at deploy time, prunes old ones, invalidates the edge, and empties the bucket on delete', () => {
