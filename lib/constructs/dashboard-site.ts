@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { BOOTSTRAP_QUALIFIER_CONTEXT, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { BOOTSTRAP_QUALIFIER_CONTEXT, CfnOutput, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { DASHBOARD_CSP, DASHBOARD_INDEX, DASHBOARD_PATH, dashboardFiles } from '../dashboard-files';
 import { PipelinePart } from './pipeline-part';
 
@@ -18,7 +18,7 @@ import { PipelinePart } from './pipeline-part';
  * Viewer-request function of the dashboard's behaviors: the page's own paths name its index object
  * (S3 knows no directory index). Plain ES5, which both CloudFront Functions runtimes run.
  */
-export const DASHBOARD_INDEX_CODE = [
+const DASHBOARD_INDEX_CODE = [
   'function handler(event) {',
   '  var request = event.request;',
   `  if (request.uri === '${DASHBOARD_PATH}' || request.uri === '${DASHBOARD_PATH}/') request.uri = '${DASHBOARD_PATH}/${DASHBOARD_INDEX}';`,
@@ -41,7 +41,8 @@ export interface DashboardSiteProps {
  * after their content, so a synth reuses the folder an earlier one made and the asset hash stays put.
  */
 function stagedSite(): string {
-  const files = [...dashboardFiles()].sort(([a], [b]) => a.localeCompare(b));
+  // Sorted by code unit, not by locale: the hash must not depend on the machine.
+  const files = [...dashboardFiles()].sort(([a], [b]) => (a < b ? -1 : 1));
   const hash = createHash('sha256');
   for (const [key, file] of files) hash.update(`${key}\0`).update(readFileSync(file.source)).update('\0');
   const folder = path.join(tmpdir(), `click-analytics-dashboard-${hash.digest('hex').slice(0, 16)}`);
@@ -69,7 +70,7 @@ function stagedSite(): string {
  * paths (`/dashboard` and `/dashboard/*`, not `/dashboard*`, which would take codes such as `dashboard2`
  * from the redirect), a function that maps the page's own paths to its index, and the security headers
  * with the same CSP the local front sends. The files are copied in at deploy time, and the edge caches
- * are invalidated then.
+ * are invalidated then. Outputs the page's address.
  */
 export class DashboardSite extends PipelinePart {
   readonly bucket: s3.Bucket;
@@ -146,6 +147,11 @@ export class DashboardSite extends PipelinePart {
       logGroup: this.deploymentLogGroup,
     });
     this.acknowledgeDeploymentFindings();
+
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The dashboard page: paste an owner key from npm run keys',
+      value: `https://${props.distribution.distributionDomainName}${DASHBOARD_PATH}`,
+    });
   }
 
   /**
@@ -167,39 +173,39 @@ export class DashboardSite extends PipelinePart {
    */
   private acknowledgeDeploymentFindings(): void {
     const role = this.deploymentRole;
-    const sync = 'BucketDeployment runs `aws s3 sync --delete` from the zip of the site to the dashboard bucket: it reads that zip, lists and reads both sides, writes, deletes and aborts uploads.';
-    Validations.of(role).acknowledge(
-      { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: sync },
-      { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: sync },
-      { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: sync },
-      { id: 'AwsSolutions-IAM5[Action::s3:DeleteObject*]', reason: sync },
-      { id: 'AwsSolutions-IAM5[Action::s3:Abort*]', reason: sync },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
-        reason: 'Every object of the dashboard bucket, which holds the site and nothing else: the sync writes and prunes them.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::${this.assetBucketObjects()}]`,
-        reason: "The CDK bootstrap asset bucket's objects: the site's zip is named by its content hash, known only when the asset is published.",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudfront:CreateInvalidation and GetInvalidation, as BucketDeployment grants them, to invalidate the dashboard paths once the new files are in.',
-      },
+    const acknowledge = (scope: IConstruct, reason: string, ids: readonly string[]): void =>
+      Validations.of(scope).acknowledge(...ids.map((id) => ({ id, reason })));
+    const wildcards = (findings: readonly string[]): string[] => findings.map((finding) => `AwsSolutions-IAM5[${finding}]`);
+    acknowledge(
+      role,
+      'BucketDeployment runs `aws s3 sync --delete` from the zip of the site to the dashboard bucket: it reads that zip, lists and reads both sides, writes, deletes and aborts uploads.',
+      wildcards(['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:DeleteObject*', 'Action::s3:Abort*']),
     );
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    acknowledge(role, 'Every object of the dashboard bucket, which holds the site and nothing else: the sync writes and prunes them.', wildcards([`Resource::<${bucketId}.Arn>/*`]));
+    acknowledge(
+      role,
+      "The CDK bootstrap asset bucket's objects: the site's zip is named by its content hash, known only when the asset is published.",
+      wildcards([`Resource::${this.assetBucketObjects()}`]),
+    );
+    acknowledge(
+      role,
+      'cloudfront:CreateInvalidation and GetInvalidation, as BucketDeployment grants them, to invalidate the dashboard paths once the new files are in.',
+      wildcards(['Resource::*']),
+    );
+
     const deployFunction = Stack.of(this)
       .node.findAll()
       .find((construct): construct is lambda.Function => construct instanceof lambda.Function && construct.role === role);
     if (deployFunction === undefined) throw new Error('The dashboard deployment created no function with its role');
-    const cdkRuntime = "CDK's BucketDeployment picks its function's Python runtime and ships the handler for it; it runs only during deploys.";
-    const deployTimeOnly =
-      'CloudFormation invokes it during a deploy and waits for its answer: a failure fails the deploy and rolls it back, so there is no event to keep or replay, and nothing to trace at run time.';
-    Validations.of(deployFunction).acknowledge(
-      { id: 'AwsSolutions-L1', reason: cdkRuntime },
-      { id: 'Serverless-LambdaLatestVersion', reason: cdkRuntime },
-      { id: 'Serverless-LambdaDLQ', reason: deployTimeOnly },
-      { id: 'Serverless-LambdaTracing', reason: deployTimeOnly },
-      { id: 'Serverless-LambdaAsyncFailureDestination', reason: deployTimeOnly },
+    acknowledge(deployFunction, "CDK's BucketDeployment picks its function's Python runtime and ships the handler for it; it runs only during deploys.", [
+      'AwsSolutions-L1',
+      'Serverless-LambdaLatestVersion',
+    ]);
+    acknowledge(
+      deployFunction,
+      'CloudFormation invokes it during a deploy and waits for its answer: a failure fails the deploy and rolls it back, so there is no event to keep or replay, and nothing to trace at run time.',
+      ['Serverless-LambdaDLQ', 'Serverless-LambdaTracing', 'Serverless-LambdaAsyncFailureDestination'],
     );
   }
 }

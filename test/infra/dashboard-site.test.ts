@@ -151,6 +151,12 @@ describe('DashboardSite', () => {
     });
   });
 
+  it("outputs the page's address on the distribution", () => {
+    template.hasOutput('DashboardUrl', {
+      Value: { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(edge.distribution), 'DomainName'] }, '/dashboard']] },
+    });
+  });
+
   it('runs the deployment with its own role and log group: no managed policy, logs kept a month', () => {
     const resources = template.toJSON().Resources;
     expect(resources[logicalId(dashboard.deploymentRole)].Properties.ManagedPolicyArns).toBeUndefined();
