@@ -13,7 +13,6 @@ import { readState, statsQuery, writeState } from './view-state.js';
 
 /** @typedef {import('./view-state.js').ViewState} ViewState */
 /** @typedef {import('./api.js').Api} Api */
-/** @typedef {import('./api.js').StatsResponse} StatsResponse */
 /**
  * Runs one piece of a view's work: a request and what the view does with its answer, so the page is busy
  * until both are done. Undefined when it failed (the view says why).
@@ -114,7 +113,7 @@ function viewRequests(messages, shared, onRefusedKey) {
       return undefined;
     }
   };
-  return { run, signal: controller.signal, abort: () => controller.abort() };
+  return { run, abort: () => controller.abort() };
 }
 
 /**
@@ -224,8 +223,8 @@ function linkView(api, code, state, onRefusedKey) {
       if (!shared) body.append(sharesSection(api, code, requests.run));
       return true;
     })
-    .then((shown) => {
-      if (shown === undefined) body.replaceChildren();
+    .then((done) => {
+      if (done === undefined) body.replaceChildren();
     });
   return {
     route: routeOf(state),

@@ -29,7 +29,7 @@ const DAY_MS = 86_400_000;
 export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** @param {string} tz */
-export function isTimeZone(tz) {
+function isTimeZone(tz) {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
@@ -45,10 +45,10 @@ const isGranularity = (value) => GRANULARITIES.some((granularity) => granularity
 const dayOrNull = (value) => (value !== null && DAY_PATTERN.test(value) ? value : null);
 
 /** The day after or before `day` (YYYY-MM-DD), as a calendar date. @param {string} day @param {number} days */
-export const addDays = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+const addDays = (day, days) => new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 
 /** Today's date in a zone. @param {string} tz @param {Date} now */
-export const todayIn = (tz, now) =>
+const todayIn = (tz, now) =>
   new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 
 /**
