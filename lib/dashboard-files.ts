@@ -78,7 +78,7 @@ export const DASHBOARD_CSP = [
 /**
  * The headers every dashboard answer carries, locally and from CloudFront (where a response headers
  * policy adds them, with HSTS, which means nothing over the local front's plain HTTP). No referrer
- * leaves the page: a shared view's token is in the fragment, which browsers never send, and stays so.
+ * leaves the page: whoever a dashboard links to learns nothing of who was looking.
  */
 export const DASHBOARD_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': DASHBOARD_CSP,
