@@ -4,6 +4,7 @@ import { Aggregation } from './constructs/aggregation';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { ClickEnrichment } from './constructs/click-enrichment';
 import { ClickTables } from './constructs/click-tables';
+import { DashboardSite } from './constructs/dashboard-site';
 import { logicalIdOutsideParts } from './constructs/pipeline-part';
 import { RedirectEdge } from './constructs/redirect-edge';
 import { Rollup } from './constructs/rollup';
@@ -19,8 +20,8 @@ const AGGREGATION_LAG_BUDGET = Duration.minutes(5);
 /**
  * Click analytics of the link shortener, one part per pipeline stage (lib/constructs/): redirects at the
  * edge, a click queue drained by enrichment into a raw clicks table, stream aggregation into quarter-hour
- * aggregates, scheduled rollups into daily and monthly ones, and a statistics API; the tables and the
- * alarm topic are shared. Each part owns its resources, grants, alarms and outputs: this class only wires
+ * aggregates, scheduled rollups into daily and monthly ones, a statistics API and the dashboard page that
+ * shows it; the tables and the alarm topic are shared. Each part owns its resources, grants, alarms and outputs: this class only wires
  * them together, and allocates logical IDs as if the parts were not there (see PipelinePart).
  */
 export class ClickAnalyticsStack extends Stack {
@@ -31,6 +32,7 @@ export class ClickAnalyticsStack extends Stack {
   readonly aggregation: Aggregation;
   readonly rollup: Rollup;
   readonly statisticsApi: StatisticsApi;
+  readonly dashboard: DashboardSite;
   /** Logical ID to the path of the element that holds it, to refuse two parts naming a resource alike. */
   private allocatedLogicalIds?: Map<string, string>;
 
@@ -105,6 +107,8 @@ export class ClickAnalyticsStack extends Stack {
       requestsPerMinutePerKey: props.apiKeyRequestsPerMinute,
       routeThrottle: props.apiRouteThrottle,
     });
+    // 6. The dashboard page, on the edge's distribution beside the API it calls.
+    this.dashboard = new DashboardSite(this, 'Dashboard', { distribution: this.edge.distribution });
   }
 
   /**

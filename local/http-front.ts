@@ -3,7 +3,8 @@
  * AWS::ApiGatewayV2::Route resources, payload format 2.0 events, API Gateway's answers
  * for what never reaches a function (no route, bad escape, oversized body, failure), and an
  * HTTP answer, never a dropped connection, to what HTTP itself rejects (a bad Host, a method
- * nothing routes, CONNECT, a request Node cannot parse).
+ * nothing routes, CONNECT, a request Node cannot parse). It also serves the dashboard page's
+ * files (local/dashboard.ts), as the distribution's dashboard behaviors do on AWS.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -19,6 +20,7 @@ import { type AddressInfo, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CONTROL_PATH_PREFIX, type ControlHandler } from './control';
+import { isDashboardPath, serveDashboard } from './dashboard';
 import { LOCAL_ACCOUNT_ID } from '../lambdas/contract';
 import { referencedLogicalId, resourcesOfType } from './template';
 import { TokenBucket, type ThrottleLimits } from './throttle';
@@ -518,7 +520,10 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
     if (authorization.length > 1) return jsonMessage(400, 'Bad Request');
     return toFrontResponse(await served.control({ method, url, authorization: authorization[0] }));
   }
-  const match = matchRoute(served.routes, method, url.split('?')[0]);
+  const rawPath = url.split('?')[0];
+  // CloudFront's dashboard behaviors on AWS: these paths never reach the HTTP API.
+  if (isDashboardPath(rawPath)) return toFrontResponse(await serveDashboard(method, rawPath));
+  const match = matchRoute(served.routes, method, rawPath);
   if (!match) return jsonMessage(404, 'Not Found');
   if (match.route.throttle?.take() === false) return jsonMessage(429, 'Too Many Requests');
   let event: APIGatewayProxyEventV2;

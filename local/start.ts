@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { DASHBOARD_PATH } from '../lib/dashboard-files';
 import { parseFaultPlan } from './faults';
 import { parseEndpointOverrides } from './lambda/functions';
 import { DEMO_CODE, DEMO_URL, startLocalStack, type LocalStack } from './stack';
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
     `click-analytics local stack ready at ${baseUrl}`,
     `  admin API key:  ${generatedKey ? `${apiKey}  (generated; set CLICKS_API_KEY to choose one)` : '(from CLICKS_API_KEY)'}`,
     `  demo link:      ${baseUrl}/${DEMO_CODE} -> ${DEMO_URL}`,
+    `  dashboard:      ${baseUrl}${DASHBOARD_PATH}   (paste an owner key, or the admin key)`,
     `  stats:          ${baseUrl}/api/links/${DEMO_CODE}/stats`,
     `                  curl -H "Authorization: Bearer ${keyShown}" ${baseUrl}/api/links/${DEMO_CODE}/stats`,
     `  owner keys:     ${dataDir === path.resolve('.data') ? '' : `DATA_DIR=${dataDir} `}npm run keys -- create --owner NAME   (also list, revoke)`,

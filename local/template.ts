@@ -13,7 +13,8 @@ import { isRecord, type CfnResource, type CfnTemplate } from './types';
  * Synthesizes the stack as bin/app.ts builds it (environment-agnostic, as with no AWS
  * profile; pseudo parameters resolve locally). With `outdir`, assets are bundled there exactly as
  * `cdk synth` bundles them (esbuild, the house construct's options), and each function's resource
- * names its bundle directory in `aws:asset:path`; without it, esbuild does not run.
+ * names its bundle directory in `aws:asset:path`; without it, esbuild does not run and no asset is copied
+ * (the dashboard deployment's AWS CLI layer alone is 22 MB).
  *
  * Only what never changes a resource is left out, to start faster: the built-in CloudFormation
  * validation (a WebAssembly engine that took about 2-3 s of the 4-6 s synth; `cdk synth` and the
@@ -27,7 +28,7 @@ export function synthesizeTemplate(context: Record<string, unknown> = {}, outdir
     analyticsReporting: false,
     context:
       outdir === undefined
-        ? { 'aws:cdk:bundling-stacks': [], ...context }
+        ? { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true, ...context }
         : { 'aws:cdk:enable-asset-metadata': true, ...context },
   });
   const stack = new ClickAnalyticsStack(app, STACK_ID, stackPropsFromContext(app.node));

@@ -36,8 +36,9 @@ export function checkShareLabel(input: unknown): ShareLabelCheck {
 
 /**
  * The dashboard address that opens the share: the token rides in the fragment, which browsers never
- * send, so it reaches no server, proxy or access log.
+ * send, so it reaches no server, proxy or access log; the link's code tells the page which link it
+ * reads (no route names it for the token).
  */
-export function shareDashboardUrl(shortLinkBase: string, token: string): string {
-  return `${shortLinkBase}/${OWN_PATH_SEGMENTS.dashboard}#share=${token}`;
+export function shareDashboardUrl(shortLinkBase: string, token: string, code: string): string {
+  return `${shortLinkBase}/${OWN_PATH_SEGMENTS.dashboard}#${new URLSearchParams({ share: token, link: code }).toString()}`;
 }

@@ -178,7 +178,8 @@ export class RedirectEdge extends PipelinePart {
       },
       {
         id: 'AwsSolutions-CFR3',
-        reason: 'Nothing is cached, so every request reaches the HTTP API, whose access log records it.',
+        reason:
+          "Redirects and API calls are not cached, so each reaches the HTTP API, whose access log records it; the dashboard's static files, the same for every viewer, are not worth a log of their own.",
       },
       {
         id: 'AwsSolutions-CFR4',

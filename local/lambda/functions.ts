@@ -1,5 +1,5 @@
 /**
- * Every AWS::Lambda::Function of the synthesized template, run from the bundle `cdk synth` built
+ * Every AWS::Lambda::Function of the synthesized template that runs at run time, from the bundle `cdk synth` built
  * for it, in execution environments with the template's timeout, memory, environment and
  * concurrency limit.
  */
@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../../lambdas/contract';
-import { resolveIntrinsics, resourcesOfType, type PhysicalValues } from '../template';
+import { referencedLogicalId, resolveIntrinsics, resourcesOfType, type PhysicalValues } from '../template';
 import { asRecord, isRecord, type CfnTemplate } from '../types';
 import { FunctionPool } from './function-pool';
 import { environmentProcesses } from './processes';
@@ -30,8 +30,23 @@ export interface FunctionDefinition {
   readonly environment: Readonly<Record<string, string>>;
 }
 
+/**
+ * Functions only CloudFormation invokes, while deploying: the providers of custom resources (CDK's
+ * BucketDeployment, which copies the dashboard's files into S3). Nothing is deployed locally, so they
+ * never run here; the local front serves the dashboard's files itself.
+ */
+function deployTimeFunctions(template: CfnTemplate): Set<string> {
+  const providers = Object.values(template.Resources)
+    .filter((resource) => resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource')
+    .map((resource) => referencedLogicalId(resource.Properties?.ServiceToken));
+  return new Set(providers.filter((logicalId): logicalId is string => logicalId !== undefined));
+}
+
+/** Every function of the template that runs at run time (not only while deploying), as the local stack runs it. */
 export function functionDefinitions(template: CfnTemplate, physical: PhysicalValues, assemblyDir: string): FunctionDefinition[] {
-  return resourcesOfType(template, 'AWS::Lambda::Function').map(({ logicalId, resource }) => {
+  const deployTime = deployTimeFunctions(template);
+  const runTime = resourcesOfType(template, 'AWS::Lambda::Function').filter(({ logicalId }) => !deployTime.has(logicalId));
+  return runTime.map(({ logicalId, resource }) => {
     const assetPath = resource.Metadata?.[ASSET_PATH_METADATA_KEY];
     if (typeof assetPath !== 'string') {
       throw new Error(`Function ${logicalId} has no ${ASSET_PATH_METADATA_KEY} metadata: synthesize with bundling and asset metadata`);

@@ -122,7 +122,7 @@ describe('owners and keys on the local stack', () => {
     const shared = await api(`/api/links/${code}/shares`, { method: 'POST', body: JSON.stringify({ label: 'launch' }) }, alice);
     expect(shared.status).toBe(201);
     const { id, token, url } = (await shared.json()) as { id: string; token: string; url: string };
-    expect(url).toBe(`${new URL(url).origin}/dashboard#share=${token}`);
+    expect(url).toBe(`${new URL(url).origin}/dashboard#share=${token}&link=${code}`);
     expect((await api(`/api/links/${code}/stats?granularity=day`, {}, token)).status).toBe(200);
     expect((await api(`/api/links/${code}`, { method: 'DELETE' }, token)).status).toBe(403);
 

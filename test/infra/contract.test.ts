@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { ENV } from '../../lambdas/contract';
 import { synthesize } from './synth';
 
-/** Variables the platform or Powertools define: not ours to name in the contract. */
-const PLATFORM_VARIABLES = new Set(['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS']);
+/** Variables the platform, Powertools or CDK (on its dashboard deployment function) define: not ours to name in the contract. */
+const PLATFORM_VARIABLES = new Set(['POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS', 'AWS_CA_BUNDLE']);
 
 describe('the shared contract (lambdas/contract.ts)', () => {
   const { template } = synthesize({ publicBaseUrl: 'https://sho.rt' });

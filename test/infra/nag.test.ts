@@ -25,6 +25,13 @@ describe.each([
     expect(findings(stack)).toEqual([]);
   });
 
+  it('reports nothing for a stack deployed to an account and region (as `cdk synth` makes it)', () => {
+    const stack = new ClickAnalyticsStack(new App({ context: SKIP_BUNDLING }), 'NagEnvironment', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    expect(findings(stack)).toEqual([]);
+  });
+
   it('reports nothing with every option set', () => {
     const stack = new ClickAnalyticsStack(new App({ context: SKIP_BUNDLING }), 'NagOptions', {
       alarmEmail: 'ops@example.com',

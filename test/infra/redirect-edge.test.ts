@@ -5,6 +5,9 @@ const synthesized = synthesize();
 const { stack, template, logicalId, actionsOn } = synthesized;
 const { edge, tables } = stack;
 
+const viewerFunction = (): { FunctionCode: string; FunctionConfig: { Runtime: string } } =>
+  template.toJSON().Resources[logicalId(edge.viewerRequestFunction)].Properties;
+
 describe('RedirectEdge', () => {
   it('wires the redirect environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -66,12 +69,13 @@ describe('RedirectEdge', () => {
       DistributionConfig: Match.objectLike({
         HttpVersion: 'http2and3',
         PriceClass: 'PriceClass_100',
-        Origins: [
+        // Beside the dashboard's bucket (test/infra/dashboard-site.test.ts).
+        Origins: Match.arrayWith([
           Match.objectLike({
             DomainName: { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [logicalId(edge.httpApi), 'ApiEndpoint'] }] }] },
             CustomOriginConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] }),
           }),
-        ],
+        ]),
         DefaultCacheBehavior: Match.objectLike({
           // Managed-CachingDisabled and Managed-AllViewerExceptHostHeader.
           CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
@@ -87,9 +91,7 @@ describe('RedirectEdge', () => {
   });
 
   it('copies the viewer Host into x-forwarded-host at the edge, dropping a spoofed one', () => {
-    const functions = Object.values(template.findResources('AWS::CloudFront::Function'));
-    expect(functions).toHaveLength(1);
-    const properties = (functions[0] as { Properties: { FunctionCode: string; FunctionConfig: { Runtime: string } } }).Properties;
+    const properties = viewerFunction();
     expect(properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
     // Run the function code as CloudFront would, on a request with a spoofed header.
     const handler = new Function(`${properties.FunctionCode}; return handler;`)() as (event: unknown) => {
@@ -105,8 +107,7 @@ describe('RedirectEdge', () => {
   it('passes the viewer IP to the origin in true-client-ip, dropping spoofed client-address headers', () => {
     // The managed AllViewerExceptHostHeader policy forwards viewer headers only: CloudFront never adds
     // CloudFront-Viewer-Address to the origin request, so the function must carry the viewer IP itself.
-    const functions = Object.values(template.findResources('AWS::CloudFront::Function'));
-    const code = (functions[0] as { Properties: { FunctionCode: string } }).Properties.FunctionCode;
+    const code = viewerFunction().FunctionCode;
     const handler = new Function(`${code}; return handler;`)() as (event: unknown) => {
       headers: Record<string, { value: string } | undefined>;
     };

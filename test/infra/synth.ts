@@ -5,8 +5,11 @@ import type { IConstruct } from 'constructs';
 import { ClickAnalyticsStack } from '../../lib/click-analytics-stack';
 import type { ClickAnalyticsStackProps } from '../../lib/stack-props';
 
-/** Context that skips esbuild: template assertions need no bundle. */
-export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+/**
+ * Context that skips esbuild and leaves assets where they are: template assertions need no bundle, and
+ * no copy of the AWS CLI layer (22 MB, the dashboard deployment's) in a new folder per synth.
+ */
+export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [], 'aws:cdk:disable-asset-staging': true };
 
 export interface PolicyStatement {
   readonly Action: string | readonly string[];

@@ -75,7 +75,7 @@ describe('making, listing and revoking share links', () => {
     const share = answer.body as unknown as CreatedShare;
     expect(share).toEqual({ id: expect.stringMatching(/^[a-z0-9]{12}$/), token: expect.stringMatching(TOKEN_SHAPE), label: null, createdAt: expect.any(String), url: expect.any(String) });
     expect(share.token.slice(3, 15)).toBe(share.id);
-    expect(share.url).toBe(`https://short.example/dashboard#share=${share.token}`);
+    expect(share.url).toBe(`https://short.example/dashboard#share=${share.token}&link=shared-a`);
 
     const { Item } = await local.dynamo.send(new GetItemCommand({ TableName: API_TABLES.API_KEYS_TABLE_NAME, Key: { keyId: { S: share.id } }, ConsistentRead: true }));
     expect(unmarshall(Item ?? {})).toEqual({ keyId: share.id, owner: 'alice', keyHash: apiKeyHash(share.token), createdAt: share.createdAt, share: 'shared-a' });

@@ -66,7 +66,12 @@ describe('share labels', () => {
 
 describe('share dashboard URLs', () => {
   it('carries the token in the fragment of the dashboard page, which browsers never send', () => {
-    const url = new URL(shareDashboardUrl('https://sho.rt', 'cs_abcdefghijkl_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn'));
-    expect([url.origin, url.pathname, url.search, url.hash]).toEqual(['https://sho.rt', '/dashboard', '', '#share=cs_abcdefghijkl_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn']);
+    const url = new URL(shareDashboardUrl('https://sho.rt', 'cs_abcdefghijkl_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn', 'launch_2'));
+    expect([url.origin, url.pathname, url.search, url.hash]).toEqual([
+      'https://sho.rt',
+      '/dashboard',
+      '',
+      '#share=cs_abcdefghijkl_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn&link=launch_2',
+    ]);
   });
 });

@@ -479,7 +479,7 @@ const SCHEMAS: Readonly<Record<SchemaName, Schema>> = {
       type: 'string',
       format: 'uri',
       description:
-        'The dashboard with the token in the fragment (`<short-link base>/dashboard#share=<token>`): browsers never send a fragment, ' +
+        'The dashboard with the token in the fragment (`<short-link base>/dashboard#share=<token>&link=<code>`): browsers never send a fragment, ' +
         'so the token reaches no server, proxy or log.',
     },
   } satisfies Record<keyof CreatedShare, Schema>),

@@ -71,7 +71,7 @@ export async function createShare(event: APIGatewayProxyEventV2, context: LinksC
       return problem(409, 'conflict', `This link has ${MAX_SHARES_PER_LINK} share links, the most it may have (revoked ones count).`);
     }
     if (stored !== 'id-taken') {
-      const created: CreatedShare = { id: keyId, token: key, label: checked.label, createdAt: stored.createdAt, url: shareDashboardUrl(shortUrlBase(event, config), key) };
+      const created: CreatedShare = { id: keyId, token: key, label: checked.label, createdAt: stored.createdAt, url: shareDashboardUrl(shortUrlBase(event, config), key, code) };
       return json(201, created, { 'cache-control': 'no-store' });
     }
   }
