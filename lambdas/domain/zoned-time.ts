@@ -1,4 +1,5 @@
 /** Wall-clock time in IANA time zones, from the built-in Intl data (no library needed). */
+import { BoundedCache } from './bounded-cache';
 
 export interface WallTime {
   year: number;
@@ -49,7 +50,8 @@ export function canonicalTimeZone(timeZone: string): string | null {
   return canonical;
 }
 
-export function wallTimeAt(instantMs: number, timeZone: string): WallTime {
+/** The wall time as Intl computes it: exact, and slow (a formatToParts call, several microseconds). */
+function intlWallTimeAt(instantMs: number, timeZone: string): WallTime {
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(instantMs)) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
@@ -67,10 +69,43 @@ export function wallTimeAt(instantMs: number, timeZone: string): WallTime {
 const wallTimeAsUtcMs = (wall: WallTime): number =>
   Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second);
 
+/** Offset in minutes at an instant, from Intl (fractional for historic local mean times such as -00:44:30). */
+function intlOffsetMinutesAt(instantMs: number, timeZone: string): number {
+  const wholeSecond = Math.floor(instantMs / 1000) * 1000;
+  return (wallTimeAsUtcMs(intlWallTimeAt(wholeSecond, timeZone)) - wholeSecond) / 60_000;
+}
+
+/**
+ * Offsets are asked for the same few windows over and over (every bucket boundary and item of a
+ * query; the same hours query after query), and Intl is the slowest part of a stats query, so the
+ * offset at the start of each 15-minute window is kept. When a window's start and the next one's
+ * agree, no transition lies between them (zones change offset months apart), and every instant of the
+ * window has that offset; a window holding a transition asks Intl for the instant itself.
+ */
+const OFFSET_WINDOW_MS = 15 * 60_000;
+const windowOffsets = new BoundedCache<number>(50_000);
+const windowOffset = (window: number, timeZone: string): number =>
+  windowOffsets.get(`${timeZone}\n${window}`, () => intlOffsetMinutesAt(window * OFFSET_WINDOW_MS, timeZone));
+
 /** Offset of the zone from UTC at an instant, in minutes (e.g. -300 for New York in winter). */
 export function offsetMinutesAt(instantMs: number, timeZone: string): number {
+  const window = Math.floor(instantMs / OFFSET_WINDOW_MS);
+  const offset = windowOffset(window, timeZone);
+  return offset === windowOffset(window + 1, timeZone) ? offset : intlOffsetMinutesAt(instantMs, timeZone);
+}
+
+/** The wall-clock time in the zone at an instant (to the second). */
+export function wallTimeAt(instantMs: number, timeZone: string): WallTime {
   const wholeSecond = Math.floor(instantMs / 1000) * 1000;
-  return (wallTimeAsUtcMs(wallTimeAt(wholeSecond, timeZone)) - wholeSecond) / 60_000;
+  const wall = new Date(wholeSecond + offsetMinutesAt(wholeSecond, timeZone) * 60_000);
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+  };
 }
 
 const DAY_MS = 86_400_000;
