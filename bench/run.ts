@@ -11,8 +11,9 @@
  *    and each function's bundle size and init duration (bench/redirect-latency.ts);
  * 3. enrichment events/s on one core vs JSON.parse alone and vs the sum of its parts (bench/enrichment.ts);
  * 4. the visitor sketch: error at 1M visitors, small-set exactness, size, adds/s (bench/uniques.ts);
- * 5. DynamoDB write units and write requests per click for a hot link and 1,000 Zipf links, and
- *    the 90-day daily stats query's requests and p50/p99 beside a GetItem (bench/statistics.ts).
+ * 5. the dashboard's default reads of a link (7 days hourly, 90 days daily, 12 months monthly): p50/p99,
+ *    requests and read units beside a single Query; then DynamoDB write units and write requests per
+ *    click for a hot link and 1,000 Zipf links (bench/statistics.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
