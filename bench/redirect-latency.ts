@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FUNCTION_METADATA } from '../lambdas/contract';
 import { DEMO_CODE } from '../local/stack';
 import { resourcesOfType } from '../local/template';
 import { removeDataDir, startLocalStackProcess, type LocalStackProcess } from '../test/fixtures/local/local-stack-process';
@@ -207,11 +208,15 @@ function unsentAtShutdown(output: string): number {
 const coldStartsOf = (output: string, prefix: string): number =>
   reports(output).filter((report) => report.functionName.startsWith(prefix) && report.initMs !== undefined).length;
 
-/** Each function's index.mjs, found through its asset path in the synthesized template. */
+/**
+ * Each of our functions' index.mjs, found through its asset path in the synthesized template. Functions
+ * CDK adds itself (the dashboard's BucketDeployment handler) carry no entry metadata and are left out.
+ */
 function bundleSizes(dataDir: string): Map<string, number> {
   const assemblyDir = path.join(dataDir, 'cdk.out');
   const sizes = new Map<string, number>();
   for (const { logicalId, resource } of resourcesOfType(readSynthesizedTemplate(dataDir), 'AWS::Lambda::Function')) {
+    if (resource.Metadata?.[FUNCTION_METADATA.entry] === undefined) continue;
     const assetPath = resource.Metadata?.['aws:asset:path'];
     if (typeof assetPath !== 'string') throw new Error(`${logicalId} has no aws:asset:path metadata`);
     sizes.set(logicalId, statSync(path.join(assemblyDir, assetPath, 'index.mjs')).size);
