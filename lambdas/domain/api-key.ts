@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ADMIN_OWNER } from '../contract';
 import { OWNER_PATTERN } from './click';
+import { randomSymbols } from './random-symbols';
 
 const KEY_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -35,18 +36,6 @@ export interface NewApiKey {
 export interface ParsedApiKey {
   readonly kind: ApiKeyKind;
   readonly keyId: string;
-}
-
-/** `length` symbols of the alphabet, each equally likely (bytes past the last whole multiple are skipped). */
-function randomSymbols(alphabet: string, length: number, randomBytes: (n: number) => Uint8Array): string {
-  const limit = 256 - (256 % alphabet.length);
-  let text = '';
-  while (text.length < length) {
-    for (const byte of randomBytes(length - text.length)) {
-      if (byte < limit && text.length < length) text += alphabet[byte % alphabet.length];
-    }
-  }
-  return text;
 }
 
 /** A new key of that kind; randomBytes is node:crypto's in production, injected so tests can drive it. */

@@ -1,4 +1,5 @@
 /** Short codes: what a path segment must look like to be looked up, and how new ones are minted. */
+import { randomSymbols } from './random-symbols';
 
 export const SHORT_CODE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -23,8 +24,6 @@ export type CodeCheck = { ok: true; code: string } | { ok: false; error: string 
 
 export const MIN_CUSTOM_CODE_LENGTH = 3;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-/** Largest multiple of 62 below 256: bytes at or above it are rejected so every symbol is equally likely. */
-const UNBIASED_BYTE_LIMIT = 256 - (256 % BASE62.length);
 
 function isReserved(code: string): boolean {
   return RESERVED_CODES.has(code.toLowerCase());
@@ -53,11 +52,5 @@ export function generateShortCode(randomBytes: (n: number) => Uint8Array, length
   if (!Number.isInteger(length) || length < 1 || length > 64) {
     throw new RangeError(`short code length must be an integer from 1 to 64, got ${length}`);
   }
-  let code = '';
-  while (code.length < length) {
-    for (const byte of randomBytes(length - code.length)) {
-      if (byte < UNBIASED_BYTE_LIMIT && code.length < length) code += BASE62[byte % BASE62.length];
-    }
-  }
-  return code;
+  return randomSymbols(BASE62, length, randomBytes);
 }
