@@ -21,34 +21,18 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { linkTarget, ownerTarget } from '../domain/aggregate-state';
-import { dayBounds, localDayOf } from '../domain/buckets';
 import { parseShortCode } from '../domain/short-code';
-import { buildStats, parseStatsQuery, planStats, type StatsQuery, type StatsSubject } from '../domain/stats';
-import { apiConfig, type ApiConfig } from '../shared/config';
-import { bearerToken, json, problem, withoutBodyFor, type HttpResult } from '../shared/http';
-import { getOrCreate } from '../shared/get-or-create';
-import { CachedLinkLookup } from '../shared/link-cache';
+import { apiConfig } from '../shared/config';
+import { bearerToken, problem, withoutBodyFor, type HttpResult } from '../shared/http';
 import { observeInvocation } from '../shared/observability';
-import { getLink, type LinkRecord } from '../tables/links';
-import { readStats } from '../tables/stats-reads';
 import { identifyCaller, rateLimited } from './api/caller';
 import { exportLink, exportOwner } from './api/export';
-import { changeLink, createLink, listLinks, ownedLink, readLink, RECENT_CLICKS_DAYS, removeLink, unknownLink, type LinksContext } from './api/links';
+import { changeLink, createLink, listLinks, ownedLink, readLink, removeLink, unknownLink, type LinksContext } from './api/links';
 import { openApiResponse } from './api/openapi';
 import { createShare, listShares, revokeShare, SHARE_READABLE_ROUTES, shareScopeRefusal } from './api/shares';
+import { linkStatsRoute, recentClicks, statsRoute } from './api/stats';
 
 const logger = new Logger({ serviceName: 'api' });
-
-/**
- * A link's owner never changes, so the statistics routes check it through a cache: a dashboard's
- * queries then cost no GetItem each. A link deleted meanwhile shows its statistics to its own owner
- * (never to a share token) for at most this long.
- */
-const STATS_LINK_CACHE_SECONDS = 60;
-const statsLinkLookups = new Map<string, CachedLinkLookup<LinkRecord>>();
-const statsLinkLookup = (config: ApiConfig): CachedLinkLookup<LinkRecord> =>
-  getOrCreate(statsLinkLookups, config.linksTableName, () => new CachedLinkLookup((code) => getLink(config.linksTableName, code), STATS_LINK_CACHE_SECONDS));
 
 /** The routes the document in api/openapi.ts describes, one entry per name. */
 export type Route =
@@ -106,33 +90,6 @@ function linkRead(match: RouteMatch | null, method: string): string | null {
 const routedMethod = (method: string): string => (method === 'HEAD' ? 'GET' : method);
 export const allowedMethods = (methods: readonly Method[]): string => methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])).join(', ');
 
-async function stats(event: APIGatewayProxyEventV2, config: ApiConfig, subject: StatsSubject): Promise<HttpResult> {
-  const now = new Date();
-  const parsed = parseStatsQuery(event.queryStringParameters ?? {}, now);
-  if (!parsed.ok) return problem(400, 'invalid_request', parsed.error);
-  const planned = planStats(parsed.query, config.reportingTimeZone, now);
-  if (!planned.ok) return problem(400, 'invalid_request', planned.error);
-
-  const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
-  const { sources, items } = await readStats(config, target, planned.plan, config.reportingTimeZone, now);
-  return json(200, buildStats(subject, parsed.query, sources, items), { 'cache-control': 'private, no-store' });
-}
-
-/**
- * Human clicks of the link over the last RECENT_CLICKS_DAYS days (today and the days before it in the
- * reporting zone), as the stats route counts them: closed days read a daily item each, not 96 quarters.
- */
-async function recentClicks(config: ApiConfig, code: string, now: Date): Promise<number> {
-  const today = localDayOf(now.getTime(), config.reportingTimeZone);
-  const firstDay = new Date(Date.parse(`${today}T00:00:00Z`) - (RECENT_CLICKS_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-  const from = new Date(dayBounds(firstDay, config.reportingTimeZone).startMs);
-  const query: StatsQuery = { from, to: now, granularity: 'day', tz: config.reportingTimeZone, top: null, includeBots: false, compare: null };
-  const planned = planStats(query, config.reportingTimeZone, now);
-  if (!planned.ok) throw new Error(`the recent-clicks query was refused: ${planned.error}`);
-  const { sources, items } = await readStats(config, linkTarget(code), planned.plan, config.reportingTimeZone, now);
-  return buildStats({ link: code }, query, sources, items).totals.clicks;
-}
-
 const unauthorized = (): HttpResult =>
   problem(401, 'unauthorized', 'A valid API key is required: send "Authorization: Bearer <key>".', { 'www-authenticate': 'Bearer' });
 
@@ -168,15 +125,11 @@ async function dispatch(event: APIGatewayProxyEventV2, context: LinksContext, ro
   const { config, caller } = context;
   if (route.name === 'openapi') return openApiResponse();
   if (route.name === 'links') return method === 'POST' ? createLink(event, context) : listLinks(event, context);
-  if (route.name === 'owner-stats') return stats(event, config, { owner: caller.owner });
+  if (route.name === 'owner-stats') return statsRoute(event, config, { owner: caller.owner });
   if (route.name === 'owner-export') return exportOwner(event, context);
   const code = parseShortCode(route.code);
   if (code === null) return unknownLink();
-  if (route.name === 'link-stats') {
-    // A share token reads the table itself: deleting a link must cut its viewers off at once.
-    const owned = caller.sharedLink === null ? await ownedLink(context, code, (wanted) => statsLinkLookup(config).get(wanted)) : await ownedLink(context, code);
-    return owned === null ? unknownLink() : stats(event, config, { link: code });
-  }
+  if (route.name === 'link-stats') return linkStatsRoute(event, context, code);
   if (route.name === 'link-export') {
     const link = await ownedLink(context, code);
     return link === null ? unknownLink() : exportLink(event, context, link);

@@ -4,7 +4,6 @@
  * (lambdas/domain/export.ts). The next page's URL is in the `Link` header, its cursor in `X-Next-Cursor`.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { linkTarget } from '../../domain/aggregate-state';
 import {
   assemblePage,
   bucketRows,
@@ -23,13 +22,13 @@ import {
   type LinkRows,
 } from '../../domain/export';
 import { OWN_PATH_SEGMENTS } from '../../domain/short-code';
-import { buildStats, type StatsPlan, type StatsSubject } from '../../domain/stats';
+import type { StatsPlan, StatsSubject } from '../../domain/stats';
 import type { ApiConfig } from '../../shared/config';
 import { problem, type HttpResult } from '../../shared/http';
 import { getLink, listOwnerLinks, type LinkRecord } from '../../tables/links';
 import { readLinkClicks } from '../../tables/raw-clicks';
-import { readStats } from '../../tables/stats-reads';
 import type { LinksContext } from './links';
+import { statsOf } from './stats';
 
 /** The Content-Type of each format's pages. */
 export const EXPORT_CONTENT_TYPES: Readonly<Record<ExportFormat, string>> = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson' };
@@ -43,8 +42,7 @@ async function* rawRows(config: ApiConfig, request: ExportRequest, code: string,
 
 /** The link's buckets as the stats route answers them: its reads (the levels of each day, as of now) and its series. */
 async function* bucketRowsOf(config: ApiConfig, request: ExportRequest, plan: StatsPlan, code: string, after: string | null): AsyncGenerator<ExportRow, void, undefined> {
-  const { sources, items } = await readStats(config, linkTarget(code), plan, config.reportingTimeZone, new Date());
-  yield* bucketRows(code, buildStats({ link: code }, request.query, sources, items).series, after);
+  yield* bucketRows(code, (await statsOf(config, { link: code }, request.query, plan, new Date())).series, after);
 }
 
 function linkRows(config: ApiConfig, request: ExportRequest, link: { code: string; createdAt: string | null }, after: string | null): LinkRows {
