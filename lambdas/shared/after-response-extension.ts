@@ -100,7 +100,7 @@ export interface InvokeEvent {
 }
 
 export interface InternalExtensionOptions {
-  /** `Lambda-Extension-Name`: any name that matches no file in /opt/extensions makes the extension internal. */
+  /** `Lambda-Extension-Name`: a name that matches no file in /opt/extensions makes the extension internal. */
   readonly name: string;
   /** `host:port` of the Runtime API (`AWS_LAMBDA_RUNTIME_API`); outside Lambda it is unset and nothing starts. */
   readonly runtimeApi: string | undefined;

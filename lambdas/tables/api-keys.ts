@@ -184,7 +184,7 @@ export function revokeApiKey(tableName: string, keyId: string, client: DynamoDBD
   return revoke(tableName, keyId, null, client);
 }
 
-/** Like revokeApiKey, for a share token of this link only: any other key, or a share of another link, is 'unknown'. */
+/** Like revokeApiKey, for a share token of this link only: another key, or a share of another link, is 'unknown'. */
 export function revokeLinkShare(tableName: string, code: string, keyId: string): Promise<Revocation> {
   return revoke(tableName, keyId, code, dynamoDocumentClient());
 }
