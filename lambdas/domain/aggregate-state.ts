@@ -182,9 +182,10 @@ function boundedBreakdowns(state: AggregateState, available: number): Record<Bre
 
 /**
  * Attribute map fragment shared by every aggregate item: { clicks, botClicks, uniques, visitors
- * (Uint8Array), breakdowns, foldedKeys (only when some key was folded) }, at most MAX_STATE_BYTES.
+ * (Uint8Array), breakdowns, foldedKeys (only when some key was folded) }, at most `maxBytes`
+ * (MAX_STATE_BYTES unless the item holds two states).
  */
-export function stateToAttributes(state: AggregateState): Record<string, unknown> {
+export function stateToAttributes(state: AggregateState, maxBytes = MAX_STATE_BYTES): Record<string, unknown> {
   const fixed = {
     clicks: state.clicks,
     botClicks: state.botClicks,
@@ -195,7 +196,7 @@ export function stateToAttributes(state: AggregateState): Record<string, unknown
   // Counted as if every key were folded, the most foldedKeys can take; the breakdowns map's own overhead too.
   const mostFolded = byDimension((dimension) => state.foldedKeys[dimension] + Object.keys(state.breakdowns[dimension]).length);
   const overhead = itemBytes({ ...fixed, foldedKeys: mostFolded, breakdowns: byDimension(counts) });
-  const breakdowns = boundedBreakdowns(state, MAX_STATE_BYTES - overhead);
+  const breakdowns = boundedBreakdowns(state, maxBytes - overhead);
   const foldedKeys = Object.fromEntries(
     BREAKDOWN_DIMENSIONS.filter((dimension) => breakdowns[dimension].foldedKeys > 0).map((dimension) => [dimension, breakdowns[dimension].foldedKeys]),
   );

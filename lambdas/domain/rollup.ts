@@ -29,6 +29,14 @@ export interface PeriodItem {
   events: number;
   updatedAt: string;
   expiresAt?: number;
+  /** Monthly items: the latest day whose daily item is merged in (absent in items written before it existed). */
+  latestDay?: string;
+  /**
+   * Monthly items while their latest day is today: the month without that day's daily item. The Stats
+   * API answers a month whose only unfinished day is today from it and today's quarter-hour items,
+   * instead of reading the month's daily items too (docs/statistics.md, Stats API).
+   */
+  withoutLatestDay?: AggregateState;
 }
 
 export interface PendingRollup {
@@ -56,15 +64,26 @@ export function rollupDay(target: string, day: string, tz: string, quarterItems:
   return { ...periodItem(target, day, tz, state, now), expiresAt: addDaysEpochSeconds(new Date(startMs), DAILY_RETENTION_DAYS) };
 }
 
-/** Monthly item from the daily items of that month (others ignored); no expiresAt. */
+/**
+ * Monthly item from the daily items of that month (others ignored); no expiresAt. While its latest
+ * day is today (or later) in the zone, it also holds the month without that day: sketches merge but
+ * cannot be subtracted, so that state is merged here, from the same daily items.
+ */
 export function rollupMonth(target: string, month: string, tz: string, dailyItems: readonly PeriodItem[], now: Date): PeriodItem {
   monthBounds(month, tz); // Throws on a malformed month or zone, as rollupDay does.
-  const state = emptyState();
-  for (const item of dailyItems) {
+  const days = dailyItems.filter((item) => {
     assertTarget(item, target);
-    if (monthOfDay(item.period) === month) mergeInto(state, item.state);
-  }
-  return periodItem(target, month, tz, state, now);
+    return monthOfDay(item.period) === month;
+  });
+  const state = emptyState();
+  for (const item of days) mergeInto(state, item.state);
+  const monthly = periodItem(target, month, tz, state, now);
+  if (days.length === 0) return monthly;
+  const latestDay = days.reduce((latest, item) => (item.period > latest ? item.period : latest), days[0].period);
+  if (latestDay < localDayOf(now.getTime(), tz)) return { ...monthly, latestDay };
+  const withoutLatestDay = emptyState();
+  for (const item of days) if (item.period !== latestDay) mergeInto(withoutLatestDay, item.state);
+  return { ...monthly, latestDay, withoutLatestDay };
 }
 
 /**

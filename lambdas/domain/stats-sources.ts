@@ -3,9 +3,9 @@
  * follow (docs/statistics.md, Stats API). The rollup trails the aggregator by up to 5 minutes, so a
  * day it has not finished (its pending marker is still there) is answered from its quarter-hour
  * items: days and months agree with hours as soon as the aggregator has written them. A month
- * holding such a day cannot use its monthly item (a sketch cannot be subtracted), so it is answered
- * from its daily items and the quarter-hour items of its unfinished days. Every day has exactly one
- * level, so no click counts twice.
+ * holding such a day cannot use its monthly item as is (a sketch cannot be subtracted): when today is
+ * its only such day, the item's `withoutLatestDay` state answers the rest of the month (rollup.ts);
+ * otherwise its daily items do. Every day has exactly one level, so no click counts twice.
  */
 import {
   calendarDays,
@@ -17,7 +17,7 @@ import {
   QUARTER_HOUR_RETENTION_DAYS,
   quarterStart,
 } from './buckets';
-import { quarterRangeOfDay } from './rollup';
+import { quarterRangeOfDay, type PeriodItem } from './rollup';
 import type { StatsPlan } from './stats';
 
 export type StatsLevel = 'monthly' | 'daily' | 'quarter-hour';
@@ -48,8 +48,13 @@ export interface StatsSources {
   readonly reportingTz: string;
   /** The plan's pending days within the quarter-hour retention: answered from their quarter-hour items. */
   readonly liveDays: ReadonlySet<string>;
-  /** Months holding a live day: answered from daily and quarter-hour items, never from their monthly item. */
+  /** Months holding a live day answered from daily and quarter-hour items, never from their monthly item. */
   readonly openMonths: ReadonlySet<string>;
+  /**
+   * Months of a month series whose one live day (the value) is taken out of their monthly item
+   * (settleTrimmedMonths): their other days are answered from it, so their daily items are not read.
+   */
+  readonly trimmedMonths: ReadonlyMap<string, string>;
 }
 
 /** What the sources need read: one Query for each range that is not null. */
@@ -90,11 +95,48 @@ export function pendingDaysToRead(plan: StatsPlan, reportingTz: string, now: Dat
   return firstDay <= days.lastDay ? { firstDay, lastDay: days.lastDay } : null;
 }
 
-/** The level of each day, from the target's pending days (any others given are ignored). */
+/**
+ * The level of each day, from the target's pending days (any others given are ignored). A month
+ * series whose months each hold at most one live day first tries their monthly items without it; when
+ * some month holds two (just after midnight, or a late click), their daily items are read anyway, so
+ * every month with a live day is answered from them.
+ */
 export function sourcesOf(plan: StatsPlan, pendingDays: readonly string[], reportingTz: string, now: Date): StatsSources {
   const window = pendingDaysToRead(plan, reportingTz, now);
   const liveDays = new Set(window === null ? [] : pendingDays.filter((day) => day >= window.firstDay && day <= window.lastDay));
-  return { plan, reportingTz, liveDays, openMonths: new Set([...liveDays].map(monthOfDay)) };
+  const liveDayOfMonth = new Map<string, string>();
+  const openMonths = new Set<string>();
+  for (const day of liveDays) {
+    const month = monthOfDay(day);
+    if (liveDayOfMonth.has(month)) openMonths.add(month);
+    liveDayOfMonth.set(month, day);
+  }
+  const trimmedMonths = plan.source === 'monthly' && openMonths.size === 0 ? liveDayOfMonth : new Map<string, string>();
+  return { plan, reportingTz, liveDays, openMonths: new Set(trimmedMonths.size > 0 ? [] : liveDayOfMonth.keys()), trimmedMonths };
+}
+
+/**
+ * The trimmed months' monthly items without their live day, or their months opened when an item
+ * cannot leave it out: it holds that day beside a later one, or was written before its day was its
+ * latest (the rollup keeps `withoutLatestDay` only while that day is today). A month with no item has
+ * nothing but its live day: a finished day's rollup writes the monthly item before the day stops
+ * being pending. The sources' daily reads (readsOf) then cover the opened months.
+ */
+export function settleTrimmedMonths(sources: StatsSources, monthlyItems: readonly PeriodItem[]): { sources: StatsSources; monthly: PeriodItem[] } {
+  const opened = new Set<string>();
+  const monthly = monthlyItems.map((item): PeriodItem => {
+    const liveDay = sources.trimmedMonths.get(item.period);
+    if (liveDay === undefined || (item.latestDay !== undefined && item.latestDay < liveDay)) return item;
+    if (item.latestDay === liveDay && item.withoutLatestDay !== undefined) {
+      const state = item.withoutLatestDay;
+      return { ...item, state, events: state.clicks + state.botClicks };
+    }
+    opened.add(item.period);
+    return item;
+  });
+  if (opened.size === 0) return { sources, monthly };
+  const trimmedMonths = new Map([...sources.trimmedMonths].filter(([month]) => !opened.has(month)));
+  return { sources: { ...sources, openMonths: new Set([...sources.openMonths, ...opened]), trimmedMonths }, monthly };
 }
 
 /** The level a reporting day of the plan is answered from. */

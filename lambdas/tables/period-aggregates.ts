@@ -1,13 +1,22 @@
 /**
  * The daily and monthly aggregates tables: one item per (target, period of the reporting zone), keyed
  * by `target` and `day` (YYYY-MM-DD) or `month` (YYYY-MM), { tz, events, updatedAt, ...state }, daily
- * items with `expiresAt`. Items are recomputed, never incremented, and a write only lands over an item
+ * items with `expiresAt`, monthly items with `latestDay` and, while that day is today,
+ * `withoutLatestDay` (a second state; the two then share the item's size bound). Items are recomputed, never incremented, and a write only lands over an item
  * with no more events: aggregates only grow, so a slower concurrent run never overwrites a newer result
  * (docs/statistics.md, Exactly once).
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { asCount, asNonEmptyString, readAttribute, stateFromAttributes, stateToAttributes } from '../domain/aggregate-state';
-import { dayBounds, monthBounds } from '../domain/buckets';
+import {
+  asCount,
+  asNonEmptyString,
+  MAX_STATE_BYTES,
+  readAttribute,
+  stateFromAttributes,
+  stateToAttributes,
+  type AggregateState,
+} from '../domain/aggregate-state';
+import { dayBounds, monthBounds, monthOfDay } from '../domain/buckets';
 import type { PeriodItem } from '../domain/rollup';
 import { canonicalTimeZone } from '../domain/zoned-time';
 import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
@@ -15,9 +24,12 @@ import { queryTargetRange, type ReadOptions } from './target-range';
 
 type Item = Readonly<Record<string, unknown>>;
 
-function periodAttributes(item: PeriodItem): Record<string, unknown> {
-  return { target: item.target, tz: item.tz, events: item.events, updatedAt: item.updatedAt, ...stateToAttributes(item.state) };
+function periodAttributes(item: PeriodItem, stateBytes = MAX_STATE_BYTES): Record<string, unknown> {
+  return { target: item.target, tz: item.tz, events: item.events, updatedAt: item.updatedAt, ...stateToAttributes(item.state, stateBytes) };
 }
+
+/** Kept, out of each state's half, for `withoutLatestDay`'s own name and map. */
+const NESTED_STATE_OVERHEAD_BYTES = 32;
 
 /** Daily table item { target, day, tz, events, updatedAt, expiresAt, ...state }. */
 export function toDailyAttributes(item: PeriodItem): Record<string, unknown> {
@@ -25,9 +37,15 @@ export function toDailyAttributes(item: PeriodItem): Record<string, unknown> {
   return { ...periodAttributes(item), day: item.period, expiresAt: item.expiresAt };
 }
 
-/** Monthly table item { target, month, tz, events, updatedAt, ...state }: kept forever, so no expiresAt. */
+/**
+ * Monthly table item { target, month, tz, events, updatedAt, latestDay?, withoutLatestDay?, ...state }:
+ * kept forever, so no expiresAt.
+ */
 export function toMonthlyAttributes(item: PeriodItem): Record<string, unknown> {
-  return { ...periodAttributes(item), month: item.period };
+  const month = { month: item.period, ...(item.latestDay === undefined ? {} : { latestDay: item.latestDay }) };
+  if (item.withoutLatestDay === undefined) return { ...periodAttributes(item), ...month };
+  const half = Math.floor(MAX_STATE_BYTES / 2) - NESTED_STATE_OVERHEAD_BYTES;
+  return { ...periodAttributes(item, half), ...month, withoutLatestDay: stateToAttributes(item.withoutLatestDay, half) };
 }
 
 function asTimeZone(value: unknown): string {
@@ -64,7 +82,25 @@ export function parseDailyItem(item: Item): PeriodItem {
 
 /** Inverse of toMonthlyAttributes; throws TypeError naming the bad attribute. */
 export function parseMonthlyItem(item: Item): PeriodItem {
-  return parsePeriodItem(item, 'month', monthBounds);
+  const monthly = parsePeriodItem(item, 'month', monthBounds);
+  if (item.latestDay === undefined) {
+    if (item.withoutLatestDay !== undefined) throw new TypeError('withoutLatestDay: needs latestDay');
+    return monthly;
+  }
+  const latestDay = readAttribute(item, 'latestDay', (value) => {
+    const day = asNonEmptyString(value);
+    dayBounds(day, monthly.tz);
+    if (monthOfDay(day) !== monthly.period) throw new TypeError(`must be a day of ${monthly.period}`);
+    return day;
+  });
+  if (item.withoutLatestDay === undefined) return { ...monthly, latestDay };
+  const withoutLatestDay = readAttribute(item, 'withoutLatestDay', (value): AggregateState => {
+    if (typeof value !== 'object' || value === null) throw new TypeError('must be a map');
+    const state = stateFromAttributes(value as Item);
+    if (state.clicks + state.botClicks > monthly.events) throw new TypeError('must not hold more events than the month');
+    return state;
+  });
+  return { ...monthly, latestDay, withoutLatestDay };
 }
 
 /** Writes the item unless the table holds one of its period with more events; false when it does (a newer result, which stands). */

@@ -23,7 +23,7 @@ const DAY_MS = 86_400_000;
 /** Three, two and one days ago (UTC), so the quarter-hour level (90 days) still has them; today and tomorrow. */
 const [DAY0, DAY1, DAY2, TODAY, TOMORROW] = [3, 2, 1, 0, -1].map((daysAgo) => new Date(Date.now() - daysAgo * DAY_MS).toISOString().slice(0, 10));
 const SHARD = 'shardId-00000001700000000000-0000aaaa';
-const [ALICE, BOB, CAROL] = ['a1', 'b2', 'c3'].map((pair) => pair.repeat(32));
+const [ALICE, BOB, CAROL, DAVE, ERIN] = ['a1', 'b2', 'c3', 'd4', 'e5'].map((pair) => pair.repeat(32));
 
 let local: DynamoForHandlers;
 
@@ -263,6 +263,32 @@ describe('figures that agree at every granularity before and after the rollup', 
     expect([days.body.source, months.body.source]).toEqual(['daily', 'monthly']);
     expect(tablesQueried(days.requests)).toEqual([STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME, STATISTICS_TABLES.DAILY_TABLE_NAME]);
     expect(tablesQueried(months.requests)).toEqual([STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME, STATISTICS_TABLES.MONTHLY_TABLE_NAME]);
+  });
+
+  it("answers a year of months in 3 requests while only today is pending: the month's item without today, and today's quarter-hours", async () => {
+    expect(await aggregate({ shardId: SHARD, Records: streamInserts([testClick('live-a', 'admin', { ts: `${TODAY}T00:30:00.000Z`, visitor: DAVE })]) })).toMatchObject({
+      batchItemFailures: [],
+    });
+    const hours = await get(path, { ...range, granularity: 'hour' });
+    const months = await measured(monthRange);
+    expect(counts(months.body)).toEqual(counts(hours.body));
+    expect(counts(hours.body)).toEqual([5, 4, 1]);
+    expect(months.body.source).toBe('monthly+quarter-hour');
+    expect(tablesQueried(months.requests)[0]).toBe(STATISTICS_TABLES.PENDING_ROLLUPS_TABLE_NAME);
+    expect(new Set(tablesQueried(months.requests).slice(1))).toEqual(new Set([STATISTICS_TABLES.MONTHLY_TABLE_NAME, STATISTICS_TABLES.QUARTER_HOUR_TABLE_NAME]));
+    expect(months.requests).toHaveLength(3);
+  });
+
+  it('still agrees when an earlier day is pending again beside today, from daily items where the month needs them', async () => {
+    expect(await aggregate({ shardId: SHARD, Records: streamInserts([testClick('live-a', 'admin', { ts: `${DAY1}T23:00:00.000Z`, visitor: ERIN })]) })).toMatchObject({
+      batchItemFailures: [],
+    });
+    const hours = await get(path, { ...range, granularity: 'hour' });
+    const days = await get(path, { ...range, granularity: 'day' });
+    const months = await measured(monthRange);
+    expect(counts(hours.body)).toEqual([6, 5, 1]);
+    expect([counts(days.body), counts(months.body)]).toEqual([counts(hours.body), counts(hours.body)]);
+    expect(tablesQueried(months.requests).length).toBeLessThanOrEqual(4);
   });
 
   it.each([

@@ -59,6 +59,12 @@ const TABLES: [string, (state: AggregateState) => Record<string, unknown>, (item
   ['quarter-hour', (state) => toQuarterHourAttributes(quarterItem(state)), parseQuarterHourItem],
   ['daily', (state) => toDailyAttributes(periodItem(state, '2026-11-26', 1_800_000_000)), parseDailyItem],
   ['monthly', (state) => toMonthlyAttributes(periodItem(state, '2026-11')), parseMonthlyItem],
+  // Two states in one item: each gets half the bound.
+  [
+    'monthly, with the month without its latest day',
+    (state) => toMonthlyAttributes({ ...periodItem(state, '2026-11'), latestDay: '2026-11-30', withoutLatestDay: state }),
+    parseMonthlyItem,
+  ],
 ];
 
 describe.each(TABLES)('%s items', (_table, attributesOf, parse) => {

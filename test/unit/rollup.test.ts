@@ -101,6 +101,25 @@ describe('rollupMonth', () => {
     expect(figures(monthly)).toEqual({ clicks: inMonth.length, botClicks: 0, uniques: inMonth.length, events: inMonth.length });
   });
 
+  it('names its latest day, and holds the month without it only while that day is today', () => {
+    const closed = rollupMonth(TARGET, '2026-11', 'America/New_York', DAYS, NOW);
+    expect(closed.latestDay).toBe('2026-11-30');
+    expect(closed).not.toHaveProperty('withoutLatestDay');
+
+    const onLatestDay = rollupMonth(TARGET, '2026-11', 'America/New_York', DAYS, new Date('2026-11-30T23:00:00Z'));
+    expect(onLatestDay.latestDay).toBe('2026-11-30');
+    expect(figures(onLatestDay)).toEqual(figures(closed));
+    // Only 1 November's two clicks: its visitor also came on the 30th, and still counts once.
+    const without = onLatestDay.withoutLatestDay;
+    expect(without && { clicks: without.clicks, botClicks: without.botClicks, uniques: without.visitors.estimate() }).toEqual({ clicks: 1, botClicks: 1, uniques: 1 });
+  });
+
+  it('has no latest day when the month has no daily item', () => {
+    const empty = rollupMonth(TARGET, '2026-11', 'America/New_York', [], new Date('2026-11-30T23:00:00Z'));
+    expect(empty).not.toHaveProperty('latestDay');
+    expect(empty).not.toHaveProperty('withoutLatestDay');
+  });
+
   it('throws on a malformed month and on a daily item of another target', () => {
     expect(() => rollupMonth(TARGET, '2026-13', 'UTC', DAYS, NOW)).toThrow(RangeError);
     expect(() => rollupMonth('owner#owner-1', '2026-11', 'America/New_York', DAYS, NOW)).toThrow(Error);
@@ -148,15 +167,30 @@ describe('daily and monthly attributes', () => {
     });
   });
 
-  it('writes the monthly item without a TTL', () => {
+  it('writes the monthly item without a TTL, naming its latest day', () => {
     expect(toMonthlyAttributes(MONTHLY)).toEqual({
       target: TARGET,
       month: '2026-11',
       tz: 'America/New_York',
       events: 2,
       updatedAt: NOW.toISOString(),
+      latestDay: '2026-11-01',
       ...stateToAttributes(MONTHLY.state),
     });
+  });
+
+  it('writes and reads the month without its latest day as a second state', () => {
+    const later = rollupDay(TARGET, '2026-11-02', 'America/New_York', quarterItems([click('2026-11-02T12:00:00Z')]), NOW);
+    const open = rollupMonth(TARGET, '2026-11', 'America/New_York', [DAILY, later], new Date('2026-11-02T15:00:00Z'));
+    const attributes = toMonthlyAttributes(open);
+    expect(attributes).toMatchObject({ latestDay: '2026-11-02', events: 3, withoutLatestDay: { clicks: 1, botClicks: 1, uniques: 1 } });
+    const read = parseMonthlyItem(unmarshall(marshall(attributes)));
+    expect(toMonthlyAttributes(read)).toEqual(attributes);
+    expect(read.withoutLatestDay?.clicks).toBe(1);
+    expect(() => parseMonthlyItem({ ...attributes, latestDay: undefined })).toThrow(/^withoutLatestDay: /);
+    expect(() => parseMonthlyItem({ ...attributes, withoutLatestDay: { clicks: 1 } })).toThrow(/^withoutLatestDay: /);
+    const tooMany = { ...(attributes.withoutLatestDay as Record<string, unknown>), clicks: 3 };
+    expect(() => parseMonthlyItem({ ...attributes, withoutLatestDay: tooMany })).toThrow(/^withoutLatestDay: must not hold more events/);
   });
 
   it('refuses to write a daily item without a TTL', () => {
@@ -194,6 +228,9 @@ describe('daily and monthly attributes', () => {
     ['month', { month: '2026-13' }],
     ['month', { month: '2026-11-01' }],
     ['events', { events: 1 }],
+    ['latestDay', { latestDay: '2026-12-01' }],
+    ['latestDay', { latestDay: '2026-11-31' }],
+    ['latestDay', { latestDay: 7 }],
   ])('rejects a monthly item with a malformed %s: %p', (name, changes) => {
     expect(() => parseMonthlyItem({ ...toMonthlyAttributes(MONTHLY), ...changes })).toThrow(new RegExp(`^${name}: `));
   });

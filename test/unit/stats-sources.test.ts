@@ -1,8 +1,9 @@
 import fc from 'fast-check';
-import { emptyState, linkTarget, mergeInto } from '../../lambdas/domain/aggregate-state';
+import { emptyState, linkTarget, mergeInto, type AggregateState } from '../../lambdas/domain/aggregate-state';
 import { dayBounds, localDayOf } from '../../lambdas/domain/buckets';
 import { buildStats, planStats, previousPeriod, type Totals } from '../../lambdas/domain/stats';
-import { levelOfDay, pendingDaysToRead, readsOf, sourceOf, sourcesOf, type StatsSources } from '../../lambdas/domain/stats-sources';
+import type { PeriodItem } from '../../lambdas/domain/rollup';
+import { levelOfDay, pendingDaysToRead, readsOf, settleTrimmedMonths, sourceOf, sourcesOf, type StatsSources } from '../../lambdas/domain/stats-sources';
 import { CODE, clicksAt, levelsOf, NOW, parsed, planOf, quarterItems, readLevels, statsOf, type ClickSpec, type Params } from './helpers/stats-levels';
 
 const DAY_MS = 86_400_000;
@@ -90,26 +91,84 @@ describe('sourcesOf and readsOf', () => {
     expect(readsOf(sources)).toEqual({ daily: null, quarterHour: { firstQuarter, lastQuarter }, monthly: null });
   });
 
-  it("answers a month with one pending day from its daily items and that day's quarter-hour items, the other months from monthly items", () => {
+  it("answers a month whose one pending day is today from its monthly item and that day's quarter-hour items: 3 reads", () => {
     const sources = sourcesFor({ from: '2026-09-01', to: '2026-11-27', granularity: 'month' }, 'UTC', ['2026-11-26']);
     expect(readsOf(sources)).toEqual({
-      monthly: { firstMonth: '2026-08', lastMonth: '2026-10' },
-      daily: { firstDay: '2026-11-01', lastDay: '2026-11-30' },
+      monthly: { firstMonth: '2026-08', lastMonth: '2026-11' },
+      daily: null,
       quarterHour: { firstQuarter: '2026-11-26T00:00', lastQuarter: '2026-11-26T23:45' },
     });
-    expect(sourceOf(sources, Date.parse('2026-09-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'))).toBe('monthly+daily+quarter-hour');
+    expect(sources.trimmedMonths).toEqual(new Map([['2026-11', '2026-11-26']]));
+    expect(sourceOf(sources, Date.parse('2026-09-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'))).toBe('monthly+quarter-hour');
     expect(sourceOf(sources, Date.parse('2026-09-01T00:00:00Z'), Date.parse('2026-11-01T00:00:00Z'))).toBe('monthly');
   });
 
-  it('answers the month before a series (its first trend) like any other: open when one of its days is pending', () => {
+  it('answers a month with two pending days from its daily items, and then every month with one too', () => {
+    const sources = sourcesFor({ from: '2026-09-01', to: '2026-11-27', granularity: 'month' }, 'UTC', ['2026-10-31', '2026-11-25', '2026-11-26']);
+    expect(sources.trimmedMonths.size).toBe(0);
+    expect(readsOf(sources)).toEqual({
+      monthly: { firstMonth: '2026-08', lastMonth: '2026-09' },
+      daily: { firstDay: '2026-10-01', lastDay: '2026-11-30' },
+      quarterHour: { firstQuarter: '2026-10-31T00:00', lastQuarter: '2026-11-26T23:45' },
+    });
+    expect(sourceOf(sources, Date.parse('2026-09-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'))).toBe('monthly+daily+quarter-hour');
+  });
+
+  it('answers the month before a series (its first trend) like any other: trimmed when one of its days is pending', () => {
     const sources = sourcesFor({ from: '2026-11-01', to: '2026-11-27', granularity: 'month' }, 'UTC', ['2026-10-31']);
     expect(readsOf(sources)).toEqual({
-      monthly: { firstMonth: '2026-11', lastMonth: '2026-11' },
-      daily: { firstDay: '2026-10-01', lastDay: '2026-10-30' },
+      monthly: { firstMonth: '2026-10', lastMonth: '2026-11' },
+      daily: null,
       quarterHour: { firstQuarter: '2026-10-31T00:00', lastQuarter: '2026-10-31T23:45' },
     });
   });
 
+  it('keeps trimming out of day series: a month is whole days there', () => {
+    expect(sourcesFor({ from: '2026-11-20', to: '2026-11-27', granularity: 'day' }, 'UTC', ['2026-11-26']).trimmedMonths.size).toBe(0);
+  });
+});
+
+describe('settleTrimmedMonths', () => {
+  const plan = { from: '2026-10-01', to: '2026-11-27', granularity: 'month' };
+  const sources = sourcesFor(plan, 'UTC', ['2026-10-20', '2026-11-26']);
+  const state = (clicks: number): AggregateState => ({ ...emptyState(), clicks });
+  const monthItem = (period: string, clicks: number, extra: Partial<PeriodItem> = {}): PeriodItem => ({
+    target: linkTarget(CODE),
+    period,
+    tz: 'UTC',
+    state: state(clicks),
+    events: clicks,
+    updatedAt: NOW.toISOString(),
+    ...extra,
+  });
+
+  it('takes the live day out of an item whose latest day it is, from withoutLatestDay', () => {
+    const november = monthItem('2026-11', 9, { latestDay: '2026-11-26', withoutLatestDay: state(4) });
+    const settled = settleTrimmedMonths(sources, [november]);
+    expect(settled.sources).toBe(sources);
+    expect(settled.monthly.map((item) => [item.period, item.state.clicks, item.events])).toEqual([['2026-11', 4, 4]]);
+  });
+
+  it('uses an item as it is when it holds no daily item of the live day, and a month without an item needs none', () => {
+    const settled = settleTrimmedMonths(sources, [monthItem('2026-11', 9, { latestDay: '2026-11-25' })]);
+    expect(settled.sources).toBe(sources);
+    expect(settled.monthly[0].state.clicks).toBe(9);
+    expect(readsOf(settled.sources).daily).toBeNull();
+  });
+
+  it.each<[string, Partial<PeriodItem>]>([
+    ['a later day beside the live one', { latestDay: '2026-10-25', withoutLatestDay: state(1) }],
+    ['the live day, written after it stopped being today', { latestDay: '2026-10-20' }],
+    ['no latestDay (written before it existed)', {}],
+  ])('opens a month whose item holds %s: its daily items are read after all', (_case, extra) => {
+    const settled = settleTrimmedMonths(sources, [monthItem('2026-10', 5, extra), monthItem('2026-11', 9, { latestDay: '2026-11-25' })]);
+    expect([...settled.sources.openMonths]).toEqual(['2026-10']);
+    expect([...settled.sources.trimmedMonths.keys()]).toEqual(['2026-11']);
+    expect(readsOf(settled.sources).daily).toEqual({ firstDay: '2026-10-01', lastDay: '2026-10-31' });
+    expect(levelOfDay(settled.sources, '2026-10-19')).toBe('daily');
+    expect(levelOfDay(settled.sources, '2026-10-20')).toBe('quarter-hour');
+    expect(levelOfDay(settled.sources, '2026-11-25')).toBe('monthly');
+  });
   it('reads the quarters of a pending day in a reporting zone other than UTC', () => {
     const sources = sourcesFor({ from: '2026-11-20', to: '2026-11-27', granularity: 'day', tz: 'Asia/Kolkata' }, 'Asia/Kolkata', ['2026-11-26']);
     expect(readsOf(sources).quarterHour).toEqual({ firstQuarter: '2026-11-25T18:30', lastQuarter: '2026-11-26T18:15' });
@@ -275,13 +334,16 @@ describe('property: pending or rolled up, days and months add up to the hours', 
         fc.constantFrom('UTC', 'America/New_York', 'Asia/Kolkata'),
         fc.array(click, { maxLength: 40 }),
         fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
-        (reportingTz, picked, pendingFlags) => {
+        fc.integer({ min: 0, max: 11 }),
+        (reportingTz, picked, pendingFlags, rollupDayIndex) => {
           const clicks: ClickSpec[] = picked.map(({ minute, visitor, bot }) => ({ at: new Date(startMs + minute * 60_000).toISOString(), visitor, bot }));
           const firstDay = localDayOf(startMs, reportingTz);
           const days = Array.from({ length: 12 }, (_, index) => localDayOf(dayBounds(firstDay, reportingTz).startMs + (index + 0.5) * DAY_MS, reportingTz));
           const pendingDays = days.filter((_, index) => pendingFlags[index]);
           const range = { from: days[0], to: days[days.length - 1], tz: reportingTz };
-          const options = { reportingTz, now, pendingDays };
+          // Monthly items hold their month without its latest day when it was the rollup's today.
+          const rolledUpAt = new Date(dayBounds(days[rollupDayIndex], reportingTz).startMs + DAY_MS / 2);
+          const options = { reportingTz, now, pendingDays, rolledUpAt };
 
           const hours = statsOf({ ...range, granularity: 'hour' }, clicks, options);
           const byDay = statsOf({ ...range, granularity: 'day' }, clicks, options);

@@ -21,7 +21,7 @@ import {
   type StatsResponse,
   type StatsSubject,
 } from '../../../lambdas/domain/stats';
-import { pendingDaysToRead, readsOf, sourcesOf, type StatsSources } from '../../../lambdas/domain/stats-sources';
+import { pendingDaysToRead, readsOf, settleTrimmedMonths, sourcesOf, type DayRange, type StatsSources } from '../../../lambdas/domain/stats-sources';
 
 export const NOW = new Date('2026-11-26T05:40:07.123Z');
 export const CODE = 'abc123';
@@ -103,18 +103,24 @@ export interface Levels {
 }
 
 /**
- * The levels after the aggregator applied every click and the rollup ran, except that each pending
- * day was rolled up before its last click arrived: its daily item, and its month's monthly item,
- * miss that click (or do not exist when it was the day's only one).
+ * The levels after the aggregator applied every click and the rollup ran (at `rolledUpAt`), except
+ * that each pending day was rolled up before its last click arrived: its daily item, and its month's
+ * monthly item, miss that click (or do not exist when it was the day's only one).
  */
-export function levelsOf(clicks: readonly ClickSpec[], target: string, reportingTz: string, pendingDays: readonly string[] = []): Levels {
+export function levelsOf(
+  clicks: readonly ClickSpec[],
+  target: string,
+  reportingTz: string,
+  pendingDays: readonly string[] = [],
+  rolledUpAt = NOW,
+): Levels {
   const dayOf = (spec: ClickSpec): string => localDayOf(Date.parse(spec.at), reportingTz);
   const lastOfPendingDay = new Set(pendingDays.map((day) => clicks.map(dayOf).lastIndexOf(day)));
   const rolledUpQuarters = quarterItems(clicks, target, 'shard-1', (index) => !lastOfPendingDay.has(index));
   const days = [...new Set(clicks.map(dayOf))].sort();
-  const daily = days.map((day) => rollupDay(target, day, reportingTz, rolledUpQuarters, NOW)).filter((item) => item.events > 0);
+  const daily = days.map((day) => rollupDay(target, day, reportingTz, rolledUpQuarters, rolledUpAt)).filter((item) => item.events > 0);
   const months = [...new Set(days.map(monthOfDay))];
-  const monthly = months.map((month) => rollupMonth(target, month, reportingTz, daily, NOW)).filter((item) => item.events > 0);
+  const monthly = months.map((month) => rollupMonth(target, month, reportingTz, daily, rolledUpAt)).filter((item) => item.events > 0);
   return { quarterHour: quarterItems(clicks, target), daily, monthly };
 }
 
@@ -131,12 +137,16 @@ export function readLevels(
   const sources = sourcesOf(plan, markersRead, reportingTz, now);
   const { quarterHour, daily, monthly } = readsOf(sources);
   const within = (value: string, first: string, last: string): boolean => value >= first && value <= last;
+  const dailyOf = (range: DayRange | null): PeriodItem[] =>
+    range === null ? [] : levels.daily.filter((item) => within(item.period, range.firstDay, range.lastDay));
+  const monthlyItems = monthly === null ? [] : levels.monthly.filter((item) => within(item.period, monthly.firstMonth, monthly.lastMonth));
+  const settled = settleTrimmedMonths(sources, monthlyItems);
   return {
-    sources,
+    sources: settled.sources,
     items: {
       quarterHour: quarterHour === null ? [] : levels.quarterHour.filter((item) => within(item.quarter, quarterHour.firstQuarter, quarterHour.lastQuarter)),
-      daily: daily === null ? [] : levels.daily.filter((item) => within(item.period, daily.firstDay, daily.lastDay)),
-      monthly: monthly === null ? [] : levels.monthly.filter((item) => within(item.period, monthly.firstMonth, monthly.lastMonth)),
+      daily: dailyOf(daily ?? readsOf(settled.sources).daily),
+      monthly: settled.monthly,
     },
   };
 }
@@ -147,16 +157,18 @@ export interface StatsOptions {
   subject?: StatsSubject;
   /** Reporting days the rollup has not finished (see levelsOf). */
   pendingDays?: readonly string[];
+  /** When the rollup last ran: monthly items hold the month without its latest day while that day is this one's. */
+  rolledUpAt?: Date;
 }
 
 /** The stats route end to end in the domain: query, plan, reads of the levels, response. */
 export function statsOf(params: Params, clicks: readonly ClickSpec[], options: StatsOptions = {}): StatsResponse {
-  const { reportingTz = 'UTC', now = NOW, subject = { link: CODE }, pendingDays = [] } = options;
+  const { reportingTz = 'UTC', now = NOW, subject = { link: CODE }, pendingDays = [], rolledUpAt = NOW } = options;
   const query = parsed(params, now);
   const planned = planStats(query, reportingTz, now);
   if (!planned.ok) throw new Error(`expected a plan, got: ${planned.error}`);
   const target = 'link' in subject ? linkTarget(subject.link) : ownerTarget(subject.owner);
-  const { sources, items } = readLevels(levelsOf(clicks, target, reportingTz, pendingDays), planned.plan, pendingDays, reportingTz, now);
+  const { sources, items } = readLevels(levelsOf(clicks, target, reportingTz, pendingDays, rolledUpAt), planned.plan, pendingDays, reportingTz, now);
   return buildStats(subject, query, sources, items);
 }
 
