@@ -26,6 +26,7 @@ import { DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../lambdas/domain/aggregate-state';
 import type { ClickMessage } from '../lambdas/domain/click';
+import { lastDayOfMonth } from '../lambdas/domain/buckets';
 import * as api from '../lambdas/handlers/api';
 import * as enrich from '../lambdas/handlers/enrich';
 import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/clients/dynamodb';
@@ -743,7 +744,9 @@ async function olderMonths(tables: Tables, target: string, templateMonth: string
   const [template] = await queryMonthlyItems(tables.monthly, target, templateMonth, templateMonth, { consistentRead: true });
   if (template === undefined) throw new Error(`No monthly item of ${target} for ${templateMonth} to copy`);
   for (const period of months) {
-    if (!(await putMonthlyItemUnlessNewer(tables.monthly, { ...template, period, updatedAt: new Date().toISOString() }))) {
+    // A closed month's item: its latest day is its own, and it holds no month without that day.
+    const item = { ...template, period, latestDay: lastDayOfMonth(period), withoutLatestDay: undefined, updatedAt: new Date().toISOString() };
+    if (!(await putMonthlyItemUnlessNewer(tables.monthly, item))) {
       throw new Error(`The monthly item of ${target} for ${period} was not written`);
     }
   }
