@@ -1,7 +1,8 @@
 /**
  * Raw clicks table stream consumer: folds each batch of new clicks into this shard's quarter-hour
- * items, exactly once, and marks the touched (target, reporting day) pairs for the rollup, before
- * the writes where no marker is there yet and after them always (docs/statistics.md, Exactly once).
+ * items, exactly once, and marks the touched (target, reporting day) pairs for the rollup: before
+ * the writes where no marker is there yet, after them where a rollup has claimed or deleted the
+ * marker meanwhile (docs/statistics.md, Exactly once).
  *
  * Each quarter-hour item has one writer, the stream shard (the tumbling window puts `shardId` in
  * the event), and remembers the highest sequence number it applied (`watermark`): a retried,
@@ -27,7 +28,7 @@ import { isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
-import { existingPendingMarkers, markPending, pendingMarker } from '../tables/pending-rollups';
+import { markPending, pendingMarker, readPendingMarkers, type MarkerState } from '../tables/pending-rollups';
 import { putQuarterHourItemOver, readQuarterHourItem } from '../tables/quarter-hour';
 import { rawClickFromStreamImage } from '../tables/raw-clicks';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
@@ -140,32 +141,23 @@ function groupsByMarker(config: AggregateConfig, groups: readonly QuarterHourGro
 }
 
 /**
- * Before the writes: marks the days of the groups that have no marker, so that a day is pending
- * whenever one of its quarter-hour items may hold clicks its daily item lacks (the stats API answers
- * pending days from quarter-hour items). A day already marked is not marked again here: the mark
- * after the writes is the one the rollup needs. Resolves with the groups whose day could not be marked.
+ * Marks the days of the groups whose marker, as a consistent read finds it, `needsMark`; when the
+ * read fails, every day (a mark too many is harmless). Resolves with the groups whose day could not be marked.
  */
-async function markUnmarkedDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
+async function markDaysWhere(
+  config: AggregateConfig,
+  groups: readonly QuarterHourGroup[],
+  needsMark: (state: MarkerState | undefined) => boolean,
+): Promise<QuarterHourGroup[]> {
   const byMarker = groupsByMarker(config, groups);
-  let existing: Set<string>;
+  let states: Map<string, MarkerState> | null;
   try {
-    existing = await existingPendingMarkers(config.pendingRollupsTableName, [...byMarker.values()].map(({ pending }) => pending));
+    states = await readPendingMarkers(config.pendingRollupsTableName, [...byMarker.values()].map(({ pending }) => pending));
   } catch (error) {
-    // Marking every day instead is what this read saves; each mark that fails then fails its groups.
     logger.warn('pending markers could not be read; marking every day', { error: (error as Error).message });
-    existing = new Set();
+    states = null;
   }
-  return markDays(config, [...byMarker].filter(([marker]) => !existing.has(marker)).flatMap(([, entry]) => entry.groups));
-}
-
-/**
- * After the writes: marks the reporting days of the groups, so that a rollup that read a day before
- * the write keeps its marker (the mark bumps the version the rollup deletes at). Also the groups
- * with nothing new: the retry of a batch that crashed before this step must still mark them.
- * Resolves with the groups whose day could not be marked.
- */
-async function markDays(config: AggregateConfig, groups: readonly QuarterHourGroup[]): Promise<QuarterHourGroup[]> {
-  const markers = [...groupsByMarker(config, groups).values()];
+  const markers = [...byMarker].filter(([marker]) => states === null || needsMark(states.get(marker))).map(([, entry]) => entry);
   const now = new Date();
   const marked = await settleWithLimit(markers, CONCURRENT_WRITES, ({ pending }) =>
     markPending(config.pendingRollupsTableName, pending, now),
@@ -201,10 +193,17 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   }
 
   const groups = groupByTargetQuarter(streamed);
-  const unmarked = new Set(await markUnmarkedDays(config, groups));
+  // Before the writes, the days without a marker: a day is pending whenever one of its quarter-hour
+  // items may hold clicks its daily item lacks (the stats API answers pending days from quarter-hour items).
+  const unmarked = new Set(await markDaysWhere(config, groups, (state) => state === undefined));
   const { failed, tooLarge, newlyApplied } = await applyGroups(config, groups.filter((group) => !unmarked.has(group)), writer);
   for (const group of unmarked) failed.add(group);
-  for (const group of await markDays(config, groups.filter((group) => !failed.has(group)))) failed.add(group);
+  // After them, the days whose marker a rollup has claimed (it may have read the day before these
+  // writes: the mark makes its delete fail) or deleted. An unclaimed marker needs nothing: its
+  // rollup claims it first, then reads the day, after these writes. Also for groups with nothing new:
+  // the retry of a batch that crashed before this step must still mark them.
+  const notMarkedAgain = await markDaysWhere(config, groups.filter((group) => !failed.has(group)), (state) => state !== 'unclaimed');
+  for (const group of notMarkedAgain) failed.add(group);
   const failedSequenceNumbers = new Set([...failed].flatMap((group) => group.clicks.map(({ sequenceNumber }) => sequenceNumber)));
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
   // A click counts for two items (link and owner): it is new when either had not applied it yet.

@@ -1,7 +1,7 @@
 /**
- * EventBridge, every 4 minutes: recomputes the daily and monthly items of every (target, day)
- * the aggregator marked pending, then deletes the marker unless it was marked again meanwhile
- * (docs/statistics.md, Exactly once).
+ * EventBridge, every 4 minutes: claims the marker of every (target, day) the aggregator marked
+ * pending, recomputes the day's daily and monthly items, then deletes the marker unless it was marked
+ * again meanwhile (docs/statistics.md, Exactly once).
  *
  * Recomputing from the finer level instead of adding deltas makes a run repeatable: a repeated
  * run or two runs at once write the same items, and the `events` guard keeps a slower run from
@@ -17,7 +17,7 @@ import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { rollupConfig, type RollupConfig } from '../shared/config';
 import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItemsOfMonth } from '../tables/period-aggregates';
-import { deletePendingMarkerIfUnchanged, listPendingMarkers, parsePendingMarker, type PendingMarker } from '../tables/pending-rollups';
+import { claimPendingMarker, deletePendingMarkerIfUnchanged, listPendingMarkers, parsePendingMarker, type PendingMarker } from '../tables/pending-rollups';
 import { queryQuarterHourItems } from '../tables/quarter-hour';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
@@ -28,10 +28,13 @@ const CONCURRENT_ROLLUPS = 8;
 /** No marker is started with less time left: one rollup is a few requests, far below this. */
 const STOP_BEFORE_TIMEOUT_MS = 15_000;
 
-async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<void> {
+async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<Outcome> {
   const { target, day } = parsePendingMarker(pending.marker);
   const tz = config.reportingTimeZone;
   const now = new Date();
+  // Before reading the day: an aggregator that writes after this finds the claim and marks the day
+  // again. Refused when it was marked again since listed: the next run starts from that mark.
+  if (!(await claimPendingMarker(config.pendingRollupsTableName, pending, now))) return 'marked again';
   const { firstQuarter, lastQuarter } = quarterRangeOfDay(day, tz);
   // Consistent reads: the aggregator and this run's daily write happened just before.
   const quarterItems = await queryQuarterHourItems(config.quarterHourTableName, target, firstQuarter, lastQuarter, { consistentRead: true });
@@ -44,6 +47,7 @@ async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<voi
 
   // Kept when marked again while this run read the day: the next run rolls the newer clicks up.
   await deletePendingMarkerIfUnchanged(config.pendingRollupsTableName, pending);
+  return 'applied';
 }
 
 /** Seconds the longest-waiting marker has waited since its latest mark; 0 when none is pending or readable. */
@@ -52,7 +56,8 @@ function oldestPendingSeconds(markers: readonly PendingMarker[], nowMs: number):
   return marks.length === 0 ? 0 : Math.max(0, Math.round((nowMs - Math.min(...marks)) / 1000));
 }
 
-type Outcome = 'applied' | 'deferred';
+/** Deferred: left for the next run, out of time. Marked again: since it was listed, so the next run rolls it up. */
+type Outcome = 'applied' | 'deferred' | 'marked again';
 
 export async function handler(_event: unknown, context?: Context): Promise<void> {
   observeInvocation(context, logger, metrics);
@@ -65,8 +70,7 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
   const outcomes = await settleWithLimit(markers, CONCURRENT_ROLLUPS, async (pending): Promise<Outcome> => {
     // Left for the next run, which starts within 4 minutes.
     if (outOfTime()) return 'deferred';
-    await rollUp(config, pending);
-    return 'applied';
+    return rollUp(config, pending);
   });
 
   let failed = 0;
@@ -83,7 +87,8 @@ export async function handler(_event: unknown, context?: Context): Promise<void>
     });
   });
   const applied = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value === 'applied').length;
-  const deferred = outcomes.length - applied - failed;
+  const markedAgain = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value === 'marked again').length;
+  const deferred = outcomes.length - applied - failed - markedAgain;
   if (deferred > 0) logger.warn('out of time: pending rollups left for the next run', { deferred });
   metrics.addMetric('RollupsApplied', MetricUnit.Count, applied);
   metrics.addMetric('RollupsFailed', MetricUnit.Count, failed);

@@ -1,8 +1,11 @@
 /**
  * The pending rollups table: one marker per (target, reporting day) the aggregator touched, keyed by
- * `partition` (p0..p7, by target) and `marker` = `${target}|${day}`, { version, markedAt }. Every mark
- * bumps `version`; the rollup deletes a marker only at the version it rolled up, so a day marked again
- * meanwhile stays pending (docs/statistics.md, Exactly once).
+ * `partition` (p0..p7, by target) and `marker` = `${target}|${day}`, { version, markedAt, claimedAt? }.
+ * Every mark bumps `version` and clears `claimedAt`; the rollup claims a marker (sets `claimedAt`)
+ * before reading the day and deletes it only at the version it claimed, so a day marked again
+ * meanwhile stays pending. The aggregator marks again after its writes only a day whose marker is
+ * gone or claimed: an unclaimed marker's next rollup reads the day after those writes
+ * (docs/statistics.md, Exactly once).
  */
 import { createHash } from 'node:crypto';
 import { BatchGetCommand, DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -47,18 +50,37 @@ export interface PendingMarker {
 }
 
 /**
- * Marks the day for the rollup. `markedAt` is the latest mark: a busy day is marked again during
- * most rollup runs and so keeps its marker, but has not waited since its first mark.
+ * Marks the day for the rollup, unclaimed. `markedAt` is the latest mark: a busy day is marked again
+ * during most rollup runs and so keeps its marker, but has not waited since its first mark.
  */
 export async function markPending(tableName: string, pending: PendingRollup, now: Date): Promise<void> {
   await dynamoDocumentClient().send(
     new UpdateCommand({
       TableName: tableName,
       Key: { partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) },
-      UpdateExpression: 'ADD #version :one SET #markedAt = :now',
-      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt' },
+      UpdateExpression: 'ADD #version :one SET #markedAt = :now REMOVE #claimedAt',
+      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt', '#claimedAt': 'claimedAt' },
       ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
     }),
+  );
+}
+
+/**
+ * Claims the marker for a rollup about to read its day; false when it was marked again since it was
+ * listed (the next run rolls it up). Any aggregator write after the claim then marks the day again.
+ */
+export function claimPendingMarker(tableName: string, pending: PendingMarker, now: Date): Promise<boolean> {
+  return conditionHeld(
+    dynamoDocumentClient().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { partition: pending.partition, marker: pending.marker },
+        UpdateExpression: 'SET #claimedAt = :now',
+        ConditionExpression: '#version = :seen',
+        ExpressionAttributeNames: { '#version': 'version', '#claimedAt': 'claimedAt' },
+        ExpressionAttributeValues: { ':seen': pending.version, ':now': now.toISOString() },
+      }),
+    ),
   );
 }
 
@@ -87,13 +109,17 @@ async function queryPartition(tableName: string, partition: string, markers?: { 
 /** Keys one BatchGetItem takes at most. */
 const BATCH_GET_KEYS = 100;
 
+/** A marker as a consistent read found it: whether a rollup has claimed it since its latest mark. */
+export type MarkerState = 'unclaimed' | 'claimed';
+
 /**
- * The markers (pendingMarker) of these days that exist now: consistent BatchGetItem reads, 100 keys a
- * request. Keys DynamoDB leaves unprocessed count as absent: the caller marks those days, which is harmless.
+ * The markers (pendingMarker) of these days that exist now, with their state: consistent BatchGetItem
+ * reads, 100 keys a request. Keys DynamoDB leaves unprocessed count as absent: the caller marks those
+ * days, which is harmless.
  */
-export async function existingPendingMarkers(tableName: string, pendings: readonly PendingRollup[]): Promise<Set<string>> {
+export async function readPendingMarkers(tableName: string, pendings: readonly PendingRollup[]): Promise<Map<string, MarkerState>> {
   const keys = pendings.map((pending) => ({ partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) }));
-  const existing = new Set<string>();
+  const existing = new Map<string, MarkerState>();
   for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
     const { Responses } = await dynamoDocumentClient().send(
       new BatchGetCommand({
@@ -101,13 +127,13 @@ export async function existingPendingMarkers(tableName: string, pendings: readon
           [tableName]: {
             Keys: keys.slice(start, start + BATCH_GET_KEYS),
             ConsistentRead: true,
-            ProjectionExpression: '#marker',
-            ExpressionAttributeNames: { '#marker': 'marker' },
+            ProjectionExpression: '#marker, #claimedAt',
+            ExpressionAttributeNames: { '#marker': 'marker', '#claimedAt': 'claimedAt' },
           },
         },
       }),
     );
-    for (const item of Responses?.[tableName] ?? []) existing.add(String(item.marker));
+    for (const item of Responses?.[tableName] ?? []) existing.set(String(item.marker), item.claimedAt === undefined ? 'unclaimed' : 'claimed');
   }
   return existing;
 }
@@ -137,7 +163,7 @@ export async function queryPendingDays(tableName: string, target: string, firstD
   });
 }
 
-/** Deletes the marker unless it was marked again since it was listed; false when it was (the next run rolls the newer clicks up). */
+/** Deletes the marker unless it was marked again since it was claimed; false when it was (the next run rolls the newer clicks up). */
 export function deletePendingMarkerIfUnchanged(tableName: string, pending: PendingMarker): Promise<boolean> {
   return conditionHeld(
     dynamoDocumentClient().send(

@@ -87,7 +87,7 @@ export class Rollup extends PipelinePart {
     props.quarterHourTable.grant(this.rollupFunction, 'dynamodb:Query');
     props.dailyTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:PutItem');
     props.monthlyTable.grant(this.rollupFunction, 'dynamodb:PutItem');
-    props.pendingRollupsTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    props.pendingRollupsTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.schedule = new events.Rule(this, 'RollupSchedule', {
       description: 'Runs the rollup of pending days into daily and monthly aggregates',
       schedule: events.Schedule.rate(ROLLUP_PERIOD),

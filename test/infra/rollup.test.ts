@@ -72,7 +72,7 @@ describe('Rollup', () => {
     expect(actionsOn(fn, logicalId(tables.quarterHourTable))).toEqual(['dynamodb:Query']);
     expect(actionsOn(fn, logicalId(tables.dailyTable))).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
     expect(actionsOn(fn, logicalId(tables.monthlyTable))).toEqual(['dynamodb:PutItem']);
-    expect(actionsOn(fn, logicalId(tables.pendingRollupsTable))).toEqual(['dynamodb:DeleteItem', 'dynamodb:Query']);
+    expect(actionsOn(fn, logicalId(tables.pendingRollupsTable))).toEqual(['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
   });
 
   it('alarms when the rollup fails three scheduled runs in a row (one failure is repaired by the next run)', () => {

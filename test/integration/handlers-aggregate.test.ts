@@ -8,7 +8,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
-import { pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
+import { claimPendingMarker, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { parseQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
@@ -165,7 +165,7 @@ describe('aggregate handler', () => {
     });
   });
 
-  it('marks every touched (target, reporting day) pending, also when a retry has nothing new', async () => {
+  it('marks every touched (target, reporting day) pending, and again, also when a retry has nothing new, only once a rollup has claimed it', async () => {
     // 03:00 UTC on Nov 26 is still Nov 25 in New York, the reporting zone of this test.
     const event = batch(
       streamInserts([testClick('marks', 'marks-owner', { ts: '2026-11-26T03:00:00.000Z' }), testClick('marks', 'marks-owner', { ts: '2026-11-26T15:00:00.000Z' })]),
@@ -176,41 +176,60 @@ describe('aggregate handler', () => {
     );
     const marker = async (target: string, name: string): Promise<Record<string, unknown> | undefined> =>
       (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name);
-    // Marked before the quarter-hour writes (no marker yet) and again after them.
+    // Marked before the quarter-hour writes (no marker yet), not after them (no rollup claimed it).
     for (const { target, marker: name } of expected) {
-      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 2, markedAt: expect.any(String) });
+      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 1, markedAt: expect.any(String) });
     }
     const firstMarkedAt = String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt);
 
-    // Marked already: only after the writes.
+    // A retry with nothing new, the markers unclaimed: no mark at all.
     await handler(event);
-    for (const { target, marker: name } of expected) expect(await marker(target, name)).toMatchObject({ version: 3 });
+    for (const { target, marker: name } of expected) expect(await marker(target, name)).toMatchObject({ version: 1 });
+
+    // A rollup claimed them (and may have read the days before the crashed attempt's writes): marked again.
+    for (const { target, marker: name } of expected) {
+      const listed = await marker(target, name);
+      expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, { partition: pendingPartitionOf(target), marker: name, version: listed?.version, markedAtMs: null }, new Date())).toBe(true);
+    }
+    await handler(event);
+    for (const { target, marker: name } of expected) {
+      expect(await marker(target, name)).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 2, markedAt: expect.any(String) });
+    }
     // The latest mark's time: what the rollup's lag metric measures from.
     expect(String((await marker(linkTarget('marks'), expected[0].marker))?.markedAt) > firstMarkedAt).toBe(true);
   });
 
-  it("marks an unmarked day before writing its quarter-hour item, and bumps the marker's version after", async () => {
+  it('marks an unmarked day before writing its quarter-hour item, and again after only when a rollup claimed it meanwhile', async () => {
     const target = linkTarget('mark-first');
     const name = pendingMarker({ target, day: '2026-11-26' });
-    const version = async (): Promise<unknown> =>
-      (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name)?.version;
+    const markerItem = async (): Promise<Record<string, unknown> | undefined> =>
+      (await partitionItems(dynamo, PENDING_ROLLUPS_TABLE_NAME, ['partition', pendingPartitionOf(target)])).find((item) => item.marker === name);
     const seenAtWrite: unknown[] = [];
+    let claimAtWrite = false;
     proxy.intercept(async ({ operation, body }) => {
       if (operation === 'PutItem' && body.TableName === QUARTER_HOUR_TABLE_NAME && JSON.stringify(body.Item).includes(`"${target}"`)) {
-        seenAtWrite.push(await version());
+        const item = await markerItem();
+        seenAtWrite.push(item?.version);
+        // A rollup claims the day just before this write lands: it may read the day without it.
+        if (claimAtWrite) {
+          const claimed = { partition: pendingPartitionOf(target), marker: name, version: item?.version, markedAtMs: null };
+          expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, claimed, new Date())).toBe(true);
+        }
       }
       return undefined;
     });
     try {
-      for (let run = 0; run < 2; run++) {
+      for (const claim of [false, false, true]) {
+        claimAtWrite = claim;
         expect(await handler(batch(streamInserts([testClick('mark-first', 'mark-first-owner')])))).toEqual({ state: {}, batchItemFailures: [] });
       }
     } finally {
       proxy.intercept(undefined);
     }
-    // The second batch finds the day marked: no mark before its write.
-    expect(seenAtWrite).toEqual([1, 2]);
-    expect(await version()).toBe(3);
+    // The later batches find the day marked: no mark before their writes, and none after while unclaimed.
+    expect(seenAtWrite).toEqual([1, 1, 1]);
+    // The claimed one is marked again after the write, which clears the claim: the rollup's delete then fails.
+    expect(await markerItem()).toEqual({ partition: pendingPartitionOf(target), marker: name, version: 2, markedAt: expect.any(String) });
   });
 
   it('writes no quarter-hour item of a day it could not mark first', async () => {

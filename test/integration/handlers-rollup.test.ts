@@ -13,7 +13,7 @@ import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { parseDailyItem, parseMonthlyItem } from '../../lambdas/tables/period-aggregates';
-import { PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
+import { markPending, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { lambdaContext } from '../fixtures/lambda-context';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
@@ -23,7 +23,7 @@ jest.setTimeout(60_000);
 
 const SHARD = 'shardId-00000001700000000000-0000aaaa';
 const OTHER_SHARD = 'shardId-00000001700000000000-0000bbbb';
-const { DAILY_TABLE_NAME, MONTHLY_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME } = STATISTICS_TABLES;
+const { DAILY_TABLE_NAME, MONTHLY_TABLE_NAME, PENDING_ROLLUPS_TABLE_NAME, QUARTER_HOUR_TABLE_NAME } = STATISTICS_TABLES;
 
 let local: DynamoForHandlers;
 let dynamo: DynamoDBClient;
@@ -238,12 +238,43 @@ describe('rollup handler', () => {
     });
     await rollup({});
     expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
-    // Marked before and after the first click's write, and after the second's.
-    expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 3 }));
+    // Marked before the first click's write; marked again after the second's, which found the run's claim.
+    expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 2 }));
+    expect(await markers()).not.toContainEqual(expect.objectContaining({ claimedAt: expect.anything() }));
 
     await rollup({});
     expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 2, botClicks: 0, uniques: 1, tz: 'UTC' } });
     expect(await markers()).toEqual([]);
+  });
+
+  it('claims a marker before reading its day, and leaves one marked again since it was listed to the next run', async () => {
+    const target = linkTarget('claimed');
+    const marker = pendingMarker({ target, day: '2026-11-26' });
+    await aggregateClicks([testClick('claimed', 'claimed-owner')]);
+    const claimsSeenByReads: unknown[] = [];
+    let markedAgain = false;
+    proxy.intercept(async ({ operation, body }) => {
+      if (operation === 'Query' && body.TableName === QUARTER_HOUR_TABLE_NAME && JSON.stringify(body).includes(target)) {
+        claimsSeenByReads.push((await markers()).find((item) => item.marker === marker)?.claimedAt);
+      }
+      // Between the listing and the claim, a new click marks the day again: the claim is refused.
+      if (operation === 'UpdateItem' && body.TableName === PENDING_ROLLUPS_TABLE_NAME && JSON.stringify(body.Key).includes(marker) && !markedAgain) {
+        markedAgain = true;
+        await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day: '2026-11-26' }, new Date());
+      }
+      return undefined;
+    });
+    try {
+      await rollup({});
+      expect(await daily(target)).toEqual({});
+      expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 2 }));
+      await rollup({});
+    } finally {
+      proxy.intercept(undefined);
+    }
+    expect(claimsSeenByReads).toEqual([expect.any(String)]);
+    expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect((await markers()).filter((item) => item.marker === marker)).toEqual([]);
   });
 
   it('publishes how many rollups are pending and how long the oldest has waited', async () => {

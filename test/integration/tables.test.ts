@@ -13,13 +13,14 @@ import { rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/ro
 import { createLinkIfAbsent, findLink } from '../../lambdas/tables/links';
 import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItems, queryDailyItemsOfMonth, queryMonthlyItems } from '../../lambdas/tables/period-aggregates';
 import {
+  claimPendingMarker,
   deletePendingMarkerIfUnchanged,
-  existingPendingMarkers,
   listPendingMarkers,
   markPending,
   pendingMarker,
   pendingPartitionOf,
   queryPendingDays,
+  readPendingMarkers,
   type PendingMarker,
 } from '../../lambdas/tables/pending-rollups';
 import { putQuarterHourItemOver, queryQuarterHourItems, readQuarterHourItem } from '../../lambdas/tables/quarter-hour';
@@ -158,6 +159,11 @@ describe('daily and monthly tables', () => {
 describe('pending rollups table', () => {
   const listed = async (marker: string): Promise<PendingMarker | undefined> =>
     (await listPendingMarkers(PENDING_ROLLUPS_TABLE_NAME)).find((each) => each.marker === marker);
+  const listedNow = async (marker: string): Promise<PendingMarker> => {
+    const found = await listed(marker);
+    if (found === undefined) throw new Error(`${marker} is not listed`);
+    return found;
+  };
   const deleteIfUnchanged = (marker: PendingMarker | undefined): Promise<boolean> => {
     if (marker === undefined) throw new Error('not listed');
     return deletePendingMarkerIfUnchanged(PENDING_ROLLUPS_TABLE_NAME, marker);
@@ -193,13 +199,29 @@ describe('pending rollups table', () => {
     expect(await queryPendingDays(PENDING_ROLLUPS_TABLE_NAME, target, '2026-11-01', '2026-11-30')).toEqual(['2026-11-01', '2026-11-15', '2026-11-30']);
   });
 
-  it('tells which of many days are marked, over more than one BatchGetItem', async () => {
+  it('tells which of many days are marked, and which of those a rollup has claimed, over more than one BatchGetItem', async () => {
     const target = linkTarget('pending-existing');
     const days = Array.from({ length: 150 }, (_, index) => new Date(Date.UTC(2026, 0, 1 + index)).toISOString().slice(0, 10));
     const marked = days.filter((_, index) => index % 7 === 0);
     for (const day of marked) await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day }, NOW);
-    const existing = await existingPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, days.map((day) => ({ target, day })));
-    expect([...existing].sort()).toEqual(marked.map((day) => pendingMarker({ target, day })));
+    const claimed = marked.filter((_, index) => index % 2 === 0).map((day) => pendingMarker({ target, day }));
+    for (const marker of claimed) expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, await listedNow(marker), NOW)).toBe(true);
+    const states = await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, days.map((day) => ({ target, day })));
+    expect([...states.keys()].sort()).toEqual(marked.map((day) => pendingMarker({ target, day })));
+    expect([...states].filter(([, state]) => state === 'claimed').map(([marker]) => marker).sort()).toEqual(claimed.sort());
+  });
+
+  it('claims a marker only at the version listed, and a mark clears the claim', async () => {
+    const pending = { target: linkTarget('pending-claim'), day: '2026-11-26' };
+    const marker = pendingMarker(pending);
+    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    const first = await listedNow(marker);
+    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, first, NOW)).toBe(false);
+    expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, await listedNow(marker), NOW)).toBe(true);
+    expect((await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, [pending])).get(marker)).toBe('claimed');
+    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    expect((await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, [pending])).get(marker)).toBe('unclaimed');
   });
 
   it('lists a marker whose time cannot be read with markedAtMs null', async () => {
