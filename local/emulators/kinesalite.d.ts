@@ -7,6 +7,8 @@ declare module 'kinesalite' {
     readonly createStreamMs?: number;
     readonly deleteStreamMs?: number;
     readonly updateStreamMs?: number;
+    /** Shards the account may have open at once (default 10). */
+    readonly shardLimit?: number;
   }
 
   /** An HTTP server speaking the Kinesis API; without a `path` option it keeps its streams in memory. */

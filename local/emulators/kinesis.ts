@@ -15,13 +15,23 @@ export interface KinesisEmulatorOptions {
   readonly port?: number;
 }
 
+/** The lowest default shard quota of any region. */
+const SHARD_QUOTA = 1_000;
+
 /**
  * Stream ARNs name the region in AWS_REGION (else us-east-1) and the account in AWS_ACCOUNT_ID
  * (else 000000000000), read when the emulator starts: kinesalite has no option for them.
  */
 export async function startKinesis(options: KinesisEmulatorOptions): Promise<KinesisEmulator> {
-  // Streams are ACTIVE at once: the 500 ms kinesalite waits by default would only slow tests and start-up.
-  const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0 });
+  const server = kinesalite({
+    // Streams are ACTIVE at once: the 500 ms kinesalite waits by default would only slow tests and start-up.
+    createStreamMs: 0,
+    deleteStreamMs: 0,
+    updateStreamMs: 0,
+    // kinesalite's 10 is an old AWS quota; today's default is 20,000 shards in us-east-1 and 1,000 or
+    // 6,000 elsewhere (https://docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html).
+    shardLimit: SHARD_QUOTA,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
