@@ -172,6 +172,7 @@ function createPollers(
           reportBatchItemFailures,
           bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
           maximumRetryAttempts: optionalNumber(properties.MaximumRetryAttempts) ?? -1,
+          maximumRecordAgeSeconds: optionalNumber(properties.MaximumRecordAgeInSeconds) ?? -1,
           onFailure: onFailureQueue
             ? async (failureRecord: unknown) => {
                 await clients.sqs.send(

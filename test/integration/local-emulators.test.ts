@@ -11,11 +11,13 @@ import {
   ScanCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_MAX_ITEM_BYTES, itemBytes, mapEntryBytes } from '../../lambdas/domain/item-size';
 import { isItemTooLarge } from '../../lambdas/shared/clients/dynamodb';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { kinesisClient, startKinesis } from '../../local/emulators/kinesis';
 import { startSqs } from '../../local/emulators/sqs';
 import { TtlSweeper } from '../../local/ttl-sweeper';
 import { dynamoClient, sqsClient, stringKeys } from '../fixtures/local/emulators';
@@ -40,6 +42,17 @@ const canConnect = (host: string, port: number): Promise<boolean> =>
     });
     socket.once('error', () => resolve(false));
   });
+
+/** True when nothing answers on the port at any of this machine's external IPv4 addresses. */
+async function unreachableFromOutside(port: number): Promise<boolean> {
+  const externalAddresses = Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address !== undefined && !address.internal && address.family === 'IPv4');
+  for (const address of externalAddresses) {
+    if (await canConnect(address?.address ?? '', port)) return false;
+  }
+  return true;
+}
 
 const createClicksTable = (tableName: string) =>
   new CreateTableCommand({
@@ -172,12 +185,7 @@ describe('fauxqs', () => {
       const port = Number(new URL(sqs.endpoint).port);
       expect(new URL(sqs.endpoint).hostname).toBe('127.0.0.1');
       expect(await canConnect('127.0.0.1', port)).toBe(true);
-      const externalAddresses = Object.values(networkInterfaces())
-        .flat()
-        .filter((address) => address !== undefined && !address.internal && address.family === 'IPv4');
-      for (const address of externalAddresses) {
-        expect(await canConnect(address?.address ?? '', port)).toBe(false);
-      }
+      expect(await unreachableFromOutside(port)).toBe(true);
 
       const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: 'clicks' }));
       expect(QueueUrl).toMatch(/^http:\/\/sqs\.us-east-1\.localhost:\d+\/000000000000\/clicks$/);
@@ -189,5 +197,34 @@ describe('fauxqs', () => {
       await sqs.stop();
     }
     expect(await canConnect('127.0.0.1', Number(new URL(sqs.endpoint).port))).toBe(false);
+  });
+});
+
+describe('kinesalite', () => {
+  it('serves Kinesis on 127.0.0.1 only, streams active at once, to a client given its endpoint; stop() frees the port', async () => {
+    const kinesis = await startKinesis({});
+    const client = kinesisClient(kinesis.endpoint);
+    const port = Number(new URL(kinesis.endpoint).port);
+    try {
+      expect(new URL(kinesis.endpoint).hostname).toBe('127.0.0.1');
+      expect(await canConnect('127.0.0.1', port)).toBe(true);
+      expect(await unreachableFromOutside(port)).toBe(true);
+
+      await client.send(new CreateStreamCommand({ StreamName: 'clicks', ShardCount: 1 }));
+      const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: 'clicks' }));
+      expect(StreamDescriptionSummary?.StreamStatus).toBe('ACTIVE');
+      expect(StreamDescriptionSummary?.StreamARN).toMatch(/^arn:aws:kinesis:[a-z0-9-]+:000000000000:stream\/clicks$/);
+      await client.send(new PutRecordCommand({ StreamName: 'clicks', PartitionKey: 'demo', Data: Buffer.from('{"v":1}') }));
+      const { ShardIterator } = await client.send(
+        new GetShardIteratorCommand({ StreamName: 'clicks', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      const { Records = [] } = await client.send(new GetRecordsCommand({ ShardIterator }));
+      expect(Records.map((record) => Buffer.from(record.Data ?? []).toString())).toEqual(['{"v":1}']);
+    } finally {
+      // The client is left open on purpose: its keep-alive connection must not hold the emulator up.
+      await kinesis.stop();
+      client.destroy();
+    }
+    expect(await canConnect('127.0.0.1', port)).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dy
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { DynamoDbStreamPoller, type DynamoDbStreamPollerOptions } from '../../local/pollers/dynamodb-stream-poller';
 import { SqsPoller, type SqsPollerOptions } from '../../local/pollers/sqs-poller';
-import { createStreamTable, dynamoClient, recordingFunction, REGION, sqsClient, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
+import { createStreamTable, dynamoClient, recordingDestination, recordingFunction, REGION, sqsClient, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
 
 jest.setTimeout(30_000);
 
@@ -230,25 +230,23 @@ describe('DynamoDbStreamPoller', () => {
     const fn = recordingFunction(async (event) => {
       if (idsOf(event).includes('poison')) throw new Error('cannot process poison');
     });
-    const failures: unknown[] = [];
+    const destination = recordingDestination();
     const streamPoller = poller({
       streamArn,
       fn,
       maxBatchingWindowSeconds: 1,
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: 1,
-      onFailure: async (failure) => {
-        failures.push(failure);
-      },
+      onFailure: destination.send,
     });
     streamPoller.start();
     expect(await streamPoller.drain(10_000)).toBe(true);
     await streamPoller.stop();
 
     expect(fn.events.map(idsOf)).toEqual([['a', 'b', 'poison', 'd'], ['a', 'b'], ['poison', 'd'], ['poison'], ['poison'], ['d']]);
-    expect(failures).toHaveLength(1);
+    expect(destination.received).toHaveLength(1);
     const poisonSequenceNumber = records(fn.events[3]).at(0)?.dynamodb?.SequenceNumber;
-    expect(failures[0]).toMatchObject({
+    expect(destination.received[0]).toMatchObject({
       DDBStreamBatchInfo: { shardId: expect.any(String), startSequenceNumber: poisonSequenceNumber, endSequenceNumber: poisonSequenceNumber, batchSize: 1, streamArn },
     });
   });
@@ -260,15 +258,13 @@ describe('DynamoDbStreamPoller', () => {
     const fn = recordingFunction(async (event) => {
       if (idsOf(event).includes('x')) throw new Error('always fails');
     });
-    const failures: unknown[] = [];
+    const destination = recordingDestination();
     const streamPoller = poller({
       streamArn,
       fn,
       maxBatchingWindowSeconds: 1,
       maximumRetryAttempts: 2,
-      onFailure: async (failure) => {
-        failures.push(failure);
-      },
+      onFailure: destination.send,
     });
     streamPoller.start();
     expect(await streamPoller.drain(10_000)).toBe(true);
@@ -278,7 +274,7 @@ describe('DynamoDbStreamPoller', () => {
 
     expect(fn.events.map(idsOf)).toEqual([['x', 'y'], ['x', 'y'], ['x', 'y'], ['z']]);
     const [x, y] = records(fn.events[0]);
-    expect(failures).toEqual([
+    expect(destination.received).toEqual([
       {
         requestContext: {
           requestId: expect.any(String),
