@@ -20,7 +20,7 @@ import { PipelinePart } from './pipeline-part';
  * CloudFront-Viewer-Address, so the viewer IP (event.viewer.ip) travels in true-client-ip; viewer-sent copies
  * of either header are dropped. Plain ES5, which both CloudFront Functions runtimes run.
  */
-const VIEWER_REQUEST_CODE = [
+export const VIEWER_REQUEST_CODE = [
   'function handler(event) {',
   '  var request = event.request;',
   "  delete request.headers['x-forwarded-host'];",
