@@ -27,7 +27,7 @@ import { runEnrichmentBench } from './enrichment';
 import { adoptHandlerEnvironment } from './handler-environment';
 import { runRedirectLatencyBench } from './redirect-latency';
 import { bareRedirectServer, report, timeOps, type Rate } from './report';
-import { runStatisticsBench } from './statistics';
+import { runStatisticsBenchWithApiOptions } from './statistics';
 import { runUniquesBench } from './uniques';
 
 const HTTP_SECONDS = Number(process.env.BENCH_HTTP_SECONDS ?? 4);
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   for (const line of await runRedirectLatencyBench()) console.log(line);
   for (const line of await runUniquesBench()) console.log(line);
   console.log('');
-  for (const line of await runStatisticsBench()) console.log(line);
+  for (const line of await runStatisticsBenchWithApiOptions()) console.log(line);
 }
 
 main().catch((error: unknown) => {

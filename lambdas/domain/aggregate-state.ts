@@ -180,6 +180,9 @@ function boundedBreakdowns(state: AggregateState, available: number): Record<Bre
   return byDimension((dimension) => stored[dimension] as StoredBreakdown);
 }
 
+/** The attributes stateToAttributes writes (foldedKeys only when some key was folded). */
+export const STATE_ATTRIBUTES = ['clicks', 'botClicks', 'uniques', 'visitors', 'breakdowns', 'foldedKeys'] as const;
+
 /**
  * Attribute map fragment shared by every aggregate item: { clicks, botClicks, uniques, visitors
  * (Uint8Array), breakdowns, foldedKeys (only when some key was folded) }, at most `maxBytes`

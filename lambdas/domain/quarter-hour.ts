@@ -29,6 +29,9 @@ export interface QuarterHourItem {
   expiresAt: number;
 }
 
+/** What statistics read of a quarter-hour item: its quarter and state. */
+export type QuarterHourState = Pick<QuarterHourItem, 'quarter' | 'state'>;
+
 /** DynamoDB stream sequence numbers are decimal strings of up to 40 digits. */
 const SEQUENCE_NUMBER_DIGITS = 40;
 const SEQUENCE_NUMBER_PATTERN = /^\d{1,40}$/;

@@ -15,7 +15,7 @@ import {
   quarterOf,
   quarterStart,
 } from './buckets';
-import type { QuarterHourItem } from './quarter-hour';
+import type { QuarterHourState } from './quarter-hour';
 import type { PeriodItem } from './rollup';
 import { itemCounts, sourceOf, type StatsSources } from './stats-sources';
 import { canonicalTimeZone, formatWithOffset, instantOfWallTime, offsetMinutesAt } from './zoned-time';
@@ -402,7 +402,7 @@ function planStartMs(plan: StatsPlan, reportingTz: string): number {
 
 /** The items the table reads returned, by level. */
 export interface StatsItems {
-  readonly quarterHour: readonly QuarterHourItem[];
+  readonly quarterHour: readonly QuarterHourState[];
   readonly daily: readonly PeriodItem[];
   readonly monthly: readonly PeriodItem[];
 }

@@ -4,9 +4,9 @@
  * lands over the item it was computed from: the watermark it read (docs/statistics.md, Exactly once).
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { asCount, asNonEmptyString, readAttribute, stateFromAttributes, stateToAttributes } from '../domain/aggregate-state';
+import { asCount, asNonEmptyString, readAttribute, STATE_ATTRIBUTES, stateFromAttributes, stateToAttributes } from '../domain/aggregate-state';
 import { quarterStart } from '../domain/buckets';
-import { paddedSequenceNumber, type QuarterHourItem } from '../domain/quarter-hour';
+import { paddedSequenceNumber, type QuarterHourItem, type QuarterHourState } from '../domain/quarter-hour';
 import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
 import { queryTargetRange, type ReadOptions } from './target-range';
 
@@ -110,5 +110,17 @@ export function queryQuarterHourItems(
     dynamoDocumentClient(),
     { tableName, target, sortKey: 'slot', ...slotRange(firstQuarter, lastQuarter), ...options },
     parseQuarterHourItem,
+  );
+}
+
+/**
+ * Every writer's quarters and states of the target for quarters first..last, inclusive: only the
+ * attributes statistics use (an hourly week is 672 items, and the SDK parses every attribute sent).
+ */
+export function queryQuarterHourStates(tableName: string, target: string, firstQuarter: string, lastQuarter: string): Promise<QuarterHourState[]> {
+  return queryTargetRange(
+    dynamoDocumentClient(),
+    { tableName, target, sortKey: 'slot', ...slotRange(firstQuarter, lastQuarter), attributes: ['quarter', ...STATE_ATTRIBUTES] },
+    (item) => ({ quarter: readAttribute(item, 'quarter', asQuarter), state: stateFromAttributes(item) }),
   );
 }

@@ -11,7 +11,7 @@ import type { StatsItems, StatsPlan } from '../domain/stats';
 import { pendingDaysToRead, readsOf, settleTrimmedMonths, sourcesOf, type DayRange, type StatsSources } from '../domain/stats-sources';
 import { queryDailyItems, queryMonthlyItems } from './period-aggregates';
 import { queryPendingDays } from './pending-rollups';
-import { queryQuarterHourItems } from './quarter-hour';
+import { queryQuarterHourStates } from './quarter-hour';
 
 export interface StatsTableNames {
   readonly quarterHourTableName: string;
@@ -36,7 +36,7 @@ export async function readStats(
   const { quarterHour, daily, monthly } = readsOf(sources);
   const readDaily = (range: DayRange): Promise<PeriodItem[]> => queryDailyItems(tables.dailyTableName, target, range.firstDay, range.lastDay);
   const [quarterHourItems, dailyItems, monthlyItems] = await Promise.all([
-    quarterHour === null ? [] : queryQuarterHourItems(tables.quarterHourTableName, target, quarterHour.firstQuarter, quarterHour.lastQuarter),
+    quarterHour === null ? [] : queryQuarterHourStates(tables.quarterHourTableName, target, quarterHour.firstQuarter, quarterHour.lastQuarter),
     daily === null ? [] : readDaily(daily),
     monthly === null ? [] : queryMonthlyItems(tables.monthlyTableName, target, monthly.firstMonth, monthly.lastMonth),
   ]);

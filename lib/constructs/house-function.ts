@@ -46,6 +46,11 @@ export interface HouseFunctionProps {
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
+   * V8 options for the function's Node.js, added to NODE_OPTIONS after `--enable-source-maps`.
+   * @default []
+   */
+  readonly v8Options?: readonly string[];
+  /**
    * Function-specific environment variables (the house ones are added).
    * @default {}
    */
@@ -123,7 +128,7 @@ export class HouseFunction extends NodejsFunction {
       role,
       environment: {
         ...props.environment,
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: ['--enable-source-maps', ...(props.v8Options ?? [])].join(' '),
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
       },

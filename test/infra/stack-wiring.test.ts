@@ -36,7 +36,7 @@ describe('functions', () => {
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: Match.objectLike({
-          NODE_OPTIONS: '--enable-source-maps',
+          NODE_OPTIONS: Match.stringLikeRegexp('^--enable-source-maps( |$)'),
           POWERTOOLS_SERVICE_NAME: Match.stringLikeRegexp('^(redirect|enrich|aggregate|rollup|api)$'),
           POWERTOOLS_METRICS_NAMESPACE: 'ClickAnalytics',
         }),
@@ -49,13 +49,21 @@ describe('functions', () => {
     ['enrich', () => enrichment.enrichFunction, 'lambdas/handlers/enrich.ts', 512, 30],
     ['aggregate', () => aggregation.aggregateFunction, 'lambdas/handlers/aggregate.ts', 256, 30],
     ['rollup', () => rollup.rollupFunction, 'lambdas/handlers/rollup.ts', 512, 120],
-    ['api', () => statisticsApi.apiFunction, 'lambdas/handlers/api.ts', 256, 10],
+    ['api', () => statisticsApi.apiFunction, 'lambdas/handlers/api.ts', 512, 10],
   ])('records the %s entry file, with explicit memory and timeout', (_name, fn, entry, memory, timeout) => {
     template.hasResource('AWS::Lambda::Function', {
       Metadata: { 'ClickAnalytics:Entry': entry, 'ClickAnalytics:Assets': Match.anyValue() },
       Properties: Match.objectLike({ MemorySize: memory, Timeout: timeout }),
     });
     expect(template.toJSON().Resources[logicalId(fn())].Metadata['ClickAnalytics:Entry']).toBe(entry);
+  });
+
+  it("gives only the API function V8 options: a young generation that holds a stats query's garbage", () => {
+    const nodeOptions = (fn: IFunction): unknown => template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables.NODE_OPTIONS;
+    expect(nodeOptions(statisticsApi.apiFunction)).toBe('--enable-source-maps --max-semi-space-size=32');
+    for (const fn of [edge.redirectFunction, enrichment.enrichFunction, aggregation.aggregateFunction, rollup.rollupFunction]) {
+      expect(nodeOptions(fn)).toBe('--enable-source-maps');
+    }
   });
 
   it('gives each function its own log group, with retention (redirect click log: 14 days) and removal', () => {

@@ -22,6 +22,7 @@ describe('StatisticsApi', () => {
       SHORT_LINK_HOSTS: { 'Fn::GetAtt': [logicalId(stack.edge.distribution), 'DomainName'] },
       ALLOW_PRIVATE_DESTINATIONS: 'false',
       ...houseEnvironment('api'),
+      NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=32',
     });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),

@@ -23,7 +23,7 @@ import {
   readPendingMarkers,
   type PendingMarker,
 } from '../../lambdas/tables/pending-rollups';
-import { putQuarterHourItemOver, queryQuarterHourItems, readQuarterHourItem } from '../../lambdas/tables/quarter-hour';
+import { putQuarterHourItemOver, queryQuarterHourItems, queryQuarterHourStates, readQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { createTable, type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, testClick } from './helpers/statistics-tables';
 
@@ -117,6 +117,9 @@ describe('quarter-hour table', () => {
       `2026-11-26T05:30 ${other.writer}`,
       `2026-11-26T05:45 ${WRITER}`,
     ]);
+    // Statistics read only the quarters and states, the same ones.
+    const states = await queryQuarterHourStates(QUARTER_HOUR_TABLE_NAME, linkTarget('qh-range'), '2026-11-26T05:00', '2026-11-26T05:45');
+    expect(states).toEqual(items.map(({ quarter, state }) => ({ quarter, state })));
   });
 });
 
