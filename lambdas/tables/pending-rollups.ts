@@ -65,20 +65,30 @@ export async function markPending(tableName: string, pending: PendingRollup, now
   );
 }
 
+/** The marker's key, on condition that it is still at the version listed. */
+function atListedVersion(pending: PendingMarker) {
+  return {
+    Key: { partition: pending.partition, marker: pending.marker },
+    ConditionExpression: '#version = :seen',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':seen': pending.version },
+  };
+}
+
 /**
  * Claims the marker for a rollup about to read its day; false when it was marked again since it was
  * listed (the next run rolls it up). Any aggregator write after the claim then marks the day again.
  */
 export function claimPendingMarker(tableName: string, pending: PendingMarker, now: Date): Promise<boolean> {
+  const listed = atListedVersion(pending);
   return conditionHeld(
     dynamoDocumentClient().send(
       new UpdateCommand({
         TableName: tableName,
-        Key: { partition: pending.partition, marker: pending.marker },
+        ...listed,
         UpdateExpression: 'SET #claimedAt = :now',
-        ConditionExpression: '#version = :seen',
-        ExpressionAttributeNames: { '#version': 'version', '#claimedAt': 'claimedAt' },
-        ExpressionAttributeValues: { ':seen': pending.version, ':now': now.toISOString() },
+        ExpressionAttributeNames: { ...listed.ExpressionAttributeNames, '#claimedAt': 'claimedAt' },
+        ExpressionAttributeValues: { ...listed.ExpressionAttributeValues, ':now': now.toISOString() },
       }),
     ),
   );
@@ -167,13 +177,7 @@ export async function queryPendingDays(tableName: string, target: string, firstD
 export function deletePendingMarkerIfUnchanged(tableName: string, pending: PendingMarker): Promise<boolean> {
   return conditionHeld(
     dynamoDocumentClient().send(
-      new DeleteCommand({
-        TableName: tableName,
-        Key: { partition: pending.partition, marker: pending.marker },
-        ConditionExpression: '#version = :seen',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':seen': pending.version },
-      }),
+      new DeleteCommand({ TableName: tableName, ...atListedVersion(pending) }),
     ),
   );
 }
