@@ -631,17 +631,21 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
 
   const stream = writeTotals(streamed);
   const rolled = writeTotals(rolledUp);
+  // The aggregator marks a (target, day) when it has no marker or a rollup has claimed it: about once
+  // per rollup run per target, however many clicks the run covers, so in steady state its marks are
+  // spread like the rollup's writes.
+  const marks = streamed.tables.get(tables.pending) ?? { writeUnits: 0, writes: 0 };
   const clicksPerRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
-  /** Per click, with the rollup's writes spread over `rollupClicks`. */
-  const perClick = (rollupClicks: number): Totals => ({
-    units: stream.units / clicks + rolled.units / rollupClicks,
-    writes: stream.writes / clicks + rolled.writes / rollupClicks,
+  /** Per click, with the rollup's writes and the aggregator's marks spread over `runClicks`. */
+  const perClick = (runClicks: number): Totals => ({
+    units: (stream.units - marks.writeUnits) / clicks + (rolled.units + marks.writeUnits) / runClicks,
+    writes: (stream.writes - marks.writes) / clicks + (rolled.writes + marks.writes) / runClicks,
   });
   const measured = perClick(clicks);
   const steady = perClick(clicksPerRun);
   const runsMade = rollup.runs === 1 ? 'the 1 rollup run made' : `the ${rollup.runs} rollup runs made`;
   rows.push([`total, measured (with ${runsMade})`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
-  const steadyLabel = `total, steady (rollup amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;
+  const steadyLabel = `total, steady (rollup and marks amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;
   rows.push([steadyLabel, decimal(steady.units, 4), decimal(steady.writes, 4)]);
 
   const met = (totals: Totals): string =>
@@ -673,9 +677,9 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
       : '  (the issue sets its goal for the hot link; this workload is reported beside it)',
     `  rollup: ${runsMade} took ${integer(rollup.ms)} ms and wrote ${integer(rolled.units)} WCU in ${integer(rolled.writes)} writes: ` +
       `${decimal(rolled.units / clicks, 4)} WCU/click over these ${integer(clicks)} clicks (measured)`,
-    `    a run costs per (target, day) rolled up, not per click; every ${ROLLUP_PERIOD_SECONDS / 60} min at ` +
-      `${integer(CLICKS_PER_SECOND)} clicks/s it covers ${integer(clicksPerRun)} clicks: ` +
-      `${decimal(rolled.units / clicksPerRun, 5)} WCU/click (steady)`,
+    `    a run, and the aggregator's marks, cost per (target, day), not per click; every ${ROLLUP_PERIOD_SECONDS / 60} min at ` +
+      `${integer(CLICKS_PER_SECOND)} clicks/s a run covers ${integer(clicksPerRun)} clicks: ` +
+      `${decimal((rolled.units + marks.writeUnits) / clicksPerRun, 5)} WCU/click (steady)`,
     unreported === 0
       ? `  DynamoDB Local reported ConsumedCapacity on all ${integer(writeResponses)} write responses`
       : `  WARNING: ${integer(unreported)} of ${integer(writeResponses)} write responses carried no ConsumedCapacity: ` +
