@@ -17,6 +17,7 @@ import {
   type StreamViewType,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient, ResourceNotFoundException } from '@aws-sdk/client-kinesis';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../lambdas/contract';
 import { referencedLogicalId, resourcesOfType, type PhysicalResource } from './template';
@@ -33,9 +34,15 @@ export interface ProvisionedQueue {
   readonly queueArn: string;
 }
 
+export interface ProvisionedStream {
+  readonly streamName: string;
+  readonly streamArn: string;
+}
+
 export interface Provisioned {
   readonly tables: Readonly<Record<string, ProvisionedTable>>;
   readonly queues: Readonly<Record<string, ProvisionedQueue>>;
+  readonly streams: Readonly<Record<string, ProvisionedStream>>;
   /** What Ref / Fn::GetAtt yield locally, for tables, queues and functions. */
   readonly physical: Readonly<Record<string, PhysicalResource>>;
 }
@@ -298,8 +305,10 @@ export async function provision(
   dynamo: DynamoDBClient,
   sqs: SQSClient,
   log: (line: string) => void = () => undefined,
+  kinesis?: KinesisClient,
 ): Promise<Provisioned> {
   const tables: Record<string, ProvisionedTable> = {};
+  const streams: Record<string, ProvisionedStream> = {};
   const queues: Record<string, ProvisionedQueue> = {};
   const physical: Record<string, PhysicalResource> = {};
 
@@ -330,6 +339,13 @@ export async function provision(
     };
   }
 
+  for (const { logicalId, resource } of resourcesOfType(template, 'AWS::Kinesis::Stream')) {
+    if (kinesis === undefined) throw new Error(`The template has a Kinesis stream (${logicalId}) and no Kinesis emulator was given`);
+    const stream = await provisionStream(kinesis, logicalId, resource);
+    streams[logicalId] = stream;
+    physical[logicalId] = { ref: stream.streamName, attributes: { Arn: stream.streamArn } };
+  }
+
   // Functions exist locally under their logical IDs.
   for (const { logicalId } of resourcesOfType(template, 'AWS::Lambda::Function')) {
     physical[logicalId] = {
@@ -337,5 +353,34 @@ export async function provision(
       attributes: { Arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${logicalId}` },
     };
   }
-  return { tables, queues, physical };
+  return { tables, queues, streams, physical };
+}
+
+/**
+ * An on-demand stream starts with 4 shards on AWS (4 MB/s of writes), a provisioned one with its
+ * ShardCount: https://docs.aws.amazon.com/streams/latest/dev/how-do-i-size-a-stream.html
+ */
+const ON_DEMAND_INITIAL_SHARDS = 4;
+
+/** The stream named as the template names it (else by its logical ID), created unless it exists. */
+async function provisionStream(kinesis: KinesisClient, logicalId: string, resource: CfnResource): Promise<ProvisionedStream> {
+  const properties = asRecord(resource.Properties);
+  const streamName = typeof properties.Name === 'string' ? properties.Name : logicalId;
+  const onDemand = asRecord(properties.StreamModeDetails).StreamMode === 'ON_DEMAND';
+  const shardCount = typeof properties.ShardCount === 'number' ? properties.ShardCount : onDemand ? ON_DEMAND_INITIAL_SHARDS : 1;
+  const describe = async (): Promise<string | undefined> => {
+    try {
+      return (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }))).StreamDescriptionSummary?.StreamARN;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  };
+  let streamArn = await describe();
+  if (streamArn === undefined) {
+    await kinesis.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+    streamArn = await describe();
+  }
+  if (streamArn === undefined) throw new Error(`Kinesis stream ${streamName} was created but cannot be described`);
+  return { streamName, streamArn };
 }

@@ -8,9 +8,11 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
+import { kinesisClient, startKinesis } from './emulators/kinesis';
 import { startSqs } from './emulators/sqs';
 import { controlHandler } from './control';
 import { type FaultPlan, injectFaults } from './faults';
@@ -18,6 +20,7 @@ import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-f
 import type { FunctionPool } from './lambda/function-pool';
 import { buildBootstrap, createFunctionPools, functionDefinitions, type EndpointOverrides, type FunctionDefinition } from './lambda/functions';
 import { DynamoDbStreamPoller } from './pollers/dynamodb-stream-poller';
+import { KinesisStreamPoller } from './pollers/kinesis-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
@@ -90,14 +93,17 @@ interface Clients {
   readonly dynamo: DynamoDBClient;
   readonly streams: DynamoDBStreamsClient;
   readonly sqs: SQSClient;
+  /** Only when the template has a Kinesis stream (the edge mode's click stream). */
+  readonly kinesis?: KinesisClient;
 }
 
-function createClients(dynamodbEndpoint: string, sqsEndpoint: string): Clients {
+function createClients(dynamodbEndpoint: string, sqsEndpoint: string, kinesisEndpoint: string | undefined): Clients {
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   return {
     dynamo: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
     streams: new DynamoDBStreamsClient({ ...common, endpoint: dynamodbEndpoint }),
     sqs: new SQSClient({ ...common, endpoint: sqsEndpoint }),
+    ...(kinesisEndpoint === undefined ? {} : { kinesis: kinesisClient(kinesisEndpoint) }),
   };
 }
 
@@ -132,6 +138,32 @@ function createPollers(
     const maxBatchingWindowSeconds = optionalNumber(properties.MaximumBatchingWindowInSeconds) ?? 0;
     const queue = provisioned.queues[sourceId];
     const table = provisioned.tables[sourceId];
+    const kinesisStream = provisioned.streams[sourceId];
+    /** What the mapping sets for any stream source, DynamoDB or Kinesis. */
+    const streamSettings = () => {
+      const onFailureArn = resolveIntrinsics(asRecord(asRecord(properties.DestinationConfig).OnFailure).Destination, provisioned.physical);
+      const onFailureQueue = Object.values(provisioned.queues).find((candidate) => candidate.queueArn === onFailureArn);
+      if (onFailureArn !== undefined && !onFailureQueue) {
+        throw new Error(`Event source mapping ${logicalId}: only SQS on-failure destinations are emulated locally`);
+      }
+      return {
+        fn,
+        maxBatchingWindowSeconds,
+        reportBatchItemFailures,
+        bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
+        maximumRetryAttempts: optionalNumber(properties.MaximumRetryAttempts) ?? -1,
+        maximumRecordAgeSeconds: optionalNumber(properties.MaximumRecordAgeInSeconds) ?? -1,
+        onFailure: onFailureQueue
+          ? async (failureRecord: unknown) => {
+              await clients.sqs.send(new SendMessageCommand({ QueueUrl: onFailureQueue.queueUrl, MessageBody: JSON.stringify(failureRecord) }));
+              log(`Event source mapping ${logicalId}: a failed batch went to ${onFailureQueue.queueUrl}`);
+            }
+          : undefined,
+        checkpointFile: path.join(dataDir, 'stream-checkpoints', `${logicalId}.json`),
+        region: LOCAL_REGION,
+        tumblingWindowSeconds: optionalNumber(properties.TumblingWindowInSeconds) ?? 0,
+      };
+    };
     if (queue) {
       queuePollers.push(
         new SqsPoller({
@@ -152,42 +184,34 @@ function createPollers(
       const filterPatterns = (Array.isArray(filters) ? filters : [])
         .map((filter) => asRecord(filter).Pattern)
         .filter((pattern): pattern is string => typeof pattern === 'string');
-      const onFailureArn = resolveIntrinsics(
-        asRecord(asRecord(properties.DestinationConfig).OnFailure).Destination,
-        provisioned.physical,
-      );
-      const onFailureQueue = Object.values(provisioned.queues).find((candidate) => candidate.queueArn === onFailureArn);
-      if (onFailureArn !== undefined && !onFailureQueue) {
-        throw new Error(`Event source mapping ${logicalId}: only SQS on-failure destinations are emulated locally`);
-      }
       streamPollers.push(
         new DynamoDbStreamPoller({
+          ...streamSettings(),
           streams: clients.streams,
           streamArn: table.streamArn,
-          fn,
           batchSize: optionalNumber(properties.BatchSize) ?? 100,
-          maxBatchingWindowSeconds,
           startingPosition: properties.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
           filterPatterns,
-          reportBatchItemFailures,
-          bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
-          maximumRetryAttempts: optionalNumber(properties.MaximumRetryAttempts) ?? -1,
-          maximumRecordAgeSeconds: optionalNumber(properties.MaximumRecordAgeInSeconds) ?? -1,
-          onFailure: onFailureQueue
-            ? async (failureRecord: unknown) => {
-                await clients.sqs.send(
-                  new SendMessageCommand({ QueueUrl: onFailureQueue.queueUrl, MessageBody: JSON.stringify(failureRecord) }),
-                );
-                log(`Event source mapping ${logicalId}: a failed batch went to ${onFailureQueue.queueUrl}`);
-              }
-            : undefined,
-          checkpointFile: path.join(dataDir, 'stream-checkpoints', `${logicalId}.json`),
-          region: LOCAL_REGION,
-          tumblingWindowSeconds: optionalNumber(properties.TumblingWindowInSeconds) ?? 0,
+        }),
+      );
+    } else if (kinesisStream !== undefined && clients.kinesis !== undefined) {
+      const timestamp = properties.StartingPositionTimestamp;
+      streamPollers.push(
+        new KinesisStreamPoller({
+          ...streamSettings(),
+          kinesis: clients.kinesis,
+          streamArn: kinesisStream.streamArn,
+          batchSize: optionalNumber(properties.BatchSize) ?? 100,
+          startingPosition:
+            properties.StartingPosition === 'AT_TIMESTAMP' && typeof timestamp === 'number'
+              ? { atTimestamp: new Date(timestamp * 1000) }
+              : properties.StartingPosition === 'TRIM_HORIZON'
+                ? 'TRIM_HORIZON'
+                : 'LATEST',
         }),
       );
     } else {
-      throw new Error(`Event source mapping ${logicalId}: its source ${sourceId} is neither a queue nor a table stream of this stack`);
+      throw new Error(`Event source mapping ${logicalId}: its source ${sourceId} is neither a queue, a table stream nor a Kinesis stream of this stack`);
     }
   }
   return { queuePollers, streamPollers };
@@ -305,17 +329,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const template = await step('synthesizing and bundling the CDK app', () => synthesized);
   const sqsEmulator = await step('starting fauxqs', () => startSqs({ region: LOCAL_REGION }));
   started.push(sqsEmulator);
-  const clients = createClients(dynamodb.endpoint, sqsEmulator.endpoint);
+  // kinesalite only for a template with a Kinesis stream: origin mode has none.
+  const kinesisEmulator =
+    resourcesOfType(template, 'AWS::Kinesis::Stream').length === 0 ? undefined : await step('starting kinesalite', () => startKinesis({}));
+  if (kinesisEmulator !== undefined) started.push(kinesisEmulator);
+  const clients = createClients(dynamodb.endpoint, sqsEmulator.endpoint, kinesisEmulator?.endpoint);
   started.push({
     stop: async () => {
       clients.dynamo.destroy();
       clients.streams.destroy();
       clients.sqs.destroy();
+      clients.kinesis?.destroy();
     },
   });
 
-  const provisioned = await step(`creating tables and queues (data folder ${dataDir})`, () =>
-    provision(template, clients.dynamo, clients.sqs, log),
+  const provisioned = await step(`creating tables, queues and streams (data folder ${dataDir})`, () =>
+    provision(template, clients.dynamo, clients.sqs, log, clients.kinesis),
   );
 
   // The front listens first so PUBLIC_BASE_URL (read when handlers load) names the real port.

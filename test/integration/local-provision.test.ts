@@ -14,8 +14,10 @@ import {
   UpdateTimeToLiveCommand,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { type KinesisEmulator, kinesisClient, startKinesis } from '../../local/emulators/kinesis';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
 import { provision } from '../../local/provision';
 import type { CfnTemplate } from '../../local/types';
@@ -194,5 +196,44 @@ describe('provision on DynamoDB Local, over a table from an older template', () 
     const again: string[] = [];
     await provision(withIndex('byOwner2'), dynamo, sqs, (line) => again.push(line));
     expect(again).toEqual([]);
+  });
+});
+
+describe('Kinesis streams (the edge mode click stream)', () => {
+  let kinesalite: KinesisEmulator;
+  let kinesis: KinesisClient;
+
+  beforeAll(async () => {
+    kinesalite = await startKinesis({});
+    kinesis = kinesisClient(kinesalite.endpoint);
+  });
+
+  afterAll(async () => {
+    kinesis?.destroy();
+    await kinesalite?.stop();
+  });
+
+  const streams: CfnTemplate = {
+    Resources: {
+      ClickStream: { Type: 'AWS::Kinesis::Stream', Properties: { StreamModeDetails: { StreamMode: 'ON_DEMAND' }, RetentionPeriodHours: 24 } },
+      NamedStream: { Type: 'AWS::Kinesis::Stream', Properties: { Name: 'named-clicks', ShardCount: 2 } },
+    },
+  };
+  const shardCount = async (streamName: string): Promise<number | undefined> =>
+    (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }))).StreamDescriptionSummary?.OpenShardCount;
+
+  it('creates each stream with the shards AWS starts it with, and gives Ref and Fn::GetAtt Arn their values', async () => {
+    const provisioned = await provision(streams, dynamo, sqs, () => undefined, kinesis);
+    expect(provisioned.streams.ClickStream.streamName).toBe('ClickStream');
+    expect(provisioned.streams.NamedStream.streamName).toBe('named-clicks');
+    expect([await shardCount('ClickStream'), await shardCount('named-clicks')]).toEqual([4, 2]);
+    expect(provisioned.physical.NamedStream).toEqual({ ref: 'named-clicks', attributes: { Arn: provisioned.streams.NamedStream.streamArn } });
+    expect(provisioned.streams.NamedStream.streamArn).toMatch(/^arn:aws:kinesis:[^:]+:\d+:stream\/named-clicks$/);
+    // A second start finds them and changes nothing.
+    expect((await provision(streams, dynamo, sqs, () => undefined, kinesis)).streams).toEqual(provisioned.streams);
+  });
+
+  it('refuses a template with a stream when no Kinesis emulator is running', async () => {
+    await expect(provision(streams, dynamo, sqs)).rejects.toThrow(/Kinesis stream \(ClickStream\)/);
   });
 });
