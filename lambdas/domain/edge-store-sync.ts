@@ -42,10 +42,7 @@ export function edgeStoreChange(code: string, before: StreamedLink | null, after
 /** One change a key: the last one, since a shard's records arrive in order and each overwrites the key. */
 export function lastChangePerKey(changes: readonly EdgeStoreChange[]): EdgeStoreChange[] {
   const byKey = new Map<string, EdgeStoreChange>();
-  for (const change of changes) {
-    byKey.delete(change.key);
-    byKey.set(change.key, change);
-  }
+  for (const change of changes) byKey.set(change.key, change);
   return [...byKey.values()];
 }
 

@@ -127,6 +127,8 @@ export async function startKeyValueStoreApi(options: KeyValueStoreApiOptions): P
     }
     for (const key of update.deletes) validateEntry(key, undefined);
     for (const { key, value } of update.puts) validateEntry(key, value);
+    const keys = [...update.deletes, ...update.puts.map(({ key }) => key)];
+    if (new Set(keys).size !== keys.length) throw new ApiError('ValidationException', 'A key may appear once a request.');
 
     const entryBytes = (key: string, value: string | undefined): number => (value === undefined ? 0 : utf8Bytes(key) + utf8Bytes(value));
     let totalAfter = store.bytes;

@@ -84,13 +84,14 @@ test('refuses a write past the store size with ServiceQuotaExceededException, al
   expect(store.sortedEntries().map(([key]) => key)).toEqual(['b', 'd']);
 });
 
-test('validates keys, values and the keys a request', async () => {
+test('validates keys, values, the number of keys and repeated keys in a request', async () => {
   const etag = await etagNow();
   const update = (puts: { Key: string; Value: string }[]) => client.send(new UpdateKeysCommand({ KvsARN: ARN, IfMatch: etag, Puts: puts }));
   await expect(update([{ Key: 'k'.repeat(513), Value: 'v' }])).rejects.toMatchObject({ name: 'ValidationException' });
   await expect(update([{ Key: 'k', Value: 'v'.repeat(1025) }])).rejects.toMatchObject({ name: 'ValidationException' });
   const tooMany = Array.from({ length: 51 }, (_, index) => ({ Key: `k${index}`, Value: 'v' }));
   await expect(update(tooMany)).rejects.toMatchObject({ name: 'ValidationException' });
+  await expect(update([{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }])).rejects.toMatchObject({ name: 'ValidationException' });
   expect(store.size).toBe(0);
 });
 
