@@ -16,6 +16,8 @@ export const METRIC = {
   itemsTooLarge: 'AggregateItemsTooLarge',
   /** Age of the oldest pending rollup marker, published by every rollup run: the rollup-lag alarm. */
   oldestPendingRollupSeconds: 'OldestPendingRollupSeconds',
+  /** Link puts the full edge KeyValueStore refused (those links fall back to the origin), published by the KVS sync. */
+  edgeStoreFullRefusals: 'EdgeStoreFullRefusals',
 } as const;
 
 /** Metadata keys on each AWS::Lambda::Function, read by the local stack, tools and tests. */
@@ -60,6 +62,8 @@ export const ENV = {
   shortLinkHosts: 'SHORT_LINK_HOSTS',
   allowPrivateDestinations: 'ALLOW_PRIVATE_DESTINATIONS',
   publicBaseUrl: 'PUBLIC_BASE_URL',
+  /** The edge redirect's CloudFront KeyValueStore, kept in step with the links table. */
+  keyValueStoreArn: 'KEY_VALUE_STORE_ARN',
   /** Set by the Powertools wiring of the house function construct. */
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

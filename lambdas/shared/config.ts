@@ -115,6 +115,14 @@ export function aggregateConfig(): AggregateConfig {
   };
 }
 
+export interface KvsSyncConfig {
+  readonly keyValueStoreArn: string;
+}
+
+export function kvsSyncConfig(): KvsSyncConfig {
+  return { keyValueStoreArn: required(ENV.keyValueStoreArn) };
+}
+
 export interface RollupConfig {
   readonly quarterHourTableName: string;
   readonly dailyTableName: string;

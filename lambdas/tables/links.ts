@@ -7,7 +7,10 @@
  * The `byOwner` index (owner, createdAt) lists an owner's links newest first; a deleted link has no
  * owner attribute, so it leaves the index.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { CREATED_AT_PATTERN, decodePageCursor, encodePageCursor } from '../domain/page-cursor';
 import { SHORT_CODE_PATTERN } from '../domain/short-code';
 import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed, putIfAbsent } from '../shared/clients/dynamodb';
@@ -65,6 +68,21 @@ function linkRecord(item: Record<string, unknown> | undefined): LinkRecord | nul
     updatedAt: optionalString(item.updatedAt),
     disabled: item.disabled === true,
   };
+}
+
+/**
+ * The link of a stream record's OldImage or NewImage, disabled ones included; null for a missing image
+ * (an insert's old, a removal's new), a tombstone, or an item without a URL.
+ */
+export function linkFromStreamImage(image: Readonly<Record<string, StreamAttributeValue>> | undefined): LinkRecord | null {
+  // aws-lambda's stream AttributeValue and the SDK's describe the same wire shape.
+  return image === undefined ? null : linkRecord(unmarshall(image as Record<string, AttributeValue>));
+}
+
+/** The code of a stream record's Keys, or null when it has none. */
+export function codeFromStreamKeys(keys: Readonly<Record<string, StreamAttributeValue>> | undefined): string | null {
+  const code = keys?.code?.S;
+  return typeof code === 'string' ? code : null;
 }
 
 /**

@@ -29,7 +29,7 @@ export class EdgeKeyValueStore implements KeyValueReader {
   private readonly entries = new Map<string, string>();
   private storedBytes = 0;
 
-  constructor(private readonly limits: KeyValueStoreLimits = KEY_VALUE_STORE_LIMITS) {}
+  constructor(readonly limits: KeyValueStoreLimits = KEY_VALUE_STORE_LIMITS) {}
 
   /** Stores or replaces `key`, evicting least recently clicked keys while the total would pass the limit. */
   put(key: string, value: string): PutResult {
@@ -72,6 +72,16 @@ export class EdgeKeyValueStore implements KeyValueReader {
     this.entries.delete(key);
     this.entries.set(key, value);
     return value;
+  }
+
+  /** The value, without counting as a click (the data-plane API's reads). */
+  peek(key: string): string | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Every entry in key order, without counting as clicks. */
+  sortedEntries(): [string, string][] {
+    return [...this.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Whether the store holds `key`, without counting as a click. */
