@@ -5,6 +5,7 @@ import { AlarmTopic } from './constructs/alarm-topic';
 import { ClickEnrichment } from './constructs/click-enrichment';
 import { ClickTables } from './constructs/click-tables';
 import { DashboardSite } from './constructs/dashboard-site';
+import { EdgeRedirects } from './constructs/edge-redirects';
 import { logicalIdOutsideParts } from './constructs/pipeline-part';
 import { RedirectEdge } from './constructs/redirect-edge';
 import { Rollup } from './constructs/rollup';
@@ -28,6 +29,8 @@ export class ClickAnalyticsStack extends Stack {
   readonly tables: ClickTables;
   readonly alarms: AlarmTopic;
   readonly edge: RedirectEdge;
+  /** The edge redirect, its store and its click stream: present in redirectMode=edge only. */
+  readonly edgeRedirects?: EdgeRedirects;
   readonly enrichment: ClickEnrichment;
   readonly aggregation: Aggregation;
   readonly rollup: Rollup;
@@ -57,6 +60,8 @@ export class ClickAnalyticsStack extends Stack {
       maxReceiveCount: props.clickMaxReceiveCount,
       queueDepthAlarmThreshold: props.queueDepthAlarmThreshold,
     });
+    // 1a. In edge mode, the CloudFront Function that answers stored links, and the stream its clicks go to.
+    if (props.redirectMode === 'edge') this.edgeRedirects = new EdgeRedirects(this, 'EdgeRedirects');
     // 1. CloudFront and the HTTP API in front of the redirect, which answers and sends the click on.
     this.edge = new RedirectEdge(this, 'Edge', {
       linksTable,
@@ -67,6 +72,8 @@ export class ClickAnalyticsStack extends Stack {
       logRetention: props.redirectLogRetention,
       priceClass: props.priceClass,
       apiThrottle: props.apiThrottle,
+      viewerRequestFunction: this.edgeRedirects?.redirectFunction,
+      realtimeLogConfig: this.edgeRedirects?.clickLogConfig,
     });
     // 3. The raw clicks stream into quarter-hour aggregates, marking the days to roll up.
     this.aggregation = new Aggregation(this, 'Aggregation', {

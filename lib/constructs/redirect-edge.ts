@@ -64,10 +64,22 @@ export interface RedirectEdgeProps {
    * @default { rateLimit: 1000, burstLimit: 2000 }
    */
   readonly apiThrottle?: ThrottleSettings;
+  /**
+   * The viewer-request function of the default behavior. It must prepare requests for the origin as
+   * {@link VIEWER_REQUEST_CODE} does (the edge redirect function does, and answers some redirects itself).
+   * @default - a function running VIEWER_REQUEST_CODE
+   */
+  readonly viewerRequestFunction?: cloudfront.IFunction;
+  /**
+   * Real-time log config of the default behavior, where redirects are served.
+   * @default - no real-time logs
+   */
+  readonly realtimeLogConfig?: cloudfront.IRealtimeLogConfigRef;
 }
 
 /**
- * Stage 1: CloudFront (no caching, HTTPS, a viewer-request function that passes on the viewer's host and IP)
+ * Stage 1: CloudFront (no caching, HTTPS, a viewer-request function that passes on the viewer's host and IP,
+ * or in edge mode the edge redirect function, which does that too)
  * in front of an HTTP API (throttled, access-logged without caller identity) whose `GET|HEAD /{code}` routes
  * lead to the redirect function: a 302, with the click sent to the click queue after the response. Outputs
  * the distribution URL, the API URL and the redirect's click log (the backfill source). Other stages add
@@ -78,7 +90,7 @@ export class RedirectEdge extends PipelinePart {
   /** The HTTP API's `$default` stage, throttled as a whole; routes may set their own, lower limits on it. */
   readonly stage: HttpStage;
   readonly distribution: cloudfront.Distribution;
-  readonly viewerRequestFunction: cloudfront.Function;
+  readonly viewerRequestFunction: cloudfront.IFunction;
   readonly redirectFunction: HouseFunction;
 
   constructor(scope: Construct, id: string, props: RedirectEdgeProps) {
@@ -142,11 +154,13 @@ export class RedirectEdge extends PipelinePart {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: 'Short link redirects are public by design.' });
     }
 
-    this.viewerRequestFunction = new cloudfront.Function(this, 'ViewerHostFunction', {
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      comment: 'Copies the viewer Host into x-forwarded-host and the viewer IP into true-client-ip',
-      code: cloudfront.FunctionCode.fromInline(VIEWER_REQUEST_CODE),
-    });
+    this.viewerRequestFunction =
+      props.viewerRequestFunction ??
+      new cloudfront.Function(this, 'ViewerHostFunction', {
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        comment: 'Copies the viewer Host into x-forwarded-host and the viewer IP into true-client-ip',
+        code: cloudfront.FunctionCode.fromInline(VIEWER_REQUEST_CODE),
+      });
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'Short links and click analytics',
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
@@ -165,6 +179,7 @@ export class RedirectEdge extends PipelinePart {
         // no CloudFront headers: CloudFront-Viewer-Address never reaches the origin, hence true-client-ip.
         originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         functionAssociations: [{ function: this.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+        realtimeLogConfig: props.realtimeLogConfig,
       },
     });
     Validations.of(this.distribution).acknowledge(

@@ -32,6 +32,15 @@ describe.each([
     expect(findings(stack)).toEqual([]);
   });
 
+  // Built through the stack props: the app refuses redirectMode=edge until its click consumer is wired.
+  it('reports nothing on the edge-mode stack', () => {
+    const stack = new ClickAnalyticsStack(new App({ context: SKIP_BUNDLING }), 'NagEdge', {
+      redirectMode: 'edge',
+      env: { account: '123456789012', region: 'eu-west-1' },
+    });
+    expect(findings(stack)).toEqual([]);
+  });
+
   it('reports nothing with every option set', () => {
     const stack = new ClickAnalyticsStack(new App({ context: SKIP_BUNDLING }), 'NagOptions', {
       alarmEmail: 'ops@example.com',
