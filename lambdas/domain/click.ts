@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { networkPrefix } from './client-ip';
 import { MAX_REFERRER_HOST_LENGTH } from './referrer';
 import { SHORT_CODE_PATTERN } from './short-code';
+import { visitorHash } from './visitor';
 
 /** The click as it leaves the redirect: nothing in it identifies a person on its own. */
 export interface ClickMessage {
@@ -187,6 +188,44 @@ export function parseClickMessage(body: string): ClickMessage {
     ),
     method: field(item, 'method', oneOf(['GET', 'HEAD'] as const), 'must be GET or HEAD'),
     purpose: field(item, 'purpose', nullOr(stringUpTo(MAX_PURPOSE_LENGTH)), `must be null or a string of at most ${MAX_PURPOSE_LENGTH} characters`),
+  };
+}
+
+/** What a click message is made of, as the origin redirect or an edge log record saw the request. */
+export interface ClickFacts {
+  readonly eventId: string;
+  readonly code: string;
+  readonly owner: string;
+  readonly at: Date;
+  /** The client's full address: it goes into the keyed hash and its network prefix, nowhere else. */
+  readonly ip: string;
+  /** As the client sent it; bounded here. */
+  readonly userAgent: string;
+  /** The host of the Referer header (referrerHost): paths and queries carry tokens and PII. */
+  readonly referrerHost: string | null;
+  readonly method: 'GET' | 'HEAD';
+  readonly purpose: string | null;
+}
+
+/**
+ * The click message of a request, the same wherever it was answered: one place decides how the
+ * visitor key, the network prefix and the bounded User-Agent are made, so the origin and the edge
+ * count a visitor alike.
+ */
+export function clickMessageOf(facts: ClickFacts, salt: Uint8Array): ClickMessage {
+  const userAgent = facts.userAgent.slice(0, MAX_USER_AGENT_LENGTH);
+  return {
+    v: 1,
+    eventId: facts.eventId,
+    code: facts.code,
+    owner: facts.owner,
+    ts: facts.at.toISOString(),
+    visitor: visitorHash(salt, facts.ip, userAgent),
+    ipPrefix: networkPrefix(facts.ip),
+    userAgent,
+    referrerHost: facts.referrerHost,
+    method: facts.method,
+    purpose: facts.purpose,
   };
 }
 

@@ -8,27 +8,25 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MAX_USER_AGENT_LENGTH, purposeFrom, type ClickMessage } from '../domain/click';
-import { clientIp, networkPrefix } from '../domain/client-ip';
+import { clickMessageOf, purposeFrom } from '../domain/click';
+import { clientIp } from '../domain/client-ip';
 import { referrerHost } from '../domain/referrer';
 import { parseShortCode } from '../domain/short-code';
-import { visitorHash } from '../domain/visitor';
 import { AfterResponseWork, type RunningExtension, startInternalExtension } from '../shared/after-response-extension';
 import { ClickPublisher } from '../shared/click-publisher';
 import { redirectConfig, type RedirectConfig } from '../shared/config';
 import { getOrCreate } from '../shared/get-or-create';
 import { observeInvocation } from '../shared/observability';
 import { problem, withoutBodyFor } from '../shared/http';
-import { CachedLinkLookup } from '../shared/link-cache';
+import { followedLinks } from '../shared/link-lookup';
 import { SaltStore } from '../shared/salt-store';
-import { findLink, type Link } from '../tables/links';
+import type { Link } from '../tables/links';
 import { SqsClickTransport } from '../transport/sqs';
 import { METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'redirect' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'redirect' });
 
-const linkLookups = new Map<string, CachedLinkLookup<Link>>();
 const saltStores = new Map<string, SaltStore>();
 const publishers = new Map<string, ClickPublisher>();
 /** Clicks scheduled or waiting for their period's salt; flushClicks waits for them before flushing the publishers. */
@@ -38,13 +36,6 @@ export const afterResponse = new AfterResponseWork();
 
 /** The internal extension's `Lambda-Extension-Name`. */
 const EXTENSION_NAME = 'click-publisher';
-
-const linkLookup = (config: RedirectConfig): CachedLinkLookup<Link> =>
-  getOrCreate(
-    linkLookups,
-    `${config.linksTableName}|${config.linkCacheTtlSeconds}`,
-    () => new CachedLinkLookup((code) => findLink(config.linksTableName, code), config.linkCacheTtlSeconds),
-  );
 
 const saltStore = (config: RedirectConfig): SaltStore =>
   getOrCreate(saltStores, config.saltsTableName, () => new SaltStore(config.saltsTableName, logger));
@@ -159,7 +150,7 @@ async function respond(event: APIGatewayProxyEventV2): Promise<Answer> {
   const now = new Date();
   let link: Link | null;
   try {
-    link = await linkLookup(config).get(code);
+    link = await followedLinks(config).get(code);
   } catch (error) {
     logger.error('link lookup failed', { code, error: (error as Error).message });
     return {
@@ -202,22 +193,20 @@ async function recordClick(facts: ClickToRecord): Promise<void> {
     // Cached per period, and loading since init; it never rejects.
     const salt = saltStore(config).current(facts.now, config.saltPeriod);
     const headers = event.headers ?? {};
-    const ip = clientIp(headers, event.requestContext.http.sourceIp);
-    const userAgent = (headers['user-agent'] ?? '').slice(0, MAX_USER_AGENT_LENGTH);
-    const click: ClickMessage = {
-      v: 1,
-      eventId: randomUUID(),
-      code: facts.code,
-      owner: facts.owner,
-      ts: facts.now.toISOString(),
-      // The full IP goes into the keyed hash only; just its network prefix leaves this function.
-      visitor: visitorHash(await salt, ip, userAgent),
-      ipPrefix: networkPrefix(ip),
-      userAgent,
-      referrerHost: referrerHost(headers.referer),
-      method: facts.method,
-      purpose: purposeFrom(headers),
-    };
+    const click = clickMessageOf(
+      {
+        eventId: randomUUID(),
+        code: facts.code,
+        owner: facts.owner,
+        at: facts.now,
+        ip: clientIp(headers, event.requestContext.http.sourceIp),
+        userAgent: headers['user-agent'] ?? '',
+        referrerHost: referrerHost(headers.referer),
+        method: facts.method,
+        purpose: purposeFrom(headers),
+      },
+      await salt,
+    );
     // The backfill source for clicks the queue never got.
     logger.info('click', { click });
     publisher(config).enqueue(click);

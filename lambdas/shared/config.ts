@@ -45,29 +45,41 @@ function booleanFlag(name: string, fallback: boolean): boolean {
   throw new ConfigError(`Environment variable ${name} must be "true" or "false", got "${raw}".`);
 }
 
-export interface RedirectConfig {
-  readonly linksTableName: string;
-  readonly saltsTableName: string;
+export interface RedirectConfig extends ClickFactsConfig {
   readonly clickQueueUrl: string;
-  readonly saltPeriod: SaltPeriod;
-  /** 0 disables the link cache. */
-  readonly linkCacheTtlSeconds: number;
   readonly clickFlushDelayMs: number;
 }
 
-export function redirectConfig(): RedirectConfig {
-  let saltPeriod: SaltPeriod;
+function saltPeriod(): SaltPeriod {
   try {
-    saltPeriod = parseSaltPeriod(optional(ENV.visitorSaltPeriod));
+    return parseSaltPeriod(optional(ENV.visitorSaltPeriod));
   } catch (error) {
     throw new ConfigError(`Environment variable ${ENV.visitorSaltPeriod} is invalid: ${(error as Error).message}`);
   }
+}
+
+/** What turns a request into a click message, wherever it was answered: the link's owner and the visitor salt. */
+export interface ClickFactsConfig {
+  readonly linksTableName: string;
+  readonly saltsTableName: string;
+  readonly saltPeriod: SaltPeriod;
+  /** 0 disables the link cache. */
+  readonly linkCacheTtlSeconds: number;
+}
+
+function clickFactsConfig(): ClickFactsConfig {
   return {
     linksTableName: required(ENV.linksTable),
     saltsTableName: required(ENV.saltsTable),
-    clickQueueUrl: required(ENV.clickQueueUrl),
-    saltPeriod,
+    saltPeriod: saltPeriod(),
     linkCacheTtlSeconds: nonNegativeNumber(ENV.linkCacheTtlSeconds, 60),
+  };
+}
+
+export function redirectConfig(): RedirectConfig {
+  return {
+    ...clickFactsConfig(),
+    clickQueueUrl: required(ENV.clickQueueUrl),
     clickFlushDelayMs: nonNegativeNumber(ENV.clickFlushDelayMs, 0),
   };
 }
@@ -91,6 +103,13 @@ export function enrichConfig(): EnrichConfig {
     geoDatabase: required(ENV.geoipDatabase),
     geoDatabaseType,
   };
+}
+
+/** The consumer of edge real-time logs: it enriches and stores as enrich does, and makes the click message as the redirect does. */
+export interface EdgeEnrichConfig extends EnrichConfig, ClickFactsConfig {}
+
+export function edgeEnrichConfig(): EdgeEnrichConfig {
+  return { ...enrichConfig(), ...clickFactsConfig() };
 }
 
 /** The zone daily and monthly items are cut in (docs/statistics.md); canonical IANA name, default UTC. */

@@ -13,6 +13,13 @@ const SALT_BYTES = 32;
 /** After the table failed, clicks use a process-local salt for this long before trying it again. */
 const FALLBACK_RETRY_MS = 30_000;
 
+/**
+ * What a salt store does when the salts table cannot be read: the redirect uses a process-local
+ * salt (a click is never lost to it); a consumer that can have its records retried fails them
+ * instead, since a local salt would key the same visitor differently from every other instance.
+ */
+export type SaltUnavailable = 'use-local-salt' | 'reject';
+
 export class SaltStore {
   /** One entry per period id (in practice only the current one), shared by concurrent callers. */
   readonly #salts = new Map<string, Promise<Uint8Array>>();
@@ -21,9 +28,10 @@ export class SaltStore {
   constructor(
     private readonly tableName: string,
     private readonly logger: Logger,
+    private readonly whenUnavailable: SaltUnavailable = 'use-local-salt',
   ) {}
 
-  /** The salt for the period containing `at`; never rejects (a click is never lost because of the salt). */
+  /** The salt for the period containing `at`; with 'use-local-salt' it never rejects (a click is never lost because of the salt). */
   current(at: Date, period: SaltPeriod): Promise<Uint8Array> {
     const { id, expiresAt } = saltPeriodOf(at, period);
     const cached = this.#salts.get(id);
@@ -39,6 +47,11 @@ export class SaltStore {
     try {
       return (await this.#read(id)) ?? (await this.#create(id, expiresAt));
     } catch (error) {
+      if (this.whenUnavailable === 'reject') {
+        // The next caller tries the table again.
+        this.#forget(id);
+        throw error;
+      }
       this.logger.warn('visitor salt table unavailable, using a process-local salt', {
         period: id,
         error: (error as Error).message,

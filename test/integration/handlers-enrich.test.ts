@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { linkShardOf, type ClickMessage } from '../../lambdas/domain/click';
 import { handler } from '../../lambdas/handlers/enrich';
 import { clickMessage } from '../fixtures/clicks';
 import { createTable, type DynamoForHandlers, REGION, startDynamoForHandlers } from '../fixtures/local/emulators';
-import type { DynamoProxy, JsonObject } from '../fixtures/local/dynamo-proxy';
+import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
+import { eventIdOfPut, rawClicksTable, type RawClicksTable } from './helpers/raw-clicks-table';
 
 jest.setTimeout(60_000);
 
@@ -20,6 +20,7 @@ const RAW_TABLE = 'RawClicksForTest';
 let local: DynamoForHandlers;
 let dynamo: DynamoDBClient;
 let proxy: DynamoProxy;
+let rawClicks: RawClicksTable;
 let messagesMade = 0;
 
 /** A click message of its own (a new event id) on the code. */
@@ -47,44 +48,6 @@ function sqsRecord(body: ClickMessage | string): SQSRecord {
 /** The table's key of a message's raw click. */
 const keyOf = ({ code, eventId, ts }: ClickMessage): string => `${linkShardOf(code, eventId)} ${ts}#${eventId}`;
 
-async function storedItems(code: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  for await (const page of paginateScan({ client: DynamoDBDocumentClient.from(dynamo) }, { TableName: RAW_TABLE, ConsistentRead: true })) {
-    items.push(...(page.Items ?? []).filter((item) => item.code === code));
-  }
-  return items.sort((a, b) => String(a.clickKey).localeCompare(String(b.clickKey)));
-}
-
-const storedKeys = async (code: string): Promise<string[]> =>
-  (await storedItems(code)).map((item) => `${String(item.linkShard)} ${String(item.clickKey)}`).sort();
-
-type PutRequests = { PutRequest: { Item: JsonObject } }[];
-
-/** The put requests of the BatchWriteItem requests sent since `from`. */
-function batchWrites(from: number): PutRequests[] {
-  return proxy.requests
-    .slice(from)
-    .filter(({ operation }) => operation === 'BatchWriteItem')
-    .map(({ body }) => (body.RequestItems as Record<string, PutRequests>)[RAW_TABLE]);
-}
-
-const eventIdOf = ({ PutRequest }: PutRequests[number]): string => (PutRequest.Item.eventId as { S: string }).S;
-
-/** Leaves the puts of event ids `throttled` says yes to (asked once per put) unprocessed, as DynamoDB does when it throttles. */
-function leaveUnprocessed(throttled: (eventId: string) => boolean): void {
-  proxy.intercept(({ operation, body }) => {
-    if (operation !== 'BatchWriteItem') return undefined;
-    const [left, sent]: PutRequests[] = [[], []];
-    for (const put of (body.RequestItems as Record<string, PutRequests>)[RAW_TABLE]) (throttled(eventIdOf(put)) ? left : sent).push(put);
-    if (left.length === 0) return undefined;
-    return {
-      // DynamoDB rejects an empty request; an item of another code stands in for "nothing".
-      body: { ...body, RequestItems: { [RAW_TABLE]: sent.length > 0 ? sent : [{ PutRequest: { Item: { linkShard: { S: 'x#0' }, clickKey: { S: 'x' } } } }] } },
-      answer: (upstream) => ({ ...upstream, UnprocessedItems: { [RAW_TABLE]: left } }),
-    };
-  });
-}
-
 beforeAll(async () => {
   local = await startDynamoForHandlers({
     RAW_CLICKS_TABLE_NAME: RAW_TABLE,
@@ -92,6 +55,7 @@ beforeAll(async () => {
     GEOIP_DATABASE_TYPE: 'maxmind',
   });
   ({ dynamo, proxy } = local);
+  rawClicks = rawClicksTable(dynamo, proxy, RAW_TABLE);
   await createTable(dynamo, RAW_TABLE, ['linkShard', 'clickKey']);
 });
 
@@ -112,19 +76,19 @@ describe('enrich handler', () => {
 
     expect(await handler({ Records: records })).toEqual({ batchItemFailures: [{ itemIdentifier: records[120].messageId }] });
 
-    const writes = batchWrites(from);
+    const writes = rawClicks.batchWrites(from);
     expect(writes.map((puts) => puts.length)).toEqual([25, 25, 25, 25, 25, 25, 25, 25]);
-    expect(new Set(writes.flat().map(eventIdOf)).size).toBe(200);
+    expect(new Set(writes.flat().map(eventIdOfPut)).size).toBe(200);
     expect(proxy.requests.slice(from).map(({ operation }) => operation)).toEqual(writes.map(() => 'BatchWriteItem'));
-    expect(await storedKeys('batch')).toEqual(distinct.map(keyOf).sort());
+    expect(await rawClicks.storedKeys('batch')).toEqual(distinct.map(keyOf).sort());
   });
 
   it('overwrites a redelivered click with the same item', async () => {
     const event: SQSEvent = { Records: [message('again'), message('again', { referrerHost: null })].map(sqsRecord) };
     await handler(event);
-    const before = await storedItems('again');
+    const before = await rawClicks.storedItems('again');
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
-    expect(await storedItems('again')).toEqual(before);
+    expect(await rawClicks.storedItems('again')).toEqual(before);
     expect(before).toHaveLength(2);
   });
 
@@ -132,20 +96,20 @@ describe('enrich handler', () => {
     const messages = Array.from({ length: 30 }, () => message('throttled'));
     // Unprocessed on their first attempt only.
     const throttledOnce = new Set(messages.slice(3, 20).map(({ eventId }) => eventId));
-    leaveUnprocessed((eventId) => throttledOnce.delete(eventId));
+    rawClicks.leaveUnprocessed((eventId) => throttledOnce.delete(eventId));
     const from = proxy.requests.length;
     expect(await handler({ Records: messages.map(sqsRecord) })).toEqual({ batchItemFailures: [] });
-    expect(await storedKeys('throttled')).toEqual(messages.map(keyOf).sort());
-    expect(batchWrites(from).map((puts) => puts.length)).toEqual([25, 5, 17]);
+    expect(await rawClicks.storedKeys('throttled')).toEqual(messages.map(keyOf).sort());
+    expect(rawClicks.batchWrites(from).map((puts) => puts.length)).toEqual([25, 5, 17]);
   });
 
   it('fails only the records whose items stay unprocessed after every attempt', async () => {
     const messages = Array.from({ length: 10 }, () => message('stuck'));
     const stuck = new Set([messages[2].eventId, messages[7].eventId]);
-    leaveUnprocessed((eventId) => stuck.has(eventId));
+    rawClicks.leaveUnprocessed((eventId) => stuck.has(eventId));
     const records = messages.map(sqsRecord);
     const response = await handler({ Records: records });
     expect(response.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual([records[2].messageId, records[7].messageId].sort());
-    expect(await storedKeys('stuck')).toEqual(messages.filter(({ eventId }) => !stuck.has(eventId)).map(keyOf).sort());
+    expect(await rawClicks.storedKeys('stuck')).toEqual(messages.filter(({ eventId }) => !stuck.has(eventId)).map(keyOf).sort());
   });
 });
