@@ -5,7 +5,9 @@ import { AlarmTopic } from './constructs/alarm-topic';
 import { ClickEnrichment } from './constructs/click-enrichment';
 import { ClickTables } from './constructs/click-tables';
 import { DashboardSite } from './constructs/dashboard-site';
+import { EdgeClickEnrichment } from './constructs/edge-click-enrichment';
 import { EdgeRedirects } from './constructs/edge-redirects';
+import { EdgeStoreSync } from './constructs/edge-store-sync';
 import { logicalIdOutsideParts } from './constructs/pipeline-part';
 import { RedirectEdge } from './constructs/redirect-edge';
 import { Rollup } from './constructs/rollup';
@@ -31,6 +33,10 @@ export class ClickAnalyticsStack extends Stack {
   readonly edge: RedirectEdge;
   /** The edge redirect, its store and its click stream: present in redirectMode=edge only. */
   readonly edgeRedirects?: EdgeRedirects;
+  /** The consumer of the edge click stream: redirectMode=edge only. */
+  readonly edgeEnrichment?: EdgeClickEnrichment;
+  /** The links stream into the edge store: redirectMode=edge only. */
+  readonly edgeStoreSync?: EdgeStoreSync;
   readonly enrichment: ClickEnrichment;
   readonly aggregation: Aggregation;
   readonly rollup: Rollup;
@@ -44,7 +50,7 @@ export class ClickAnalyticsStack extends Stack {
     const reportingTimeZone = parseTimeZone('reportingTimeZone', props.reportingTimeZone ?? 'UTC');
 
     // What the stages share: the tables (each stage is granted what it uses on them), and where alarms go.
-    this.tables = new ClickTables(this, 'Tables');
+    this.tables = new ClickTables(this, 'Tables', { linksStream: props.redirectMode === 'edge' });
     const { linksTable, saltsTable, rawClicksTable, quarterHourTable, dailyTable, monthlyTable, pendingRollupsTable, apiKeysTable, apiRequestCountsTable } =
       this.tables;
     this.alarms = new AlarmTopic(this, 'Alarms', { email: props.alarmEmail });
@@ -61,7 +67,26 @@ export class ClickAnalyticsStack extends Stack {
       queueDepthAlarmThreshold: props.queueDepthAlarmThreshold,
     });
     // 1a. In edge mode, the CloudFront Function that answers stored links, and the stream its clicks go to.
-    if (props.redirectMode === 'edge') this.edgeRedirects = new EdgeRedirects(this, 'EdgeRedirects');
+    if (props.redirectMode === 'edge') {
+      this.edgeRedirects = new EdgeRedirects(this, 'EdgeRedirects');
+      // 1b. The store follows the links; 2a. the redirects the edge answered become raw clicks.
+      this.edgeStoreSync = new EdgeStoreSync(this, 'EdgeStoreSync', {
+        linksTable,
+        keyValueStore: this.edgeRedirects.keyValueStore,
+        alarmTopic: this.alarms,
+      });
+      this.edgeEnrichment = new EdgeClickEnrichment(this, 'EdgeEnrichment', {
+        clickStream: this.edgeRedirects.clickStream,
+        rawClicksTable,
+        linksTable,
+        saltsTable,
+        visitorSaltPeriod: props.visitorSaltPeriod,
+        linkCacheTtlSeconds: props.linkCacheTtlSeconds,
+        geoipDatabasePath: props.geoipDatabasePath,
+        alarmTopic: this.alarms,
+        lagBudget: AGGREGATION_LAG_BUDGET,
+      });
+    }
     // 1. CloudFront and the HTTP API in front of the redirect, which answers and sends the click on.
     this.edge = new RedirectEdge(this, 'Edge', {
       linksTable,

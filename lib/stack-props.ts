@@ -174,7 +174,7 @@ function parseBoolean(key: string, raw: string): boolean {
  */
 function parseDeployableRedirectMode(key: string, raw: string): RedirectMode {
   const mode = parseOneOf(key, raw, REDIRECT_MODES);
-  if (mode === 'edge') throw new Error(`${key}=edge: edge mode is not complete yet: its click consumer lands next (issue 11)`);
+  if (mode === 'edge') throw new Error(`${key}=edge: edge mode is not complete yet: the backfill from standard logs and the local edge path land next (issue 11)`);
   return mode;
 }
 

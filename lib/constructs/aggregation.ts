@@ -1,13 +1,12 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
-import { FailureQueue } from './failure-queue';
+import { FailureQueue, SendOnlySqsDestination } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart, uniqueIdOutsideParts } from './pipeline-part';
 
@@ -35,19 +34,6 @@ export interface AggregationProps {
    * @default Duration.seconds(1)
    */
   readonly batchWindow?: Duration;
-}
-
-/**
- * An SQS on-failure destination of an event source mapping that grants the function only what Lambda uses
- * to deliver a failure record, sqs:SendMessage (SqsDlq also grants sqs:GetQueueAttributes and sqs:GetQueueUrl).
- */
-class SendOnlySqsDestination implements lambda.IEventSourceDlq {
-  constructor(private readonly queue: sqs.IQueue) {}
-
-  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
-    targetHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
-    return { destination: this.queue.queueArn };
-  }
 }
 
 /**

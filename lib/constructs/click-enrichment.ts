@@ -59,7 +59,7 @@ export interface ClickEnrichmentProps {
 }
 
 /** Where the enrichment function finds its GeoIP database, and what it is. */
-function geoipAsset(operatorDatabase: string | undefined): { asset: HouseFunctionAsset; type: 'maxmind' | 'dbip-country' } {
+export function geoipAsset(operatorDatabase: string | undefined): { asset: HouseFunctionAsset; type: 'maxmind' | 'dbip-country' } {
   if (operatorDatabase === undefined) {
     return { asset: { from: DBIP_COUNTRY_DATABASE, to: 'geoip/dbip-country.mmdb' }, type: 'dbip-country' };
   }

@@ -15,6 +15,14 @@ interface TableOptions {
   readonly pointInTimeRecovery?: boolean;
 }
 
+export interface ClickTablesProps {
+  /**
+   * A NEW_AND_OLD_IMAGES stream on the links table, which the edge store follows (redirectMode=edge).
+   * @default false
+   */
+  readonly linksStream?: boolean;
+}
+
 /**
  * The nine tables of docs/design.md: on demand, AWS-managed encryption,
  * string keys, point-in-time recovery and retained on stack deletion, except the visitor salts, which
@@ -44,9 +52,12 @@ export class ClickTables extends PipelinePart {
   /** Requests per owner key and minute: `window`, TTL `expiresAt`. Written by the API. */
   readonly apiRequestCountsTable: dynamodb.Table;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: ClickTablesProps = {}) {
     super(scope, id);
-    this.linksTable = this.table('LinksTable', { partitionKey: 'code' });
+    this.linksTable = this.table('LinksTable', {
+      partitionKey: 'code',
+      stream: props.linksStream === true ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
+    });
     // An owner's links, newest first: the API's list. Deleted links drop their owner and so leave it.
     this.linksTable.addGlobalSecondaryIndex({
       indexName: LINKS_BY_OWNER_INDEX.indexName,

@@ -3,26 +3,14 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type { Construct } from 'constructs';
+import { EDGE_LOG_FIELDS } from '../../lambdas/domain/edge-log';
 import { PipelinePart } from './pipeline-part';
 
 /** The viewer-request function of redirectMode=edge, deployed as it is (docs/edge.md). */
 export const EDGE_REDIRECT_FUNCTION_FILE = 'lambdas/edge/redirect-function.js';
 
-/**
- * The real-time log fields a click is read from, in the order CloudFront writes them into each record
- * (tab-separated). The click consumer parses records by this order: change both together.
- */
-export const CLICK_LOG_FIELDS: readonly string[] = [
-  'timestamp',
-  'c-ip',
-  'cs-method',
-  'cs-uri-stem',
-  'sc-status',
-  'cs-user-agent',
-  'cs-referer',
-  'x-edge-request-id',
-  'x-edge-detailed-result-type',
-];
+/** The real-time log fields a click is read from: the ones the click consumer parses (lambdas/domain/edge-log.ts). */
+export const CLICK_LOG_FIELDS: readonly string[] = EDGE_LOG_FIELDS;
 
 /** Every viewer request is a click to count, so none is sampled away. */
 const EVERY_REQUEST_PERCENT = 100;

@@ -1,4 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -23,5 +25,18 @@ export class FailureQueue extends sqs.Queue {
     });
     const reason = `This queue is itself the end of the line for ${props.holds}: it has no DLQ of its own.`;
     Validations.of(this).acknowledge({ id: 'AwsSolutions-SQS3', reason }, { id: 'Serverless-SQSRedrivePolicy', reason });
+  }
+}
+
+/**
+ * An SQS on-failure destination of an event source mapping that grants the function only what Lambda uses
+ * to deliver a failure record, sqs:SendMessage (SqsDlq also grants sqs:GetQueueAttributes and sqs:GetQueueUrl).
+ */
+export class SendOnlySqsDestination implements lambda.IEventSourceDlq {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_target: lambda.IEventSourceMapping, targetHandler: lambda.IFunction): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
   }
 }

@@ -78,7 +78,7 @@ describe('stackPropsFromContext', () => {
     [{ redirectMode: 'lambda' }, /redirectMode must be one of origin, edge, got "lambda"/],
     [{ redirectMode: true }, /redirectMode must be one of origin, edge, got "true"/],
     // Edge mode builds (the infra tests build it through the stack props) but would drop clicks until its consumer lands.
-    [{ redirectMode: 'edge' }, /edge mode is not complete yet: its click consumer lands next \(issue 11\)/],
+    [{ redirectMode: 'edge' }, /edge mode is not complete yet: the backfill from standard logs and the local edge path land next \(issue 11\)/],
     [{ redirectMode: 'EDGE' }, /edge mode is not complete yet/],
   ])('rejects %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);

@@ -103,17 +103,30 @@ describe('EdgeRedirects (redirectMode=edge)', () => {
     });
   });
 
-  it('changes nothing else: the origin template plus the edge resources, the distribution re-pointed', () => {
+  it('changes nothing else: the origin template plus the edge stages, the distribution re-pointed, the links table streamed', () => {
     const before = resourcesOf(origin);
     const after = resourcesOf(edgeMode);
     const removed = Object.keys(before).filter((id) => !(id in after));
     expect(removed.map((id) => before[id].Type)).toEqual(['AWS::CloudFront::Function']);
     const added = Object.keys(after).filter((id) => !(id in before));
+    // The edge redirect's function, log role and policy; per consumer stage (store sync, click enrichment) a
+    // function, its role, policy and log group, its mapping, failure queue and queue policy, and alarms.
+    const perConsumer = ['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::Logs::LogGroup', 'AWS::Lambda::EventSourceMapping', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy'];
     expect(added.map((id) => after[id].Type).sort()).toEqual(
-      [...EDGE_ONLY_TYPES, 'AWS::CloudFront::Function', 'AWS::IAM::Policy', 'AWS::IAM::Role'].sort(),
+      [
+        ...EDGE_ONLY_TYPES,
+        'AWS::CloudFront::Function',
+        'AWS::IAM::Policy',
+        'AWS::IAM::Role',
+        ...perConsumer,
+        ...perConsumer,
+        ...Array<string>(3).fill('AWS::CloudWatch::Alarm'),
+      ].sort(),
     );
     const changed = Object.keys(before).filter((id) => id in after && JSON.stringify(before[id]) !== JSON.stringify(after[id]));
-    expect(changed).toEqual([origin.logicalId(origin.stack.edge.distribution)]);
+    expect(changed.sort()).toEqual([origin.logicalId(origin.stack.edge.distribution), origin.logicalId(origin.stack.tables.linksTable)].sort());
+    expect(after[logicalId(stack.tables.linksTable)].Properties?.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(before[origin.logicalId(origin.stack.tables.linksTable)].Properties?.StreamSpecification).toBeUndefined();
   });
 
   it('takes other real-time log fields, and refuses an empty list', () => {
