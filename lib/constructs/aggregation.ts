@@ -6,7 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
-import { FailureQueue, SendOnlySqsDestination } from './failure-queue';
+import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart, uniqueIdOutsideParts } from './pipeline-part';
 
@@ -74,21 +74,14 @@ export class Aggregation extends PipelinePart {
     // ID would replace the mapping, which starts again at TRIM_HORIZON while the old one still reads each shard.
     this.streamMapping = this.aggregateFunction.addEventSourceMapping(
       `DynamoDBEventSource:${uniqueIdOutsideParts(props.rawClicksTable)}`,
-      {
-        eventSourceArn: streamArn,
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
+      streamConsumerMapping(streamArn, this.streamFailureQueue, {
         maxBatchingWindow: props.batchWindow ?? Duration.seconds(1),
         filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.isEqual('INSERT') })],
-        bisectBatchOnError: true,
-        retryAttempts: 5,
-        reportBatchItemFailures: true,
-        onFailure: new SendOnlySqsDestination(this.streamFailureQueue),
         tumblingWindow: TUMBLING_WINDOW,
         // One invocation at a time per shard makes each quarter-hour item single-writer (docs/statistics.md):
         // explicit, because raising it would break exactly-once counting.
         parallelizationFactor: 1,
-      },
+      }),
     );
     props.rawClicksTable.grantStreamRead(this.aggregateFunction);
     Validations.of(this.aggregateFunction.role).acknowledge({

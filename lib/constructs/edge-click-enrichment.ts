@@ -10,7 +10,7 @@ import { DEFAULT_SALT_PERIOD, ENV, type SaltPeriod } from '../../lambdas/contrac
 import type { AlarmTopic } from './alarm-topic';
 import { integerInRange } from './checks';
 import { geoipAsset } from './click-enrichment';
-import { FailureQueue, SendOnlySqsDestination } from './failure-queue';
+import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
@@ -82,16 +82,10 @@ export class EdgeClickEnrichment extends PipelinePart {
     iam.Grant.addToPrincipal({ grantee: this.edgeEnrichFunction, actions: ['dynamodb:GetItem'], resourceArns: [props.linksTable.tableArn] });
     props.saltsTable.grant(this.edgeEnrichFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
 
-    this.streamMapping = this.edgeEnrichFunction.addEventSourceMapping('EdgeClickStreamSource', {
-      eventSourceArn: props.clickStream.streamArn,
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: 100,
-      maxBatchingWindow: Duration.seconds(1),
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      reportBatchItemFailures: true,
-      onFailure: new SendOnlySqsDestination(this.streamFailureQueue),
-    });
+    this.streamMapping = this.edgeEnrichFunction.addEventSourceMapping(
+      'EdgeClickStreamSource',
+      streamConsumerMapping(props.clickStream.streamArn, this.streamFailureQueue),
+    );
     props.clickStream.grantRead(this.edgeEnrichFunction);
 
     const maxPerMinute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM };

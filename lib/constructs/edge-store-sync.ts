@@ -8,7 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
-import { FailureQueue, SendOnlySqsDestination } from './failure-queue';
+import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
@@ -50,18 +50,11 @@ export class EdgeStoreSync extends PipelinePart {
         resources: [props.keyValueStore.keyValueStoreArn],
       }),
     );
-    this.streamMapping = this.storeSyncFunction.addEventSourceMapping('LinksStreamSource', {
-      eventSourceArn: streamArn,
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: 100,
-      maxBatchingWindow: Duration.seconds(1),
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      reportBatchItemFailures: true,
-      onFailure: new SendOnlySqsDestination(this.streamFailureQueue),
+    this.streamMapping = this.storeSyncFunction.addEventSourceMapping(
+      'LinksStreamSource',
       // A code's changes must reach the store in order.
-      parallelizationFactor: 1,
-    });
+      streamConsumerMapping(streamArn, this.streamFailureQueue, { parallelizationFactor: 1 }),
+    );
     props.linksTable.grantStreamRead(this.storeSyncFunction);
     Validations.of(this.storeSyncFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -1,6 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
@@ -39,4 +39,27 @@ export class SendOnlySqsDestination implements lambda.IEventSourceDlq {
     targetHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
     return { destination: this.queue.queueArn };
   }
+}
+
+/**
+ * The house settings of a stream consumer's mapping: from the start of the stream, batches of 100 within
+ * 1 s, bisect on error, 5 retries, partial batch failures, what still fails to `failureQueue`. `overrides`
+ * adds or changes settings (a filter, a window, a parallelization factor).
+ */
+export function streamConsumerMapping(
+  eventSourceArn: string,
+  failureQueue: sqs.IQueue,
+  overrides: Partial<lambda.EventSourceMappingOptions> = {},
+): lambda.EventSourceMappingOptions {
+  return {
+    eventSourceArn,
+    startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+    batchSize: 100,
+    maxBatchingWindow: Duration.seconds(1),
+    bisectBatchOnError: true,
+    retryAttempts: 5,
+    reportBatchItemFailures: true,
+    onFailure: new SendOnlySqsDestination(failureQueue),
+    ...overrides,
+  };
 }
