@@ -118,7 +118,7 @@ export interface ClickAnalyticsStackProps extends StackProps {
    * `origin`: every redirect is answered by the redirect Lambda behind the HTTP API. `edge`: a CloudFront
    * Function answers the links its KeyValueStore holds and the rest go on to the origin; clicks answered at
    * the edge arrive as real-time log records on a Kinesis stream (docs/edge.md).
-   * Context: `redirectMode` (`origin`; `edge` is refused there until its click consumer exists).
+   * Context: `redirectMode` (`origin`; `edge` is refused by the deployed app until its backfill exists, the local stack runs it).
    * @default 'origin'
    */
   readonly redirectMode?: RedirectMode;
@@ -166,16 +166,6 @@ function parseOneOf<T extends string>(key: string, raw: string, allowed: readonl
 function parseBoolean(key: string, raw: string): boolean {
   if (!/^(true|false)$/i.test(raw)) throw new Error(`${key} must be true or false, got "${raw}"`);
   return raw.toLowerCase() === 'true';
-}
-
-/**
- * Edge mode would answer clicks whose records nothing reads yet, so they would never be counted: the
- * deployed app refuses it until the stream's consumer is wired (the stack itself builds it, for the tests).
- */
-function parseDeployableRedirectMode(key: string, raw: string): RedirectMode {
-  const mode = parseOneOf(key, raw, REDIRECT_MODES);
-  if (mode === 'edge') throw new Error(`${key}=edge: edge mode is not complete yet: the backfill from standard logs and the local edge path land next (issue 11)`);
-  return mode;
 }
 
 function parseEmail(key: string, raw: string): string {
@@ -237,6 +227,17 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
     reportingTimeZone: read('reportingTimeZone', (raw) => parseTimeZone('reportingTimeZone', raw)),
     allowPrivateDestinations: read('allowPrivateDestinations', (raw) => parseBoolean('allowPrivateDestinations', raw)),
     apiKeyRequestsPerMinute: read('apiKeyRequestsPerMinute', (raw) => parseInteger('apiKeyRequestsPerMinute', raw, 1, 100_000)),
-    redirectMode: read('redirectMode', (raw) => parseDeployableRedirectMode('redirectMode', raw)),
+    redirectMode: read('redirectMode', (raw) => parseOneOf('redirectMode', raw, REDIRECT_MODES)),
   };
+}
+
+/**
+ * Edge mode's clicks are not complete on AWS yet (no backfill from standard logs), so the deployed app
+ * (bin/app.ts) refuses it; the local stack synthesizes it, to run the edge path end to end.
+ */
+export function refuseUndeployableProps(props: ClickAnalyticsStackProps): ClickAnalyticsStackProps {
+  if (props.redirectMode === 'edge') {
+    throw new Error('redirectMode=edge: edge mode is not complete yet: the backfill from standard logs and the local edge path land next (issue 11)');
+  }
+  return props;
 }

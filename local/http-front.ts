@@ -364,15 +364,28 @@ export interface HttpFrontOptions {
   readonly log: (line: string) => void;
 }
 
+/**
+ * What stands in front of the routes for the paths it handles, as CloudFront's default behavior does in
+ * edge mode (local/edge/edge-front.ts): it answers a request itself or passes it, changed, to `origin`.
+ */
+export interface ViewerStage {
+  handles(rawPath: string): boolean;
+  serve(request: FrontRequest, origin: (request: FrontRequest) => Promise<FrontResponse>): Promise<FrontResponse>;
+}
+
 export interface HttpFront extends Stoppable {
   readonly port: number;
-  /** Starts routing to functions, and /_local/ paths to `control`; until then every request gets a 503. */
-  serve(routes: readonly HttpRoute[], control?: ControlHandler): void;
+  /**
+   * Starts routing to functions, /_local/ paths to `control`, and the paths `viewerStage` handles through it;
+   * until then every request gets a 503.
+   */
+  serve(routes: readonly HttpRoute[], control?: ControlHandler, viewerStage?: ViewerStage): void;
 }
 
 interface Served {
   readonly routes: readonly HttpRoute[];
   readonly control?: ControlHandler;
+  readonly viewerStage?: ViewerStage;
 }
 
 /**
@@ -523,20 +536,30 @@ async function handle(request: IncomingMessage, served: Served | undefined, opti
   const rawPath = url.split('?')[0];
   // CloudFront's dashboard behaviors on AWS: these paths never reach the HTTP API.
   if (isDashboardPath(rawPath)) return toFrontResponse(await serveDashboard(method, rawPath));
-  const match = matchRoute(served.routes, method, rawPath);
+  const frontRequest: FrontRequest = {
+    method,
+    url,
+    rawHeaders: request.rawHeaders,
+    body,
+    sourceIp: sourceIpOf(request, options.trustProxy),
+    httpVersion: request.httpVersion,
+    receivedAt,
+  };
+  const { viewerStage } = served;
+  if (viewerStage?.handles(rawPath)) return viewerStage.serve(frontRequest, (forwarded) => originResponse(served.routes, forwarded, options));
+  return originResponse(served.routes, frontRequest, options);
+}
+
+/** What the HTTP API answers: the matching route's function, or API Gateway's own answer. */
+async function originResponse(routes: readonly HttpRoute[], request: FrontRequest, options: HttpFrontOptions): Promise<FrontResponse> {
+  const { method } = request;
+  const rawPath = request.url.split('?')[0];
+  const match = matchRoute(routes, method, rawPath);
   if (!match) return jsonMessage(404, 'Not Found');
   if (match.route.throttle?.take() === false) return jsonMessage(429, 'Too Many Requests');
   let event: APIGatewayProxyEventV2;
   try {
-    event = buildHttpApiEvent(match, {
-      method,
-      url,
-      rawHeaders: request.rawHeaders,
-      body,
-      sourceIp: sourceIpOf(request, options.trustProxy),
-      httpVersion: request.httpVersion,
-      receivedAt,
-    });
+    event = buildHttpApiEvent(match, request);
   } catch (error) {
     if (error instanceof BadRequestError) return jsonMessage(400, 'Bad Request');
     throw error;
@@ -606,8 +629,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
   const { port } = server.address() as AddressInfo;
   return {
     port,
-    serve: (routes, control) => {
-      served = { routes, control };
+    serve: (routes, control, viewerStage) => {
+      served = { routes, control, viewerStage };
     },
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {

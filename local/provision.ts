@@ -346,6 +346,16 @@ export async function provision(
     physical[logicalId] = { ref: stream.streamName, attributes: { Arn: stream.streamArn } };
   }
 
+  // A KeyValueStore is the local stack's in-memory one (local/edge/key-value-store.ts), named by this ARN in
+  // its data-plane API; the client reads only the account id out of it (its endpoint rules' host prefix).
+  for (const { logicalId, resource } of resourcesOfType(template, 'AWS::CloudFront::KeyValueStore')) {
+    const name = asRecord(resource.Properties).Name;
+    physical[logicalId] = {
+      ref: typeof name === 'string' ? name : logicalId,
+      attributes: { Arn: keyValueStoreArn(logicalId), Id: logicalId },
+    };
+  }
+
   // Functions exist locally under their logical IDs.
   for (const { logicalId } of resourcesOfType(template, 'AWS::Lambda::Function')) {
     physical[logicalId] = {
@@ -355,6 +365,9 @@ export async function provision(
   }
   return { tables, queues, streams, physical };
 }
+
+/** The local ARN of the KeyValueStore with this logical ID. */
+export const keyValueStoreArn = (logicalId: string): string => `arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/${logicalId}`;
 
 /**
  * An on-demand stream starts with 4 shards on AWS (4 MB/s of writes), a provisioned one with its

@@ -8,10 +8,13 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createEdgeFront, edgeBehaviorFromTemplate, type EdgeFront } from './edge/edge-front';
+import { EdgeKeyValueStore } from './edge/key-value-store';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
+import { startKeyValueStoreApi, type KeyValueStoreApi } from './emulators/key-value-store-api';
 import { kinesisClient, startKinesis } from './emulators/kinesis';
 import { startSqs } from './emulators/sqs';
 import { controlHandler } from './control';
@@ -25,6 +28,7 @@ import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
 import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
+import { KEY_VALUE_STORE_ENDPOINT_VARIABLE } from '../lambdas/shared/clients/key-value-store';
 import { createLinkIfAbsent } from '../lambdas/tables/links';
 import { referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
 import { TtlSweeper } from './ttl-sweeper';
@@ -81,6 +85,8 @@ export interface LocalStackDescription {
   readonly region: string;
   readonly tables: Readonly<Record<string, string>>;
   readonly queues: Readonly<Record<string, string>>;
+  /** Edge mode only: the local KeyValueStore's data-plane API and the store's ARN, to read what kvs-sync wrote. */
+  readonly keyValueStore?: { readonly endpoint: string; readonly arn: string };
 }
 
 interface Poller extends Stoppable {
@@ -290,6 +296,55 @@ function triggerLimits(template: CfnTemplate): { limits: Map<string, number>; as
   return { limits, asynchronous };
 }
 
+/**
+ * The template's KeyValueStore, in memory, behind the data-plane API the functions reach through their
+ * endpoint variable; none without one (origin mode). Like kinesalite's streams it starts empty at each start.
+ */
+async function startLocalKeyValueStore(
+  template: CfnTemplate,
+  provisioned: Provisioned,
+): Promise<{ store: EdgeKeyValueStore; api: KeyValueStoreApi; arn: string } | undefined> {
+  const stores = resourcesOfType(template, 'AWS::CloudFront::KeyValueStore');
+  if (stores.length === 0) return undefined;
+  if (stores.length > 1) throw new Error('Only one CloudFront KeyValueStore is emulated locally');
+  const arn = provisioned.physical[stores[0].logicalId]?.attributes.Arn;
+  if (arn === undefined) throw new Error(`KeyValueStore ${stores[0].logicalId} was not provisioned`);
+  const store = new EdgeKeyValueStore();
+  return { store, api: await startKeyValueStoreApi({ store, arn }), arn };
+}
+
+/**
+ * The edge in front of the HTTP front when the distribution's default behavior runs a CloudFront Function
+ * with a KeyValueStore (edge mode), writing real-time log records into the behavior's click stream.
+ */
+function createLocalEdgeFront(
+  template: CfnTemplate,
+  provisioned: Provisioned,
+  store: EdgeKeyValueStore | undefined,
+  kinesis: KinesisClient | undefined,
+  log: (line: string) => void,
+): EdgeFront | undefined {
+  const behavior = edgeBehaviorFromTemplate(template);
+  if (behavior === undefined) return undefined;
+  if (store === undefined) throw new Error(`CloudFront Function ${behavior.functionId}: its KeyValueStore is not in the template`);
+  const streamId = behavior.realtimeLogStreamId;
+  const stream = streamId === undefined ? undefined : provisioned.streams[streamId];
+  if (streamId !== undefined && (stream === undefined || kinesis === undefined)) {
+    throw new Error(`The click stream ${streamId} of the real-time log config was not provisioned`);
+  }
+  return createEdgeFront({
+    behavior,
+    keyValueStore: store,
+    putLogRecord:
+      stream === undefined || kinesis === undefined
+        ? undefined
+        : async (record, partitionKey) => {
+            await kinesis.send(new PutRecordCommand({ StreamName: stream.streamName, PartitionKey: partitionKey, Data: Buffer.from(record, 'utf8') }));
+          },
+    log,
+  });
+}
+
 async function stopAll(stoppables: readonly Stoppable[], log: (line: string) => void): Promise<void> {
   for (const stoppable of stoppables) {
     await stoppable.stop().catch((error: unknown) => log(`While stopping: ${error instanceof Error ? error.message : String(error)}`));
@@ -347,6 +402,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     provision(template, clients.dynamo, clients.sqs, log, clients.kinesis),
   );
 
+  const keyValueStore = await step('starting the KeyValueStore API', () => startLocalKeyValueStore(template, provisioned));
+  if (keyValueStore !== undefined) started.push(keyValueStore.api);
+
   // The front listens first so PUBLIC_BASE_URL (read when handlers load) names the real port.
   const front: HttpFront = await step('starting the HTTP front', () =>
     startHttpFront({ port: options.port, trustProxy: options.trustProxy, log }),
@@ -365,6 +423,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+    ...(keyValueStore === undefined ? {} : { [KEY_VALUE_STORE_ENDPOINT_VARIABLE]: keyValueStore.api.endpoint }),
     [ENV.apiKey]: options.apiKey,
     [ENV.publicBaseUrl]: baseUrl,
   };
@@ -394,8 +453,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const linksTableName = definitions.find((definition) => definition.environment[ENV.linksTable])?.environment[ENV.linksTable];
   await step('creating the demo link', () => ensureDemoLink(clients.dynamo, linksTableName));
 
-  const { queuePollers, streamPollers, scheduler, sweeper, routes } = await step('wiring triggers', async () => ({
+  const { queuePollers, streamPollers, scheduler, sweeper, routes, edgeFront } = await step('wiring triggers', async () => ({
     routes: httpRoutesFromTemplate(template, functions),
+    edgeFront: createLocalEdgeFront(template, provisioned, keyValueStore?.store, clients.kinesis, log),
     ...createPollers(template, provisioned, functions, clients, dataDir, log),
     scheduler: createScheduler(template, functions),
     sweeper: new TtlSweeper({
@@ -413,7 +473,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       started.push(trigger);
     }
   });
-  front.serve(routes, controlHandler({ apiKey: options.apiKey, scheduler }));
+  front.serve(routes, controlHandler({ apiKey: options.apiKey, scheduler }), edgeFront);
 
   const description: LocalStackDescription = {
     baseUrl,
@@ -423,6 +483,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: LOCAL_REGION,
     tables: Object.fromEntries(Object.entries(provisioned.tables).map(([id, table]) => [id, table.tableName])),
     queues: Object.fromEntries(Object.entries(provisioned.queues).map(([id, queue]) => [id, queue.queueUrl])),
+    ...(keyValueStore === undefined ? {} : { keyValueStore: { endpoint: keyValueStore.api.endpoint, arn: keyValueStore.arn } }),
   };
   await step('writing local-stack.json', () =>
     writeFile(path.join(dataDir, 'local-stack.json'), `${JSON.stringify(description, null, 2)}\n`),
@@ -433,6 +494,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Stop accepting clicks first; the HTTP functions' environments then end their invoke phases and are
     // shut down as Lambda reclaims them (SIGTERM to a runtime with an extension: the redirect sends what it holds).
     await front.stop();
+    // The real-time log records of the last requests, before the click stream's poller drains.
+    await edgeFront?.stop();
     await Promise.all([...pools.values()].filter((pool) => !asynchronous.has(pool.name)).map((pool) => pool.stop()));
     // Clicks flow queue -> enrichment -> raw table -> stream -> aggregation: drain in that order.
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;

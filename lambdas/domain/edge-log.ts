@@ -113,6 +113,37 @@ export function percentDecode(encoded: string): string {
 
 const valueOf = (field: string): string => (field === EMPTY_FIELD ? '' : field);
 
+/** The fields CloudFront URL-encodes, as they hold whatever the viewer sent. */
+const URL_ENCODED_FIELDS: ReadonlySet<EdgeLogField> = new Set(['cs-user-agent', 'cs-referer']);
+/** Left as they are by the encoding: RFC 3986 unreserved characters, sub-delimiters, ':', '@', '/' and '?'. */
+const LEFT_UNENCODED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/;
+
+/** Percent-encodes every UTF-8 byte of what is not left as it is; a lone '-' too, which would read as empty. */
+function urlEncodeField(value: string): string {
+  if (value === EMPTY_FIELD) return '%2D';
+  let encoded = '';
+  for (const character of value) {
+    encoded += LEFT_UNENCODED.test(character)
+      ? character
+      : [...Buffer.from(character, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  }
+  return encoded;
+}
+
+/**
+ * One record as CloudFront writes it, from each field's value ('' for none): the inverse of
+ * {@link parseEdgeLogRecord}, for the local stack's edge front. The User-Agent and Referer are given as
+ * sent and URL-encoded here; any other value must hold no tab or line break, or it would not be one record.
+ */
+export function formatEdgeLogRecord(values: Readonly<Record<EdgeLogField, string>>): string {
+  return EDGE_LOG_FIELDS.map((name) => {
+    const value = values[name];
+    if (URL_ENCODED_FIELDS.has(name)) return value === '' ? EMPTY_FIELD : urlEncodeField(value);
+    if (/[\t\r\n]/.test(value)) throw new Error(`Real-time log field ${name} cannot hold a tab or a line break`);
+    return value === '' ? EMPTY_FIELD : value;
+  }).join('\t');
+}
+
 /** The time of an epoch-seconds timestamp, or null when it is not one an ISO 8601 UTC string can hold. */
 function timeOf(timestamp: string): Date | null {
   const match = TIMESTAMP_PATTERN.exec(timestamp);

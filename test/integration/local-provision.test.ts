@@ -19,8 +19,9 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { type KinesisEmulator, kinesisClient, startKinesis } from '../../local/emulators/kinesis';
 import { type SqsEmulator, startSqs } from '../../local/emulators/sqs';
-import { provision } from '../../local/provision';
+import { keyValueStoreArn, provision } from '../../local/provision';
 import type { CfnTemplate } from '../../local/types';
+import { LOCAL_ACCOUNT_ID } from '../../lambdas/contract';
 import { dynamoClient, REGION, sqsClient, stringKeys } from '../fixtures/local/emulators';
 
 jest.setTimeout(30_000);
@@ -235,5 +236,19 @@ describe('Kinesis streams (the edge mode click stream)', () => {
 
   it('refuses a template with a stream when no Kinesis emulator is running', async () => {
     await expect(provision(streams, dynamo, sqs)).rejects.toThrow(/Kinesis stream \(ClickStream\)/);
+  });
+});
+
+describe('CloudFront KeyValueStores (the edge redirect store)', () => {
+  it('gives Ref the name and Fn::GetAtt Arn and Id the local store ARN kvs-sync is configured with', async () => {
+    const template: CfnTemplate = {
+      Resources: { RedirectStore: { Type: 'AWS::CloudFront::KeyValueStore', Properties: { Name: 'redirect-store' } } },
+    };
+    const { physical } = await provision(template, dynamo, sqs);
+    expect(physical.RedirectStore).toEqual({
+      ref: 'redirect-store',
+      attributes: { Arn: keyValueStoreArn('RedirectStore'), Id: 'RedirectStore' },
+    });
+    expect(keyValueStoreArn('RedirectStore')).toBe(`arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/RedirectStore`);
   });
 });

@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { MAX_USER_AGENT_LENGTH } from '../../lambdas/domain/click';
-import { EDGE_LOG_FIELDS, edgeEventId, nameBasedUuid, parseEdgeLogRecord, percentDecode, type EdgeClick, type EdgeLogRecord } from '../../lambdas/domain/edge-log';
-import { MAX_REFERRER_HOST_LENGTH } from '../../lambdas/domain/referrer';
+import {
+  EDGE_LOG_FIELDS,
+  edgeEventId,
+  formatEdgeLogRecord,
+  FUNCTION_GENERATED_RESPONSE,
+  nameBasedUuid,
+  parseEdgeLogRecord,
+  percentDecode,
+  type EdgeClick,
+  type EdgeLogRecord,
+} from '../../lambdas/domain/edge-log';
+import { MAX_REFERRER_HOST_LENGTH, referrerHost } from '../../lambdas/domain/referrer';
 import { EDGE_REDIRECT_FIELDS, edgeLogLine } from '../fixtures/edge-log';
 import { USER_AGENTS } from '../fixtures/user-agents';
 
@@ -143,6 +153,73 @@ describe('parseEdgeLogRecord', () => {
         expect(click.eventId).toMatch(UUID);
       }),
       { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('formatEdgeLogRecord', () => {
+  it('writes the fields in EDGE_LOG_FIELDS order, tab-separated, with the User-Agent and Referer URL-encoded', () => {
+    const line = formatEdgeLogRecord({
+      ...EDGE_REDIRECT_FIELDS,
+      'cs-user-agent': 'Mozilla/5.0 (X11; Linux x86_64)\tü',
+      'cs-referer': '',
+    });
+    expect(line.split('\t')).toEqual([
+      ...EDGE_LOG_FIELDS.slice(0, 6).map((name) => EDGE_REDIRECT_FIELDS[name]),
+      'Mozilla/5.0%20(X11;%20Linux%20x86_64)%09%C3%BC',
+      '-',
+      FUNCTION_GENERATED_RESPONSE,
+    ]);
+  });
+
+  it('refuses a value that would split the record', () => {
+    expect(() => formatEdgeLogRecord({ ...EDGE_REDIRECT_FIELDS, 'cs-uri-stem': '/a\nb' })).toThrow(/cs-uri-stem/);
+  });
+
+  it('is read back by parseEdgeLogRecord as the click it records', () => {
+    const code = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/).filter((candidate) => !/^(api|dashboard|_local)$/i.test(candidate));
+    // Well-formed text, as HTTP headers give it (the UTF-8 round trip replaces lone surrogates).
+    const clientControlled = fc.oneof(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }).map((text) => Buffer.from(text, 'utf8').toString('utf8')), fc.constantFrom('', '-', '%', '%41'));
+    fc.assert(
+      fc.property(
+        fc.record({
+          ms: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+          ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+          method: fc.constantFrom('GET', 'HEAD'),
+          code,
+          query: fc.option(fc.webQueryParameters(), { nil: undefined }),
+          requestId: fc.base64String({ minLength: 4, maxLength: 128 }).filter((id) => id.length > 0),
+          userAgent: clientControlled,
+          referer: fc.oneof(fc.webUrl(), clientControlled),
+        }),
+        ({ ms, ip, method, code: shortCode, query, requestId, userAgent, referer }) => {
+          const line = formatEdgeLogRecord({
+            timestamp: (ms / 1000).toFixed(3),
+            'c-ip': ip,
+            'sc-status': '302',
+            'cs-method': method,
+            'cs-uri-stem': query === undefined ? `/${shortCode}` : `/${shortCode}?${query}`,
+            'x-edge-request-id': requestId,
+            'cs-user-agent': userAgent,
+            'cs-referer': referer,
+            'x-edge-detailed-result-type': FUNCTION_GENERATED_RESPONSE,
+          });
+          expect(parseEdgeLogRecord(line)).toEqual({
+            click: {
+              requestId,
+              eventId: edgeEventId(requestId),
+              code: shortCode,
+              at: new Date(ms),
+              ip,
+              userAgent: userAgent.slice(0, MAX_USER_AGENT_LENGTH),
+              referrerHost: referer === '' ? null : referrerHost(referer),
+              method,
+              purpose: null,
+            },
+          });
+        },
+      ),
+      { numRuns: 1_000 },
     );
   });
 });
