@@ -237,7 +237,7 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
  */
 export function refuseUndeployableProps(props: ClickAnalyticsStackProps): ClickAnalyticsStackProps {
   if (props.redirectMode === 'edge') {
-    throw new Error('redirectMode=edge: edge mode is not complete yet: the backfill from standard logs and the local edge path land next (issue 11)');
+    throw new Error('redirectMode=edge: edge mode is not complete yet: real-time logs are best effort, and the backfill from standard logs that makes them complete lands next (issue 11)');
   }
   return props;
 }

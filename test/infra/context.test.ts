@@ -86,7 +86,7 @@ describe('stackPropsFromContext', () => {
     const props = fromContext({ redirectMode });
     expect(props.redirectMode).toBe('edge');
     expect(() => refuseUndeployableProps(props)).toThrow(
-      /edge mode is not complete yet: the backfill from standard logs and the local edge path land next \(issue 11\)/,
+      /edge mode is not complete yet: real-time logs are best effort, and the backfill from standard logs that makes them complete lands next \(issue 11\)/,
     );
   });
 

@@ -32,7 +32,7 @@ describe.each([
     expect(findings(stack)).toEqual([]);
   });
 
-  // Built through the stack props: the app refuses redirectMode=edge until its click consumer is wired.
+  // Built through the stack props: the deployed app refuses redirectMode=edge until the standard-log backfill lands.
   it('reports nothing on the edge-mode stack', () => {
     const stack = new ClickAnalyticsStack(new App({ context: SKIP_BUNDLING }), 'NagEdge', {
       redirectMode: 'edge',
