@@ -184,19 +184,28 @@ async function settledClicks(stack: LocalStackProcess, sent: number): Promise<{ 
   return { arrived, seconds: (Date.now() - started) / 1000 };
 }
 
-interface Report {
+/** One invocation, from the local stack's REPORT line (local/lambda/function-pool.ts). */
+export interface Report {
   readonly functionName: string;
+  /** Until the response was posted. */
   readonly durationMs: number;
+  /** Work after the response, until the environment asked for its next event: Lambda bills it too. */
+  readonly afterResponseMs: number;
   readonly initMs: number | undefined;
+  /** The function's configured memory. */
+  readonly memoryMb: number;
 }
 
-const REPORT_LINE = /^REPORT (\S+) \S+ · duration ([\d.]+) ms(?: · after response [\d.]+ ms)?(?: · init ([\d.]+) ms)?/gm;
+const REPORT_LINE =
+  /^REPORT (\S+) \S+ · duration ([\d.]+) ms(?: · after response ([\d.]+) ms)?(?: · init ([\d.]+) ms)? · max memory \S+\/(\d+) MB/gm;
 
-function reports(output: string): Report[] {
+export function reports(output: string): Report[] {
   return [...output.matchAll(REPORT_LINE)].map((match) => ({
     functionName: match[1],
     durationMs: Number(match[2]),
-    initMs: match[3] === undefined ? undefined : Number(match[3]),
+    afterResponseMs: match[3] === undefined ? 0 : Number(match[3]),
+    initMs: match[4] === undefined ? undefined : Number(match[4]),
+    memoryMb: Number(match[5]),
   }));
 }
 

@@ -38,6 +38,7 @@ import { putMonthlyItemUnlessNewer, queryMonthlyItems } from '../lambdas/tables/
 import { queryTargetRange } from '../lambdas/tables/target-range';
 import { API_V8_OPTIONS } from '../lib/constructs/statistics-api';
 import { startLocalStack } from '../local/stack';
+import type { EndpointOverrides } from '../local/lambda/functions';
 import { ADMIN_OWNER, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
 import { startDynamoProxy, type DynamoProxy } from '../test/fixtures/local/dynamo-proxy';
@@ -50,7 +51,7 @@ const WRITE_CLICKS = Number(process.env.BENCH_STATS_CLICKS ?? 20_000);
 const VISITORS = Number(process.env.BENCH_STATS_VISITORS ?? 3_000);
 const ZIPF_LINKS = 1_000;
 /** The workloads' steady rate: the issue's hot link takes "thousands of clicks per second"; this is the low end. */
-const CLICKS_PER_SECOND = Number(process.env.BENCH_STATS_CLICKS_PER_SECOND ?? 1_000);
+export const CLICKS_PER_SECOND = Number(process.env.BENCH_STATS_CLICKS_PER_SECOND ?? 1_000);
 const READ_CLICKS = Number(process.env.BENCH_STATS_READ_CLICKS ?? 9_000);
 const READ_DAYS = 90;
 const READ_QUERIES = Number(process.env.BENCH_STATS_QUERIES ?? 300);
@@ -65,7 +66,7 @@ const WARMUP_RUNS = 20;
 const ENRICH_BATCH = 100;
 const ENRICH_CONCURRENCY = 4;
 /** The rollup's schedule, rate(4 minutes). */
-const ROLLUP_PERIOD_SECONDS = 240;
+export const ROLLUP_PERIOD_SECONDS = 240;
 const GOAL_WCU_PER_CLICK = 1.3;
 const GOAL_WRITES_PER_CLICK = 0.1;
 const GOAL_REQUESTS_PER_QUERY = 3;
@@ -240,7 +241,7 @@ async function startMeteringProxy(meter: CommandMeter): Promise<DynamoProxy> {
 // ---------------------------------------------------------------------------------------------
 // Tables, item sizes, inspection (with a client of the bench's own, so nothing here is counted)
 
-interface Tables {
+export interface Tables {
   readonly raw: string;
   readonly quarterHour: string;
   readonly pending: string;
@@ -477,7 +478,7 @@ const commandLabel = (command: string): string => command.replace(/Command$/, ''
 // ---------------------------------------------------------------------------------------------
 // 1. Write cost per click
 
-interface WriteWorkload {
+export interface WriteWorkload {
   readonly name: string;
   readonly description: string;
   readonly messages: readonly ClickMessage[];
@@ -487,43 +488,45 @@ interface WriteWorkload {
   readonly hasGoal: boolean;
 }
 
-/** WRITE_CLICKS clicks now-ish: at CLICKS_PER_SECOND, the last one now. */
-function steadyClicks(codeOf: (index: number) => string, owner: string, seed: number): ClickMessage[] {
+/** `clicks` clicks now-ish: at CLICKS_PER_SECOND, the last one now. */
+function steadyClicks(clicks: number, codeOf: (index: number) => string, owner: string, seed: number): ClickMessage[] {
   const end = Date.now();
-  const tsOf = (index: number): Date => new Date(end - ((WRITE_CLICKS - index) * 1000) / CLICKS_PER_SECOND);
-  return syntheticClickMessages(WRITE_CLICKS, { codeOf, owner, visitors: VISITORS, tsOf, seed });
+  const tsOf = (index: number): Date => new Date(end - ((clicks - index) * 1000) / CLICKS_PER_SECOND);
+  return syntheticClickMessages(clicks, { codeOf, owner, visitors: VISITORS, tsOf, seed });
 }
 
-function hotLinkWorkload(): WriteWorkload {
+export function hotLinkWorkload(clicks = WRITE_CLICKS): WriteWorkload {
   const code = 'hot-link';
   const owner = 'bench-hot';
   return {
     name: 'hot link',
-    description: `${integer(WRITE_CLICKS)} clicks on 1 link from ${integer(VISITORS)} visitors`,
-    messages: steadyClicks(() => code, owner, 11),
+    description: `${integer(clicks)} clicks on 1 link from ${integer(VISITORS)} visitors`,
+    messages: steadyClicks(clicks, () => code, owner, 11),
     owner,
     isTarget: (target) => target === linkTarget(code) || target === ownerTarget(owner),
     hasGoal: true,
   };
 }
 
-function zipfWorkload(): WriteWorkload {
+export function zipfWorkload(clicks = WRITE_CLICKS): WriteWorkload {
   const owner = 'bench-zipf';
   const rank = zipfSampler(ZIPF_LINKS, 1, seededRandom(29));
   return {
     name: 'Zipf',
     description:
-      `${integer(WRITE_CLICKS)} clicks on ${integer(ZIPF_LINKS)} links of one owner, Zipf(s=1) popularity, ` +
+      `${integer(clicks)} clicks on ${integer(ZIPF_LINKS)} links of one owner, Zipf(s=1) popularity, ` +
       `from ${integer(VISITORS)} visitors`,
-    messages: steadyClicks(() => `zipf-${rank()}`, owner, 23),
+    messages: steadyClicks(clicks, () => `zipf-${rank()}`, owner, 23),
     owner,
     isTarget: (target) => target.startsWith(linkTarget('zipf-')) || target === ownerTarget(owner),
     hasGoal: false,
   };
 }
 
-interface StackContext {
+export interface StackContext {
   readonly baseUrl: string;
+  /** The key the stack's API and control routes take. */
+  readonly apiKey: string;
   readonly tables: Tables;
   readonly meter: CommandMeter;
   readonly inspector: Inspector;
@@ -571,6 +574,12 @@ interface Totals {
   readonly writes: number;
 }
 
+/** Per click, steady: the rollup's writes and the aggregator's marks are made per (target, day) and period, not per click. */
+export interface SteadyPerClick extends Totals {
+  /** Read units the pipeline's own reads took (the aggregator's marker reads, the rollup's), not the dashboard's. */
+  readonly readUnits: number;
+}
+
 function writeTotals(snapshot: MeterSnapshot): Totals {
   const tallies = [...snapshot.tables.values()];
   return {
@@ -579,7 +588,7 @@ function writeTotals(snapshot: MeterSnapshot): Totals {
   };
 }
 
-interface WriteMeasurement {
+export interface WriteMeasurement {
   readonly ingestSeconds: number;
   /** What enrich and the aggregator sent. */
   readonly streamed: MeterSnapshot;
@@ -590,7 +599,7 @@ interface WriteMeasurement {
   readonly largestDaily: LargestItem | null;
 }
 
-async function measureWrites(stack: StackContext, workload: WriteWorkload): Promise<WriteMeasurement> {
+export async function measureWrites(stack: StackContext, workload: WriteWorkload): Promise<WriteMeasurement> {
   const { tables, inspector, meter } = stack;
   meter.take();
   const started = Date.now();
@@ -607,6 +616,28 @@ async function measureWrites(stack: StackContext, workload: WriteWorkload): Prom
     largestQuarter: await inspector.largestItem(tables.quarterHour, 'slot', workload.isTarget),
     largestDaily: await inspector.largestItem(tables.daily, 'day', workload.isTarget),
   };
+}
+
+/**
+ * Per click, with the rollup's writes and reads and the aggregator's marks spread over `runClicks`.
+ * The aggregator marks a (target, day) when it has no marker or a rollup has claimed it: about once
+ * per rollup run per target, however many clicks the run covers, so in steady state its marks are
+ * spread like the rollup's writes.
+ */
+function perClick(measurement: WriteMeasurement, clicks: number, pendingTable: string, runClicks: number): SteadyPerClick {
+  const stream = writeTotals(measurement.streamed);
+  const rolled = writeTotals(measurement.rolledUp);
+  const marks = measurement.streamed.tables.get(pendingTable) ?? { writeUnits: 0, writes: 0 };
+  return {
+    units: (stream.units - marks.writeUnits) / clicks + (rolled.units + marks.writeUnits) / runClicks,
+    writes: (stream.writes - marks.writes) / clicks + (rolled.writes + marks.writes) / runClicks,
+    readUnits: measurement.streamed.readUnits / clicks + measurement.rolledUp.readUnits / runClicks,
+  };
+}
+
+/** The workload's steady figures per click, its rollup run amortised at CLICKS_PER_SECOND. */
+export function steadyPerClick(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): SteadyPerClick {
+  return perClick(measurement, workload.messages.length, tables.pending, CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS);
 }
 
 function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): string[] {
@@ -629,20 +660,11 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
   addRows(streamed, (tableName) => (tableName === tables.raw ? 'enrich' : 'aggregate'));
   addRows(rolledUp, () => 'rollup');
 
-  const stream = writeTotals(streamed);
   const rolled = writeTotals(rolledUp);
-  // The aggregator marks a (target, day) when it has no marker or a rollup has claimed it: about once
-  // per rollup run per target, however many clicks the run covers, so in steady state its marks are
-  // spread like the rollup's writes.
   const marks = streamed.tables.get(tables.pending) ?? { writeUnits: 0, writes: 0 };
   const clicksPerRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
-  /** Per click, with the rollup's writes and the aggregator's marks spread over `runClicks`. */
-  const perClick = (runClicks: number): Totals => ({
-    units: (stream.units - marks.writeUnits) / clicks + (rolled.units + marks.writeUnits) / runClicks,
-    writes: (stream.writes - marks.writes) / clicks + (rolled.writes + marks.writes) / runClicks,
-  });
-  const measured = perClick(clicks);
-  const steady = perClick(clicksPerRun);
+  const measured = perClick(measurement, clicks, tables.pending, clicks);
+  const steady = perClick(measurement, clicks, tables.pending, clicksPerRun);
   const runsMade = rollup.runs === 1 ? 'the 1 rollup run made' : `the ${rollup.runs} rollup runs made`;
   rows.push([`total, measured (with ${runsMade})`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
   const steadyLabel = `total, steady (rollup and marks amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;
@@ -882,9 +904,18 @@ async function dashboardReads(stack: StackContext): Promise<string[]> {
 
 // ---------------------------------------------------------------------------------------------
 
-/** Starts a local stack of its own, runs both parts, stops it; resolves with the report's lines. */
-export async function runStatisticsBench(): Promise<string[]> {
-  const started = Date.now();
+export interface MeteredStackOptions {
+  /** Endpoint variables of further functions the stack runs itself (e.g. a proxy in front of the click queue). */
+  readonly endpointOverrides?: EndpointOverrides;
+  /** The functions the stack runs itself whose DynamoDB requests are metered too (the aggregator and the rollup always are). */
+  readonly meteredFunctions?: readonly string[];
+}
+
+/**
+ * Starts a local stack whose DynamoDB requests are metered (the in-process handlers' through their
+ * client, the aggregator's and the rollup's through a proxy), runs `measure` on it, stops it.
+ */
+export async function withMeteredStack<T>(options: MeteredStackOptions, measure: (stack: StackContext) => Promise<T>): Promise<T> {
   // DynamoDB Local keeps its tables in SQLite files under the data folder: on a RAM disk the bench
   // measures the handlers and the emulator, not the disk's fsyncs (writes were 4x slower on disk).
   const dataDir = await mkdtemp(path.join(existsSync(RAM_DISK) ? RAM_DISK : tmpdir(), 'click-bench-statistics-'));
@@ -893,6 +924,11 @@ export async function runStatisticsBench(): Promise<string[]> {
     const meter = new CommandMeter();
     const proxy = await startMeteringProxy(meter);
     const viaProxy = { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint };
+    const metered = ['AggregateFunction', 'RollupFunction', ...(options.meteredFunctions ?? [])];
+    const endpointOverrides: EndpointOverrides = {
+      ...options.endpointOverrides,
+      ...Object.fromEntries(metered.map((functionName) => [functionName, { ...options.endpointOverrides?.[functionName], ...viaProxy }])),
+    };
     // The emulated TTL deletion scans every TTL table once a minute, stalling DynamoDB Local for a
     // moment: a read timed then is slowed by the emulator, as no read on AWS is by TTL. Nothing here
     // waits for an expiry, so the sweep is left for after the bench.
@@ -903,8 +939,8 @@ export async function runStatisticsBench(): Promise<string[]> {
       apiKey: API_KEY,
       trustProxy: false,
       log: (line) => stackLog.push(line),
-      // The functions the stack invokes itself here: enrich and the API are called in this process.
-      endpointOverrides: { AggregateFunction: viaProxy, RollupFunction: viaProxy },
+      // The functions the stack invokes itself are metered through the proxy; enrich and the API are called in this process.
+      endpointOverrides,
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;
@@ -914,21 +950,7 @@ export async function runStatisticsBench(): Promise<string[]> {
     meter.attach(dynamoDocumentClient());
     const inspector = new Inspector(requiredEnvironment('AWS_ENDPOINT_URL_DYNAMODB'));
     try {
-      const stack: StackContext = { baseUrl: localStack.baseUrl, tables: stackTables(), meter, inspector };
-      // The reads first, while the emulator holds little else: the write workloads leave 40,000 clicks
-      // behind, and the stack's background work over them (the scheduled rollup, the TTL sweeper's scans)
-      // stalls DynamoDB Local for hundreds of milliseconds at a time, which DynamoDB on AWS would not.
-      const lines = [...(await dashboardReads(stack))];
-      lines.push(
-        'statistics (issue 3): the local stack with the real handlers; WCU = write capacity units as DynamoDB Local reports them',
-        '  (the bench adds ReturnConsumedCapacity=TOTAL to every write), writes = write requests (a BatchWriteItem of 25 is one)',
-        '',
-      );
-      for (const workload of WRITE_CLICKS > 0 ? [hotLinkWorkload(), zipfWorkload()] : []) {
-        lines.push(...writeCostLines(workload, await measureWrites(stack, workload), stack.tables));
-      }
-      lines.push(`statistics bench took ${integer((Date.now() - started) / 1000)} s`, '');
-      return lines;
+      return await measure({ baseUrl: localStack.baseUrl, apiKey: API_KEY, tables: stackTables(), meter, inspector });
     } finally {
       meter.remove();
       inspector.destroy();
@@ -941,6 +963,27 @@ export async function runStatisticsBench(): Promise<string[]> {
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Starts a local stack of its own, runs both parts, stops it; resolves with the report's lines. */
+export async function runStatisticsBench(): Promise<string[]> {
+  const started = Date.now();
+  return withMeteredStack({}, async (stack) => {
+    // The reads first, while the emulator holds little else: the write workloads leave 40,000 clicks
+    // behind, and the stack's background work over them (the scheduled rollup, the TTL sweeper's scans)
+    // stalls DynamoDB Local for hundreds of milliseconds at a time, which DynamoDB on AWS would not.
+    const lines = [...(await dashboardReads(stack))];
+    lines.push(
+      'statistics (issue 3): the local stack with the real handlers; WCU = write capacity units as DynamoDB Local reports them',
+      '  (the bench adds ReturnConsumedCapacity=TOTAL to every write), writes = write requests (a BatchWriteItem of 25 is one)',
+      '',
+    );
+    for (const workload of WRITE_CLICKS > 0 ? [hotLinkWorkload(), zipfWorkload()] : []) {
+      lines.push(...writeCostLines(workload, await measureWrites(stack, workload), stack.tables));
+    }
+    lines.push(`statistics bench took ${integer((Date.now() - started) / 1000)} s`, '');
+    return lines;
+  });
 }
 
 /** Run alone, the handlers' JSON log lines and metrics, and the stack's REPORT lines, are dropped so the report stays readable. */

@@ -335,9 +335,12 @@ export const PRICES = {
 
 export type PriceKey = keyof typeof PRICES;
 
+/** A price for every key: PRICES, or another table (a test's, a what-if). */
+export type PriceTable = { readonly [Key in PriceKey]: ListPrice };
+
 /** USD for one unit of the entry's `unit`. */
-export function unitPrice(key: PriceKey): number {
-  const price: ListPrice = PRICES[key];
+export function unitPrice(key: PriceKey, prices: PriceTable = PRICES): number {
+  const price: ListPrice = prices[key];
   return price.value / price.per;
 }
 
