@@ -217,7 +217,7 @@ class CommandMeter {
 
 /**
  * A proxy in front of DynamoDB Local for the functions the stack runs in their own processes: each
- * request is counted by the meter, and ReturnConsumedCapacity=TOTAL added to every write (DynamoDB
+ * request is counted by the meter, and ReturnConsumedCapacity=TOTAL added to every read and write (DynamoDB
  * Local checks no signature), as the middleware does in this process. Its DynamoDB endpoint is set
  * (retarget) once the stack has started DynamoDB Local.
  */
@@ -227,7 +227,7 @@ async function startMeteringProxy(meter: CommandMeter): Promise<DynamoProxy> {
     const command = `${operation}Command`;
     const end = meter.begin(command, tablesOf(body));
     return {
-      body: WRITE_COMMANDS.has(command) ? { ...body, ReturnConsumedCapacity: 'TOTAL' } : undefined,
+      body: WRITE_COMMANDS.has(command) || READ_COMMANDS.has(command) ? { ...body, ReturnConsumedCapacity: 'TOTAL' } : undefined,
       answer: (upstream) => {
         const errorType = String(upstream.__type ?? '');
         end(errorType === '' ? { output: upstream } : { conditionFailed: errorType.endsWith('ConditionalCheckFailedException') });
@@ -306,7 +306,7 @@ function valueSize(value: AttributeValue): number {
 }
 
 /** Stored size of an item by DynamoDB's item-size rules (attribute names count too). */
-function itemSizeBytes(item: Readonly<Record<string, AttributeValue>>): number {
+export function itemSizeBytes(item: Readonly<Record<string, AttributeValue>>): number {
   return Object.entries(item).reduce((sum, [name, value]) => sum + utf8Bytes(name) + valueSize(value), 0);
 }
 
@@ -907,8 +907,8 @@ async function dashboardReads(stack: StackContext): Promise<string[]> {
 export interface MeteredStackOptions {
   /** Endpoint variables of further functions the stack runs itself (e.g. a proxy in front of the click queue). */
   readonly endpointOverrides?: EndpointOverrides;
-  /** The functions the stack runs itself whose DynamoDB requests are metered too (the aggregator and the rollup always are). */
-  readonly meteredFunctions?: readonly string[];
+  /** Prints the functions' own log lines too, as LOCAL_VERBOSE=1 does. */
+  readonly verbose?: boolean;
 }
 
 /**
@@ -924,7 +924,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
     const meter = new CommandMeter();
     const proxy = await startMeteringProxy(meter);
     const viaProxy = { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint };
-    const metered = ['AggregateFunction', 'RollupFunction', ...(options.meteredFunctions ?? [])];
+    const metered = ['AggregateFunction', 'RollupFunction'];
     const endpointOverrides: EndpointOverrides = {
       ...options.endpointOverrides,
       ...Object.fromEntries(metered.map((functionName) => [functionName, { ...options.endpointOverrides?.[functionName], ...viaProxy }])),
@@ -941,6 +941,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
       log: (line) => stackLog.push(line),
       // The functions the stack invokes itself are metered through the proxy; enrich and the API are called in this process.
       endpointOverrides,
+      verbose: options.verbose,
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;
