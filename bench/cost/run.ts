@@ -245,6 +245,7 @@ async function measureApiCall(stack: StackContext, output: StackOutput): Promise
     const body = await response.text();
     if (response.status !== 200) throw new Error(`stats answered ${response.status}: ${body.slice(0, 300)}`);
   }
+  await output.awaitReports(mark, FUNCTION_NAMES.api, API_CALLS);
   return lambdaUse(output.since(mark, FUNCTION_NAMES.api), API_CALLS);
 }
 
@@ -302,7 +303,7 @@ const fixed = (value: number, digits: number): string => value.toFixed(digits);
 /** A figure that uses an unverified price carries a star. */
 const dollars = (cost: ComponentCost): string => `${fixed(cost.dollarsPerMillionClicks, 4)}${cost.unverified ? ' *' : ''}`;
 
-function countRows(path: RedirectPath, api: LambdaUsePerClick, workloads: readonly WorkloadCost[]): string[][] {
+function countRows(path: RedirectPath, workloads: readonly WorkloadCost[]): string[][] {
   const [hot, zipf] = workloads;
   const both = (figure: (workload: WorkloadCost) => string): [string, string] => [figure(hot), figure(zipf)];
   const lambdaRows = (role: keyof CountsPerClick['lambda'], how: string): string[][] => [
@@ -335,10 +336,10 @@ function countRows(path: RedirectPath, api: LambdaUsePerClick, workloads: readon
       ...both((w) => w.counts.storageGbMonths.toExponential(3)),
       `measured raw item; modelled +${ITEM_OVERHEAD_BYTES} B, ${RAW_RETENTION_DAYS} days`,
     ],
-  ].concat(api.invocations === 0 ? [['(no API REPORT line seen)', '', '', '']] : []);
+  ];
 }
 
-function costLines(path: RedirectPath, api: LambdaUsePerClick, workloads: readonly WorkloadCost[], seconds: number): string[] {
+function costLines(path: RedirectPath, workloads: readonly WorkloadCost[], seconds: number): string[] {
   const [hot, zipf] = workloads;
   const hotCost = estimateCost(hot.counts);
   const zipfCost = estimateCost(zipf.counts);
@@ -358,7 +359,7 @@ function costLines(path: RedirectPath, api: LambdaUsePerClick, workloads: readon
     `  redirect log per click: the click line ${fixed(path.clickLineBytes, 0)} B, every line ${fixed(path.redirectLogBytes, 0)} B; ` +
       `raw click item ${fixed(path.rawItemBytes, 0)} B; ${path.sendBatches} SendMessageBatch for ${path.clicks} clicks; ` +
       `enrich batches of ${fixed(path.clicks / Math.max(path.enrichBatches, 1), 1)} clicks on average`,
-    ...table(countRows(path, api, workloads)),
+    ...table(countRows(path, workloads)),
     '',
     ...table(rows),
     '  * uses a price marked unverified in bench/cost/prices.ts: check it on the live AWS page before deciding on it',
@@ -387,7 +388,7 @@ async function main(): Promise<void> {
         const apiPerCall = await measureApiCall(stack, output);
         const api = scaled(apiPerCall, API_CALLS_PER_MILLION_CLICKS / MILLION);
         const workloads = await measureWorkloads(stack, output, path, api);
-        return costLines(path, api, workloads, (Date.now() - started) / 1000);
+        return costLines(path, workloads, (Date.now() - started) / 1000);
       },
     );
     console.log(lines.join('\n'));
