@@ -1,38 +1,24 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_SALT_PERIOD, ENV, type SaltPeriod } from '../../lambdas/contract';
+import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
-import { integerInRange } from './checks';
+import { clickFactsEnvironment, grantClickFacts, type ClickFacts } from './click-facts';
 import { geoipAsset } from './click-enrichment';
 import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
-export interface EdgeClickEnrichmentProps {
+/** The click facts are the origin redirect's, so a visitor keys the same at the edge and at the origin. */
+export interface EdgeClickEnrichmentProps extends ClickFacts {
   /** The edge redirect's real-time log stream (EdgeRedirects.clickStream): one record per viewer request. */
   readonly clickStream: kinesis.IStream;
   /** Where the clicks go (BatchWriteItem), as the queue's enrichment writes them. */
   readonly rawClicksTable: dynamodb.ITable;
-  /** Links, for each click's owner (GetItem on the table only). */
-  readonly linksTable: dynamodb.ITable;
-  /** Visitor-hash salts, read and created as the origin redirect does (GetItem, PutItem). */
-  readonly saltsTable: dynamodb.ITable;
-  /**
-   * The salt rotation period: the origin redirect's, so a visitor keys the same at the edge and at the origin.
-   * @default 'month'
-   */
-  readonly visitorSaltPeriod?: SaltPeriod;
-  /**
-   * How long a link's owner is cached, in seconds (0 to 86,400).
-   * @default 60
-   */
-  readonly linkCacheTtlSeconds?: number;
   /**
    * The operator's GeoIP database (MaxMind format), relative to the project root.
    * @default the bundled DB-IP Lite country database
@@ -70,17 +56,12 @@ export class EdgeClickEnrichment extends PipelinePart {
         [ENV.rawClicksTable]: props.rawClicksTable.tableName,
         [ENV.geoipDatabase]: geoip.asset.to,
         [ENV.geoipDatabaseType]: geoip.type,
-        [ENV.linksTable]: props.linksTable.tableName,
-        [ENV.saltsTable]: props.saltsTable.tableName,
-        [ENV.visitorSaltPeriod]: props.visitorSaltPeriod ?? DEFAULT_SALT_PERIOD,
-        [ENV.linkCacheTtlSeconds]: String(integerInRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
+        ...clickFactsEnvironment(props),
       },
       assets: [geoip.asset],
     });
     props.rawClicksTable.grant(this.edgeEnrichFunction, 'dynamodb:BatchWriteItem');
-    // The table alone: Table.grant would add its indexes (index/*), which the owner lookup never reads.
-    iam.Grant.addToPrincipal({ grantee: this.edgeEnrichFunction, actions: ['dynamodb:GetItem'], resourceArns: [props.linksTable.tableArn] });
-    props.saltsTable.grant(this.edgeEnrichFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    grantClickFacts(this.edgeEnrichFunction, props);
 
     this.streamMapping = this.edgeEnrichFunction.addEventSourceMapping(
       'EdgeClickStreamSource',

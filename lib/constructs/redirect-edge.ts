@@ -4,13 +4,11 @@ import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type ThrottleSe
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_SALT_PERIOD, ENV, type SaltPeriod } from '../../lambdas/contract';
-import { integerInRange } from './checks';
+import { ENV } from '../../lambdas/contract';
+import { clickFactsEnvironment, grantClickFacts, type ClickFacts } from './click-facts';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
@@ -32,23 +30,10 @@ export const VIEWER_REQUEST_CODE = [
   '}',
 ].join('\n');
 
-export interface RedirectEdgeProps {
-  /** Links the redirect reads (GetItem only). */
-  readonly linksTable: dynamodb.ITable;
-  /** Visitor-hash salts the redirect reads and creates (GetItem, PutItem). */
-  readonly saltsTable: dynamodb.ITable;
+/** The click facts: the links the redirect reads, the salts it reads and creates, their settings. */
+export interface RedirectEdgeProps extends ClickFacts {
   /** Where the redirect sends each click (SendMessage only). */
   readonly clickQueue: sqs.IQueue;
-  /**
-   * How often the secret salt behind visitor hashes rotates (and so how long a visitor stays recognisable).
-   * @default 'month'
-   */
-  readonly visitorSaltPeriod?: SaltPeriod;
-  /**
-   * How long the redirect caches a link in memory, in seconds (0 to 86,400).
-   * @default 60
-   */
-  readonly linkCacheTtlSeconds?: number;
   /**
    * Retention of the redirect's click log, the backfill source. It holds User-Agents: keep it short.
    * @default logs.RetentionDays.TWO_WEEKS
@@ -103,17 +88,9 @@ export class RedirectEdge extends PipelinePart {
       memorySize: 512,
       timeout: Duration.seconds(5),
       logRetention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
-      environment: {
-        [ENV.linksTable]: props.linksTable.tableName,
-        [ENV.saltsTable]: props.saltsTable.tableName,
-        [ENV.clickQueueUrl]: props.clickQueue.queueUrl,
-        [ENV.visitorSaltPeriod]: props.visitorSaltPeriod ?? DEFAULT_SALT_PERIOD,
-        [ENV.linkCacheTtlSeconds]: String(integerInRange('linkCacheTtlSeconds', props.linkCacheTtlSeconds ?? 60, 0, 86_400)),
-      },
+      environment: { ...clickFactsEnvironment(props), [ENV.clickQueueUrl]: props.clickQueue.queueUrl },
     });
-    // The table alone: Table.grant would add its indexes (index/*), which the redirect never reads.
-    iam.Grant.addToPrincipal({ grantee: this.redirectFunction, actions: ['dynamodb:GetItem'], resourceArns: [props.linksTable.tableArn] });
-    props.saltsTable.grant(this.redirectFunction, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    grantClickFacts(this.redirectFunction, props);
     // SendMessageBatch is authorised by sqs:SendMessage; grantSendMessages would add GetQueueAttributes and GetQueueUrl.
     props.clickQueue.grant(this.redirectFunction, 'sqs:SendMessage');
 
