@@ -230,7 +230,7 @@ export function asNonEmptyString(value: unknown): string {
 }
 
 /** A DynamoDB map as unmarshalled: a plain object (lists, sets and binaries are other classes). */
-function asPlainObject(value: unknown): Item {
+export function asPlainObject(value: unknown): Item {
   const prototype: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
   if (prototype !== Object.prototype && prototype !== null) throw new TypeError('must be a map');
   return value as Item;

@@ -104,15 +104,13 @@ export function pendingDaysToRead(plan: StatsPlan, reportingTz: string, now: Dat
 export function sourcesOf(plan: StatsPlan, pendingDays: readonly string[], reportingTz: string, now: Date): StatsSources {
   const window = pendingDaysToRead(plan, reportingTz, now);
   const liveDays = new Set(window === null ? [] : pendingDays.filter((day) => day >= window.firstDay && day <= window.lastDay));
-  const liveDayOfMonth = new Map<string, string>();
-  const openMonths = new Set<string>();
-  for (const day of liveDays) {
-    const month = monthOfDay(day);
-    if (liveDayOfMonth.has(month)) openMonths.add(month);
-    liveDayOfMonth.set(month, day);
+  const liveMonths = new Set([...liveDays].map(monthOfDay));
+  if (plan.source !== 'monthly' || liveMonths.size < liveDays.size) {
+    return { plan, reportingTz, liveDays, openMonths: liveMonths, trimmedMonths: new Map() };
   }
-  const trimmedMonths = plan.source === 'monthly' && openMonths.size === 0 ? liveDayOfMonth : new Map<string, string>();
-  return { plan, reportingTz, liveDays, openMonths: new Set(trimmedMonths.size > 0 ? [] : liveDayOfMonth.keys()), trimmedMonths };
+  // One live day a month: each month's is the one taken out of its item.
+  const trimmedMonths = new Map([...liveDays].map((day) => [monthOfDay(day), day]));
+  return { plan, reportingTz, liveDays, openMonths: new Set(), trimmedMonths };
 }
 
 /**

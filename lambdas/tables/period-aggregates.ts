@@ -2,14 +2,15 @@
  * The daily and monthly aggregates tables: one item per (target, period of the reporting zone), keyed
  * by `target` and `day` (YYYY-MM-DD) or `month` (YYYY-MM), { tz, events, updatedAt, ...state }, daily
  * items with `expiresAt`, monthly items with `latestDay` and, while that day is today,
- * `withoutLatestDay` (a second state; the two then share the item's size bound). Items are recomputed, never incremented, and a write only lands over an item
- * with no more events: aggregates only grow, so a slower concurrent run never overwrites a newer result
- * (docs/statistics.md, Exactly once).
+ * `withoutLatestDay` (a second state; the two then share the item's size bound). Items are recomputed,
+ * never incremented, and a write only lands over an item with no more events: aggregates only grow, so
+ * a slower concurrent run never overwrites a newer result (docs/statistics.md, Exactly once).
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   asCount,
   asNonEmptyString,
+  asPlainObject,
   MAX_STATE_BYTES,
   readAttribute,
   stateFromAttributes,
@@ -95,8 +96,7 @@ export function parseMonthlyItem(item: Item): PeriodItem {
   });
   if (item.withoutLatestDay === undefined) return { ...monthly, latestDay };
   const withoutLatestDay = readAttribute(item, 'withoutLatestDay', (value): AggregateState => {
-    if (typeof value !== 'object' || value === null) throw new TypeError('must be a map');
-    const state = stateFromAttributes(value as Item);
+    const state = stateFromAttributes(asPlainObject(value));
     if (state.clicks + state.botClicks > monthly.events) throw new TypeError('must not hold more events than the month');
     return state;
   });
