@@ -664,7 +664,7 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
   const marks = streamed.tables.get(tables.pending) ?? { writeUnits: 0, writes: 0 };
   const clicksPerRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
   const measured = perClick(measurement, clicks, tables.pending, clicks);
-  const steady = perClick(measurement, clicks, tables.pending, clicksPerRun);
+  const steady = steadyPerClick(workload, measurement, tables);
   const runsMade = rollup.runs === 1 ? 'the 1 rollup run made' : `the ${rollup.runs} rollup runs made`;
   rows.push([`total, measured (with ${runsMade})`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
   const steadyLabel = `total, steady (rollup and marks amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;

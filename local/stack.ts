@@ -154,6 +154,8 @@ function createPollers(
       }
       return {
         fn,
+        // Lambda's default for both stream sources.
+        batchSize: optionalNumber(properties.BatchSize) ?? 100,
         maxBatchingWindowSeconds,
         reportBatchItemFailures,
         bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
@@ -195,7 +197,6 @@ function createPollers(
           ...streamSettings(),
           streams: clients.streams,
           streamArn: table.streamArn,
-          batchSize: optionalNumber(properties.BatchSize) ?? 100,
           startingPosition: properties.StartingPosition === 'TRIM_HORIZON' ? 'TRIM_HORIZON' : 'LATEST',
           filterPatterns,
         }),
@@ -207,7 +208,6 @@ function createPollers(
           ...streamSettings(),
           kinesis: clients.kinesis,
           streamArn: kinesisStream.streamArn,
-          batchSize: optionalNumber(properties.BatchSize) ?? 100,
           startingPosition:
             properties.StartingPosition === 'AT_TIMESTAMP' && typeof timestamp === 'number'
               ? { atTimestamp: new Date(timestamp * 1000) }
