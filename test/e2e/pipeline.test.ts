@@ -10,15 +10,20 @@ import { paginateScan } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ADMIN_OWNER } from '../../lambdas/contract';
 import type { ClickMessage } from '../../lambdas/domain/click';
-import type { StatsResponse } from '../../lambdas/domain/stats';
 import { clickMessage } from '../fixtures/clicks';
+import {
+  COUNTING_CLICKS,
+  countingVisits,
+  expectSettled as expectSettledIn,
+  expectVisitsCountedExactly,
+  hourRange,
+} from '../fixtures/counting-scenario';
 import {
   CLICK_DEAD_LETTER_QUEUE,
   CLICK_QUEUE,
   countsOf,
   DAY_MS,
   firstOfMonth,
-  HOUR_MS,
   isoDay,
   resourceNamed,
   ROLLUP_SCHEDULE,
@@ -27,11 +32,7 @@ import {
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { USER_AGENTS } from '../fixtures/user-agents';
-import { syntheticVisits, tally, visitorOf } from '../fixtures/synthetic-traffic';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
-
-const CLICKS = 1_000;
-const CONCURRENCY = 16;
 
 let stack: LocalStackProcess;
 let client: StackClient;
@@ -41,7 +42,7 @@ function range(granularity: 'hour' | 'day' | 'month'): Record<string, string> {
   const now = Date.now();
   switch (granularity) {
     case 'hour':
-      return { granularity, from: new Date(now - 3 * HOUR_MS).toISOString(), to: new Date(now + HOUR_MS).toISOString() };
+      return hourRange(now);
     case 'day':
       return { granularity, from: isoDay(now - DAY_MS), to: isoDay(now + DAY_MS) };
     case 'month':
@@ -49,26 +50,13 @@ function range(granularity: 'hour' | 'day' | 'month'): Record<string, string> {
   }
 }
 
-const stats = (code: string): Promise<StatsResponse> => client.stats({ link: code }, range('hour'));
-
-function seriesTotals(body: StatsResponse): { clicks: number; botClicks: number } {
-  return body.series.reduce(
-    (sum, point) => ({ clicks: sum.clicks + point.clicks, botClicks: sum.botClicks + point.botClicks }),
-    { clicks: 0, botClicks: 0 },
-  );
-}
-
 /** A click as the redirect would queue it, new each time (a fresh event id, now). */
 function queuedClick(code: string, changes: Partial<ClickMessage> = {}): ClickMessage {
   return clickMessage({ eventId: randomUUID(), code, owner: ADMIN_OWNER, ts: new Date().toISOString(), ...changes });
 }
 
-async function expectSettled(code: string, expected: { clicks: number; botClicks: number }): Promise<void> {
-  await eventually(async () => expect(seriesTotals(await stats(code))).toEqual(expected), 60_000, 250);
-  // Nothing arrives late to push it over: exact, not at least.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  expect(seriesTotals(await stats(code))).toEqual(expected);
-}
+const expectSettled = (code: string, expected: { clicks: number; botClicks: number }): Promise<void> =>
+  expectSettledIn(client, code, expected);
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
@@ -83,7 +71,7 @@ beforeAll(async () => {
 afterAll(() => tearDownLocalStack(stack, client));
 
 describe('click pipeline through the local stack', () => {
-  const visits = syntheticVisits(CLICKS, 7);
+  const visits = countingVisits();
   let trafficCode: string;
   /** Every link a test sent clicks to, for the rollup's check. */
   const codes: string[] = [];
@@ -91,26 +79,7 @@ describe('click pipeline through the local stack', () => {
   test('1,000 varied clicks give exactly 1,000 clicks in the hourly series, bots counted apart', async () => {
     trafficCode = await client.createLink('https://example.com/landing?campaign=e2e');
     codes.push(trafficCode);
-    await client.visitAll(visits.map((visit) => ({ code: trafficCode, visit })), CONCURRENCY);
-    const truth = tally(visits.map((visit) => ({ human: visit.human, visitor: visitorOf(visit) })));
-    const humans = truth.clicks;
-    expect(humans).toBeGreaterThan(100);
-    expect(CLICKS - humans).toBeGreaterThan(100);
-
-    await expectSettled(trafficCode, { clicks: humans, botClicks: CLICKS - humans });
-    const body = await stats(trafficCode);
-    expect(body.source).toBe('quarter-hour');
-    expect(countsOf(body)).toEqual(truth);
-    const byKey = (rows: { key: string; clicks: number }[]): Record<string, number> =>
-      Object.fromEntries(rows.map((row) => [row.key, row.clicks]));
-    // Referrers reduced to normalised hosts: t.co counts as twitter.com, www. is dropped, paths are gone.
-    const referrers = byKey(body.breakdowns.referrers);
-    expect(Object.keys(referrers).sort()).toEqual(
-      expect.arrayContaining(['(direct)', 'facebook.com', 'google.com', 'mail.example.org', 'news.ycombinator.com', 'twitter.com']),
-    );
-    expect(Object.values(referrers).reduce((a, b) => a + b, 0)).toBe(humans);
-    expect(Object.keys(byKey(body.breakdowns.devices))).toEqual(expect.arrayContaining(['desktop', 'mobile', 'tablet']));
-    expect(Object.keys(byKey(body.breakdowns.browsers))).toEqual(expect.arrayContaining(['Chrome', 'Firefox', 'Edge']));
+    await expectVisitsCountedExactly(client, trafficCode, visits);
   }, 180_000);
 
   test('a redelivered queue message does not count twice', async () => {
@@ -206,7 +175,7 @@ describe('click pipeline through the local stack', () => {
         }
       }
     }
-    expect(items).toBeGreaterThan(CLICKS);
+    expect(items).toBeGreaterThan(COUNTING_CLICKS);
   }, 90_000);
 
   test("log lines carry the invocation's Lambda context, and each function reports its cold starts", () => {
@@ -214,7 +183,7 @@ describe('click pipeline through the local stack', () => {
     const linesOf = (functionPrefix: string): Record<string, unknown>[] =>
       [...output.matchAll(new RegExp(`^\\[${functionPrefix}\\w*\\] (\\{.*\\})$`, 'gm'))].map((match) => JSON.parse(match[1]) as Record<string, unknown>);
     const clickLines = linesOf('RedirectFunction').filter((line) => line.message === 'click');
-    expect(clickLines.length).toBeGreaterThanOrEqual(CLICKS);
+    expect(clickLines.length).toBeGreaterThanOrEqual(COUNTING_CLICKS);
     for (const line of clickLines) {
       expect(line).toMatchObject({ function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/), cold_start: expect.any(Boolean) });
     }
