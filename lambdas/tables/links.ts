@@ -276,12 +276,7 @@ export function markHeldAtEdge(tableName: string, code: string, url: string, rec
   );
 }
 
-/**
- * Clears the held mark. With `seenDay`, only if the link still has that click day: the eviction claims
- * the links it lists this way (the index lags the table), so a link clicked since is not evicted. False
- * when there was no mark to clear or the day moved on.
- */
-export function releaseFromEdge(tableName: string, code: string, seenDay?: string): Promise<boolean> {
+function releaseCommand(tableName: string, code: string, seenDay: string | undefined): UpdateCommand {
   const names: Record<string, string> = { '#held': LINKS_BY_EDGE_RECENCY_INDEX.partitionKey };
   const values: Record<string, unknown> = { ':held': HELD_AT_EDGE };
   let condition = '#held = :held';
@@ -290,18 +285,50 @@ export function releaseFromEdge(tableName: string, code: string, seenDay?: strin
     values[':day'] = seenDay;
     condition += ' AND #day = :day';
   }
-  return conditionHeld(
-    dynamoDocumentClient().send(
-      new UpdateCommand({
+  return new UpdateCommand({
+    TableName: tableName,
+    Key: { code },
+    UpdateExpression: 'REMOVE #held',
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  });
+}
+
+/**
+ * Clears the held mark. With `seenDay`, only if the link still has that click day: the eviction claims
+ * the links it lists this way (the index lags the table), so a link clicked since is not evicted. False
+ * when there was no mark to clear or the day moved on.
+ */
+export function releaseFromEdge(tableName: string, code: string, seenDay?: string): Promise<boolean> {
+  return conditionHeld(dynamoDocumentClient().send(releaseCommand(tableName, code, seenDay)));
+}
+
+/**
+ * Clears every held mark, for a store that starts empty while the table keeps its items (the local stack's);
+ * the number cleared. Through the caller's client (the local stack's endpoint is not the functions').
+ */
+export async function releaseAllFromEdge(tableName: string, client: DynamoDBDocumentClient): Promise<number> {
+  const { indexName, partitionKey } = LINKS_BY_EDGE_RECENCY_INDEX;
+  let cleared = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const { Items, LastEvaluatedKey } = await client.send(
+      new QueryCommand({
         TableName: tableName,
-        Key: { code },
-        UpdateExpression: 'REMOVE #held',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        IndexName: indexName,
+        KeyConditionExpression: '#held = :held',
+        ExpressionAttributeNames: { '#held': partitionKey },
+        ExpressionAttributeValues: { ':held': HELD_AT_EDGE },
+        ExclusiveStartKey: start,
       }),
-    ),
-  );
+    );
+    for (const item of Items ?? []) {
+      if (typeof item.code === 'string' && (await conditionHeld(client.send(releaseCommand(tableName, item.code, undefined))))) cleared += 1;
+    }
+    start = LastEvaluatedKey;
+  } while (start !== undefined);
+  return cleared;
 }
 
 /** A link the edge store holds, from the index: its code, URL and click day. */

@@ -12,13 +12,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as StreamAttributeValue, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ENV, LOCAL_ACCOUNT_ID, LOCAL_REGION, METRIC } from '../../lambdas/contract';
 import { handler } from '../../lambdas/handlers/kvs-sync';
 import { KEY_VALUE_STORE_ENDPOINT_VARIABLE } from '../../lambdas/shared/clients/key-value-store';
-import { getLink, listHeldAtEdgeClickedBefore, recordLinkClickDay } from '../../lambdas/tables/links';
+import { getLink, listHeldAtEdgeClickedBefore, recordLinkClickDay, releaseAllFromEdge } from '../../lambdas/tables/links';
 import { EdgeKeyValueStore, type KeyValueStoreLimits } from '../../local/edge/key-value-store';
 import { startKeyValueStoreApi, type KeyValueStoreApi } from '../../local/emulators/key-value-store-api';
 import { type DynamoForHandlers, startDynamoForHandlers, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
@@ -312,5 +313,13 @@ describe('a full store, driven by the links stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     await settle();
     expect([invocations, updates]).toEqual([before, updatesBefore]);
+  });
+
+  test('releaseAllFromEdge (the local stack, whose store starts empty) clears every mark, which the sync takes as nothing', async () => {
+    const updatesBefore = updates;
+    expect(await releaseAllFromEdge(LINKS_TABLE, DynamoDBDocumentClient.from(local.dynamo))).toBe(3);
+    expect(await heldInIndex()).toEqual([]);
+    await settle();
+    expect(updates).toBe(updatesBefore);
   });
 });
