@@ -50,7 +50,7 @@ export class ClickAnalyticsStack extends Stack {
     const reportingTimeZone = parseTimeZone('reportingTimeZone', props.reportingTimeZone ?? 'UTC');
 
     // What the stages share: the tables (each stage is granted what it uses on them), and where alarms go.
-    this.tables = new ClickTables(this, 'Tables', { linksStream: props.redirectMode === 'edge' });
+    this.tables = new ClickTables(this, 'Tables', { edgeStore: props.redirectMode === 'edge' });
     const { linksTable, saltsTable, rawClicksTable, quarterHourTable, dailyTable, monthlyTable, pendingRollupsTable, apiKeysTable, apiRequestCountsTable } =
       this.tables;
     this.alarms = new AlarmTopic(this, 'Alarms', { email: props.alarmEmail });
@@ -73,6 +73,7 @@ export class ClickAnalyticsStack extends Stack {
       this.edgeStoreSync = new EdgeStoreSync(this, 'EdgeStoreSync', {
         linksTable,
         keyValueStore: this.edgeRedirects.keyValueStore,
+        reportingTimeZone,
         alarmTopic: this.alarms,
       });
       this.edgeEnrichment = new EdgeClickEnrichment(this, 'EdgeEnrichment', {
@@ -119,6 +120,7 @@ export class ClickAnalyticsStack extends Stack {
       reportingTimeZone,
       alarmTopic: this.alarms,
       aggregateFunction: this.aggregation.aggregateFunction,
+      linksTable: this.edgeStoreSync === undefined ? undefined : linksTable,
     });
     // 5. Links and statistics, on the edge's HTTP API.
     this.statisticsApi = new StatisticsApi(this, 'StatisticsApi', {

@@ -29,7 +29,7 @@ import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
 import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { KEY_VALUE_STORE_ENDPOINT_VARIABLE } from '../lambdas/shared/clients/key-value-store';
-import { createLinkIfAbsent } from '../lambdas/tables/links';
+import { createLinkIfAbsent, releaseAllFromEdge } from '../lambdas/tables/links';
 import { referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
 import { TtlSweeper } from './ttl-sweeper';
 import { asRecord, type CfnTemplate, type LocalFunction, type Stoppable } from './types';
@@ -452,6 +452,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   );
   const linksTableName = definitions.find((definition) => definition.environment[ENV.linksTable])?.environment[ENV.linksTable];
   await step('creating the demo link', () => ensureDemoLink(clients.dynamo, linksTableName));
+  if (keyValueStore !== undefined && linksTableName) {
+    // The store starts empty, the links table does not: no link is held until the sync puts it again.
+    await step('clearing the links held by the previous run\'s store', () => releaseAllFromEdge(linksTableName, DynamoDBDocumentClient.from(clients.dynamo)));
+  }
 
   const { queuePollers, streamPollers, scheduler, sweeper, routes, edgeFront } = await step('wiring triggers', async () => ({
     routes: httpRoutesFromTemplate(template, functions),

@@ -81,6 +81,10 @@ export function mergeInto(target: AggregateState, source: AggregateState): void 
 
 export const linkTarget = (code: string): string => `link#${code}`;
 export const ownerTarget = (owner: string): string => `owner#${owner}`;
+const LINK_TARGET_PREFIX = linkTarget('');
+
+/** The code of a link's target; null for an owner's. */
+export const codeOfTarget = (target: string): string | null => (target.startsWith(LINK_TARGET_PREFIX) ? target.slice(LINK_TARGET_PREFIX.length) : null);
 
 /** Every click counts for its link and for the link's owner. */
 export function targetsOf(click: RawClick): readonly [string, string] {

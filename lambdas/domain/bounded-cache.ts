@@ -30,6 +30,11 @@ export class BoundedCache<V> {
     return value;
   }
 
+  /** Whether `key` is cached, without computing it or moving it forward. */
+  has(key: string): boolean {
+    return this.#current.has(key) || this.#previous.has(key);
+  }
+
   /** Entries held: never more than the capacity (a key moved forward may be counted in both generations). */
   get entries(): number {
     return this.#current.size + this.#previous.size;

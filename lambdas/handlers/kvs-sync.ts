@@ -7,35 +7,64 @@
  * The requests are sent first and Powertools' BatchProcessor then reports the records of the requests that
  * failed: the work is the request, not the record. After a failed request the later ones are not sent and
  * fail too; Lambda retries the shard from the first failed record, and replaying a put or delete is harmless.
- * A put refused because the store is full is not a failure: that link is answered by the origin.
+ * When the store is full, a put makes room by evicting links clicked on an earlier day, least recently
+ * clicked first; a put that still does not fit is not a failure: that link is answered by the origin.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { edgeStoreChange, lastChangePerKey, updateRequests, type EdgeStoreChange } from '../domain/edge-store-sync';
-import { kvsSyncConfig } from '../shared/config';
-import { EdgeStoreWriter } from '../shared/edge-store';
+import { edgeStoreChange, lastChangePerKey, linkRecency, updateRequests, type EdgeStoreChange, type StreamedLink } from '../domain/edge-store-sync';
+import { kvsSyncConfig, type KvsSyncConfig } from '../shared/config';
+import { EdgeStoreWriter, type HeldLinks } from '../shared/edge-store';
 import { observeInvocation } from '../shared/observability';
-import { codeFromStreamKeys, linkFromStreamImage } from '../tables/links';
+import {
+  codeFromStreamKeys,
+  linkFromStreamImage,
+  listHeldAtEdgeClickedBefore,
+  markHeldAtEdge,
+  releaseFromEdge,
+  type StreamedLinkRecord,
+} from '../tables/links';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
 const logger = new Logger({ serviceName: 'kvs-sync' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'kvs-sync' });
 
-function changeOf(record: DynamoDBRecord): EdgeStoreChange | null {
+function streamedLink(link: StreamedLinkRecord | null, tz: string): StreamedLink | null {
+  if (link === null) return null;
+  return { url: link.url, disabled: link.disabled, held: link.heldAtEdge, recency: linkRecency(link.lastClickDay, link.createdAt, tz) };
+}
+
+function changeOf(record: DynamoDBRecord, tz: string): EdgeStoreChange | null {
   const code = codeFromStreamKeys(record.dynamodb?.Keys);
   if (code === null) throw new Error('the record has no code in its Keys');
-  return edgeStoreChange(code, linkFromStreamImage(record.dynamodb?.OldImage), linkFromStreamImage(record.dynamodb?.NewImage));
+  const image = (which: 'OldImage' | 'NewImage'): StreamedLink | null => streamedLink(linkFromStreamImage(record.dynamodb?.[which]), tz);
+  return edgeStoreChange(code, image('OldImage'), image('NewImage'));
+}
+
+/** The links table's side of the store: the held links by recency, and their marks. */
+function heldLinksOf(tableName: string): HeldLinks {
+  return {
+    clickedBefore: async (day, limit) =>
+      (await listHeldAtEdgeClickedBefore(tableName, day, limit)).map(({ code, url, lastClickDay }) => ({ key: code, value: url, recency: lastClickDay })),
+    claim: ({ key, recency }) => releaseFromEdge(tableName, key, recency),
+    hold: async ({ key, value, recency }) => {
+      await markHeldAtEdge(tableName, key, value, recency);
+    },
+    release: async (key) => {
+      await releaseFromEdge(tableName, key);
+    },
+  };
 }
 
 /** Applies the batch's changes; the failed records, each with its error. */
-async function applyRecords(records: readonly DynamoDBRecord[], writer: EdgeStoreWriter): Promise<Map<DynamoDBRecord, Error>> {
+async function applyRecords(records: readonly DynamoDBRecord[], writer: EdgeStoreWriter, config: KvsSyncConfig): Promise<Map<DynamoDBRecord, Error>> {
   const failures = new Map<DynamoDBRecord, Error>();
   const changed: { record: DynamoDBRecord; change: EdgeStoreChange }[] = [];
   for (const record of records) {
     try {
-      const change = changeOf(record);
+      const change = changeOf(record, config.reportingTimeZone);
       if (change !== null) changed.push({ record, change });
     } catch (error) {
       logger.error('malformed links stream record', { sequenceNumber: record.dynamodb?.SequenceNumber, reason: (error as Error).message });
@@ -65,9 +94,10 @@ async function applyRecords(records: readonly DynamoDBRecord[], writer: EdgeStor
 
 export async function handler(event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> {
   observeInvocation(context, logger, metrics);
-  const writer = new EdgeStoreWriter(kvsSyncConfig().keyValueStoreArn);
+  const config = kvsSyncConfig();
+  const writer = new EdgeStoreWriter(config.keyValueStoreArn, heldLinksOf(config.linksTableName));
   try {
-    const failures = await applyRecords(event.Records, writer);
+    const failures = await applyRecords(event.Records, writer, config);
     const processor = new BatchProcessor(EventType.DynamoDBStreams);
     return await processPartialResponse(
       event,
@@ -79,11 +109,15 @@ export async function handler(event: DynamoDBStreamEvent, context?: Context): Pr
       { context },
     );
   } finally {
+    if (writer.evicted.length > 0) {
+      logger.info('KeyValueStore full: these less recently clicked links leave it for the origin', { codes: writer.evicted });
+    }
     if (writer.refusedForSpace.length > 0) {
       logger.warn('KeyValueStore full: these links fall back to the origin', { codes: writer.refusedForSpace });
     }
     metrics.addMetric('EdgeKeysPut', MetricUnit.Count, writer.keysPut);
     metrics.addMetric('EdgeKeysDeleted', MetricUnit.Count, writer.keysDeleted);
+    metrics.addMetric('EdgeKeysEvicted', MetricUnit.Count, writer.evicted.length);
     metrics.addMetric(METRIC.edgeStoreFullRefusals, MetricUnit.Count, writer.refusedForSpace.length);
     metrics.addMetric('EdgeStoreStaleETags', MetricUnit.Count, writer.staleETags);
     metrics.publishStoredMetrics();

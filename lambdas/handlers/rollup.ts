@@ -6,10 +6,15 @@
  * Recomputing from the finer level instead of adding deltas makes a run repeatable: a repeated
  * run or two runs at once write the same items, and the `events` guard keeps a slower run from
  * overwriting a newer result with an older one.
+ *
+ * In edge mode it also records each link's latest click day in the links table, which decides which
+ * links a full edge store lets go (docs/edge.md): one write per link and day while the environment lives.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { codeOfTarget } from '../domain/aggregate-state';
+import { BoundedCache } from '../domain/bounded-cache';
 import { monthOfDay } from '../domain/buckets';
 import { quarterRangeOfDay, rollupDay, rollupMonth } from '../domain/rollup';
 import { isItemTooLarge } from '../shared/clients/dynamodb';
@@ -18,6 +23,7 @@ import { observeInvocation } from '../shared/observability';
 import { rollupConfig, type RollupConfig } from '../shared/config';
 import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItemsOfMonth } from '../tables/period-aggregates';
 import { claimPendingMarker, deletePendingMarkerIfUnchanged, listPendingMarkers, parsePendingMarker, type PendingMarker } from '../tables/pending-rollups';
+import { recordLinkClickDay } from '../tables/links';
 import { queryQuarterHourItems } from '../tables/quarter-hour';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
@@ -27,6 +33,19 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'rollup
 const CONCURRENT_ROLLUPS = 8;
 /** No marker is started with less time left: one rollup is a few requests, far below this. */
 const STOP_BEFORE_TIMEOUT_MS = 15_000;
+
+/**
+ * The (code, day) pairs this environment has recorded: a link clicked all day is rolled up every run, and
+ * a refused conditional write costs a unit as a made one does. Bounded: a cold start writes them again.
+ */
+const recordedClickDays = new BoundedCache<true>(20_000);
+
+async function recordClickDay(linksTableName: string, code: string, day: string): Promise<void> {
+  const key = `${code}\n${day}`;
+  if (recordedClickDays.has(key)) return;
+  await recordLinkClickDay(linksTableName, code, day);
+  recordedClickDays.get(key, () => true);
+}
 
 async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<Outcome> {
   const { target, day } = parsePendingMarker(pending.marker);
@@ -44,6 +63,9 @@ async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<Out
   const month = monthOfDay(day);
   const dailyItems = await queryDailyItemsOfMonth(config.dailyTableName, target, month, { consistentRead: true });
   await putMonthlyItemUnlessNewer(config.monthlyTableName, rollupMonth(target, month, tz, dailyItems, now));
+  // Before the marker goes: a failed write leaves the day pending, and the next run records it.
+  const code = codeOfTarget(target);
+  if (config.linksTableName !== undefined && code !== null) await recordClickDay(config.linksTableName, code, day);
 
   // Kept when marked again while this run read the day: the next run rolls the newer clicks up.
   await deletePendingMarkerIfUnchanged(config.pendingRollupsTableName, pending);

@@ -136,10 +136,14 @@ export function aggregateConfig(): AggregateConfig {
 
 export interface KvsSyncConfig {
   readonly keyValueStoreArn: string;
+  /** The held marks and click days the full store's evictions go by. */
+  readonly linksTableName: string;
+  /** The zone of the rollup's click days: a link's creation day is cut in it too. */
+  readonly reportingTimeZone: string;
 }
 
 export function kvsSyncConfig(): KvsSyncConfig {
-  return { keyValueStoreArn: required(ENV.keyValueStoreArn) };
+  return { keyValueStoreArn: required(ENV.keyValueStoreArn), linksTableName: required(ENV.linksTable), reportingTimeZone: reportingTimeZone() };
 }
 
 export interface RollupConfig {
@@ -148,6 +152,8 @@ export interface RollupConfig {
   readonly monthlyTableName: string;
   readonly pendingRollupsTableName: string;
   readonly reportingTimeZone: string;
+  /** Edge mode: the links table, whose links get the day of their latest click. Unset in origin mode. */
+  readonly linksTableName: string | undefined;
 }
 
 export function rollupConfig(): RollupConfig {
@@ -157,6 +163,7 @@ export function rollupConfig(): RollupConfig {
     monthlyTableName: required(ENV.monthlyTable),
     pendingRollupsTableName: required(ENV.pendingRollupsTable),
     reportingTimeZone: reportingTimeZone(),
+    linksTableName: optional(ENV.linksTable),
   };
 }
 

@@ -6,6 +6,11 @@
  *   (kept by code) never mix with a newcomer's.
  * The `byOwner` index (owner, createdAt) lists an owner's links newest first; a deleted link has no
  * owner attribute, so it leaves the index.
+ *
+ * In edge mode (docs/edge.md, "When the store is full") a link also has `lastClickDay`, the reporting
+ * zone's day of its latest click (written by the rollup), and `edgeStore = "held"` while the edge's
+ * KeyValueStore holds it (written by the store sync). The sparse `byEdgeRecency` index (edgeStore,
+ * lastClickDay) lists the held links least recently clicked first: the ones a full store lets go.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +22,11 @@ import { conditionHeld, dynamoDocumentClient, isConditionalCheckFailed, putIfAbs
 
 /** The index an owner's links are listed from; the stack defines it with these names. */
 export const LINKS_BY_OWNER_INDEX = { indexName: 'byOwner', partitionKey: 'owner', sortKey: 'createdAt' } as const;
+
+/** The index of the links the edge store holds, by recency; the stack defines it in edge mode only. */
+export const LINKS_BY_EDGE_RECENCY_INDEX = { indexName: 'byEdgeRecency', partitionKey: 'edgeStore', sortKey: 'lastClickDay' } as const;
+/** The one value of `edgeStore`: every held link is in one index partition, sorted by its day. */
+const HELD_AT_EDGE = 'held';
 
 /** The redirect's view of a link. */
 export interface Link {
@@ -70,13 +80,22 @@ function linkRecord(item: Record<string, unknown> | undefined): LinkRecord | nul
   };
 }
 
+/** A link as the edge store sync sees it in the links stream: with its recency and whether the store holds it. */
+export interface StreamedLinkRecord extends LinkRecord {
+  readonly lastClickDay: string | null;
+  readonly heldAtEdge: boolean;
+}
+
 /**
  * The link of a stream record's OldImage or NewImage, disabled ones included; null for a missing image
  * (an insert's old, a removal's new), a tombstone, or an item without a URL.
  */
-export function linkFromStreamImage(image: Readonly<Record<string, StreamAttributeValue>> | undefined): LinkRecord | null {
+export function linkFromStreamImage(image: Readonly<Record<string, StreamAttributeValue>> | undefined): StreamedLinkRecord | null {
+  if (image === undefined) return null;
   // aws-lambda's stream AttributeValue and the SDK's describe the same wire shape.
-  return image === undefined ? null : linkRecord(unmarshall(image as Record<string, AttributeValue>));
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  const link = linkRecord(item);
+  return link === null ? null : { ...link, lastClickDay: optionalString(item.lastClickDay), heldAtEdge: item.edgeStore === HELD_AT_EDGE };
 }
 
 /** The code of a stream record's Keys, or null when it has none. */
@@ -215,4 +234,130 @@ export function decodeLinkCursor(cursor: string): LinkPageKey | null {
   if (typeof createdAt !== 'string' || !CREATED_AT_PATTERN.test(createdAt)) return null;
   if (typeof code !== 'string' || !SHORT_CODE_PATTERN.test(code)) return null;
   return { createdAt, code };
+}
+
+/**
+ * Records a click of the link on `day` (the reporting zone's): sets `lastClickDay` unless it already
+ * names that day or a later one. False when it did not change (or no live link has the code: nothing is
+ * created). A refused condition still costs a write unit, so callers avoid repeating a day.
+ */
+export function recordLinkClickDay(tableName: string, code: string, day: string): Promise<boolean> {
+  return conditionHeld(
+    dynamoDocumentClient().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { code },
+        UpdateExpression: 'SET #day = :day',
+        ConditionExpression: 'attribute_exists(#url) AND (attribute_not_exists(#day) OR #day < :day)',
+        ExpressionAttributeNames: { '#day': LINKS_BY_EDGE_RECENCY_INDEX.sortKey, '#url': 'url' },
+        ExpressionAttributeValues: { ':day': day },
+      }),
+    ),
+  );
+}
+
+/**
+ * Marks the link as held by the edge store, after the store took it with this URL; a link that never had
+ * a click day gets `recency` (its creation day), so it is in the index. False when the link changed since
+ * (another URL, disabled, deleted): the stream brings that change, whose sync sets the store right.
+ */
+export function markHeldAtEdge(tableName: string, code: string, url: string, recency: string): Promise<boolean> {
+  return conditionHeld(
+    dynamoDocumentClient().send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { code },
+        UpdateExpression: 'SET #held = :held, #day = if_not_exists(#day, :recency)',
+        ConditionExpression: '#url = :url AND (attribute_not_exists(#disabled) OR #disabled = :false)',
+        ExpressionAttributeNames: { '#held': LINKS_BY_EDGE_RECENCY_INDEX.partitionKey, '#day': LINKS_BY_EDGE_RECENCY_INDEX.sortKey, '#url': 'url', '#disabled': 'disabled' },
+        ExpressionAttributeValues: { ':held': HELD_AT_EDGE, ':recency': recency, ':url': url, ':false': false },
+      }),
+    ),
+  );
+}
+
+function releaseCommand(tableName: string, code: string, seenDay: string | undefined): UpdateCommand {
+  const names: Record<string, string> = { '#held': LINKS_BY_EDGE_RECENCY_INDEX.partitionKey };
+  const values: Record<string, unknown> = { ':held': HELD_AT_EDGE };
+  let condition = '#held = :held';
+  if (seenDay !== undefined) {
+    names['#day'] = LINKS_BY_EDGE_RECENCY_INDEX.sortKey;
+    values[':day'] = seenDay;
+    condition += ' AND #day = :day';
+  }
+  return new UpdateCommand({
+    TableName: tableName,
+    Key: { code },
+    UpdateExpression: 'REMOVE #held',
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  });
+}
+
+/**
+ * Clears the held mark. With `seenDay`, only if the link still has that click day: the eviction claims
+ * the links it lists this way (the index lags the table), so a link clicked since is not evicted. False
+ * when there was no mark to clear or the day moved on.
+ */
+export function releaseFromEdge(tableName: string, code: string, seenDay?: string): Promise<boolean> {
+  return conditionHeld(dynamoDocumentClient().send(releaseCommand(tableName, code, seenDay)));
+}
+
+/**
+ * Clears every held mark, for a store that starts empty while the table keeps its items (the local stack's);
+ * the number cleared. Through the caller's client (the local stack's endpoint is not the functions').
+ */
+export async function releaseAllFromEdge(tableName: string, client: DynamoDBDocumentClient): Promise<number> {
+  const { indexName, partitionKey } = LINKS_BY_EDGE_RECENCY_INDEX;
+  let cleared = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const { Items, LastEvaluatedKey } = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#held = :held',
+        ExpressionAttributeNames: { '#held': partitionKey },
+        ExpressionAttributeValues: { ':held': HELD_AT_EDGE },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of Items ?? []) {
+      if (typeof item.code === 'string' && (await conditionHeld(client.send(releaseCommand(tableName, item.code, undefined))))) cleared += 1;
+    }
+    start = LastEvaluatedKey;
+  } while (start !== undefined);
+  return cleared;
+}
+
+/** A link the edge store holds, from the index: its code, URL and click day. */
+export interface HeldAtEdge {
+  readonly code: string;
+  readonly url: string;
+  readonly lastClickDay: string;
+}
+
+/**
+ * Up to `limit` links the edge store holds that were last clicked before `day`, least recently clicked
+ * first (one page of the sparse index; eventually consistent, as every index read is).
+ */
+export async function listHeldAtEdgeClickedBefore(tableName: string, day: string, limit: number): Promise<HeldAtEdge[]> {
+  const { indexName, partitionKey, sortKey } = LINKS_BY_EDGE_RECENCY_INDEX;
+  const { Items } = await dynamoDocumentClient().send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: indexName,
+      KeyConditionExpression: '#held = :held AND #day < :day',
+      ExpressionAttributeNames: { '#held': partitionKey, '#day': sortKey },
+      ExpressionAttributeValues: { ':held': HELD_AT_EDGE, ':day': day },
+      ScanIndexForward: true,
+      Limit: limit,
+    }),
+  );
+  return (Items ?? []).flatMap((item) =>
+    typeof item.code === 'string' && typeof item.url === 'string' && typeof item.lastClickDay === 'string'
+      ? [{ code: item.code, url: item.url, lastClickDay: item.lastClickDay }]
+      : [],
+  );
 }

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { LINKS_BY_OWNER_INDEX } from '../../lambdas/tables/links';
+import { LINKS_BY_EDGE_RECENCY_INDEX, LINKS_BY_OWNER_INDEX } from '../../lambdas/tables/links';
 import { PipelinePart } from './pipeline-part';
 
 interface TableOptions {
@@ -17,10 +17,11 @@ interface TableOptions {
 
 export interface ClickTablesProps {
   /**
-   * A NEW_AND_OLD_IMAGES stream on the links table, which the edge store follows (redirectMode=edge).
+   * The links table as the edge store follows it (redirectMode=edge): a NEW_AND_OLD_IMAGES stream, and the
+   * sparse `byEdgeRecency` index of the links the store holds, least recently clicked first.
    * @default false
    */
-  readonly linksStream?: boolean;
+  readonly edgeStore?: boolean;
 }
 
 /**
@@ -56,7 +57,7 @@ export class ClickTables extends PipelinePart {
     super(scope, id);
     this.linksTable = this.table('LinksTable', {
       partitionKey: 'code',
-      stream: props.linksStream === true ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
+      stream: props.edgeStore === true ? dynamodb.StreamViewType.NEW_AND_OLD_IMAGES : undefined,
     });
     // An owner's links, newest first: the API's list. Deleted links drop their owner and so leave it.
     this.linksTable.addGlobalSecondaryIndex({
@@ -65,6 +66,17 @@ export class ClickTables extends PipelinePart {
       sortKey: { name: LINKS_BY_OWNER_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    if (props.edgeStore === true) {
+      // Only the links the store holds have `edgeStore`, so only they are in it: what a full store lets go
+      // first, with the URL that gives each entry's size.
+      this.linksTable.addGlobalSecondaryIndex({
+        indexName: LINKS_BY_EDGE_RECENCY_INDEX.indexName,
+        partitionKey: { name: LINKS_BY_EDGE_RECENCY_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: LINKS_BY_EDGE_RECENCY_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: ['url'],
+      });
+    }
     // Salts are worthless once rotated out, and destroying them is the point: DESTROY, and no
     // point-in-time recovery, which would keep a rotated-out salt restorable for 35 days.
     this.saltsTable = this.table('VisitorSaltsTable', {

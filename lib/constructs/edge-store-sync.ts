@@ -7,24 +7,32 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
+import { LINKS_BY_EDGE_RECENCY_INDEX } from '../../lambdas/tables/links';
 import type { AlarmTopic } from './alarm-topic';
 import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
 export interface EdgeStoreSyncProps {
-  /** The links table, with a NEW_AND_OLD_IMAGES stream: every creation, change and deletion of a link. */
+  /**
+   * The links table, with a NEW_AND_OLD_IMAGES stream (every creation, change and deletion of a link) and
+   * the byEdgeRecency index (the links the store holds, least recently clicked first).
+   */
   readonly linksTable: dynamodb.ITable;
   /** The edge function's store (EdgeRedirects.keyValueStore), which follows the links. */
   readonly keyValueStore: cloudfront.IKeyValueStore;
+  /** IANA zone of the rollup's click days (already checked): a link's creation day is cut in it too. */
+  readonly reportingTimeZone: string;
   readonly alarmTopic: AlarmTopic;
 }
 
 /**
  * Keeps the edge function's KeyValueStore in line with the links table (redirectMode=edge): the links
  * stream, in order per shard (one invocation at a time), batches of 100, bisect on error, 5 retries,
- * partial batch failures, failed batches to its failure queue, which alarms. A link the store cannot
- * take (full, or a URL too long for a value) stays with the origin redirect (docs/edge.md).
+ * partial batch failures, failed batches to its failure queue, which alarms. When the store is full the
+ * least recently clicked links leave it for the origin to make room for more recently clicked ones; a link
+ * the store cannot take (no older link to evict, or a URL too long for a value) stays with the origin
+ * redirect (docs/edge.md).
  */
 export class EdgeStoreSync extends PipelinePart {
   readonly storeSyncFunction: HouseFunction;
@@ -41,7 +49,11 @@ export class EdgeStoreSync extends PipelinePart {
       serviceName: 'kvs-sync',
       description: 'Links stream to the edge redirect KeyValueStore: puts and deletes of short codes',
       timeout: Duration.seconds(30),
-      environment: { [ENV.keyValueStoreArn]: props.keyValueStore.keyValueStoreArn },
+      environment: {
+        [ENV.keyValueStoreArn]: props.keyValueStore.keyValueStoreArn,
+        [ENV.linksTable]: props.linksTable.tableName,
+        [ENV.reportingTimeZone]: props.reportingTimeZone,
+      },
     });
     // The data-plane actions the sync uses, on this store only.
     this.storeSyncFunction.addToRolePolicy(
@@ -56,6 +68,14 @@ export class EdgeStoreSync extends PipelinePart {
       streamConsumerMapping(streamArn, this.streamFailureQueue, { parallelizationFactor: 1 }),
     );
     props.linksTable.grantStreamRead(this.storeSyncFunction);
+    // The held marks on the table (UpdateItem), and the held links by recency (Query on that index alone;
+    // Table.grant would cover every index, index/*).
+    iam.Grant.addToPrincipal({ grantee: this.storeSyncFunction, actions: ['dynamodb:UpdateItem'], resourceArns: [props.linksTable.tableArn] });
+    iam.Grant.addToPrincipal({
+      grantee: this.storeSyncFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.linksTable.tableArn}/index/${LINKS_BY_EDGE_RECENCY_INDEX.indexName}`],
+    });
     Validations.of(this.storeSyncFunction.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'dynamodb:ListStreams, which Lambda\'s stream poller calls, has no resource-level permissions.',

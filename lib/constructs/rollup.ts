@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -49,6 +50,12 @@ export interface RollupProps {
    * items DynamoDB refused for their size.
    */
   readonly aggregateFunction: HouseFunction;
+  /**
+   * Edge mode: the links table, whose links get the day of their latest click (UpdateItem on the table
+   * only), which the edge store's evictions go by.
+   * @default - no click days are recorded (origin mode)
+   */
+  readonly linksTable?: dynamodb.ITable;
 }
 
 /**
@@ -82,12 +89,17 @@ export class Rollup extends PipelinePart {
         [ENV.monthlyTable]: props.monthlyTable.tableName,
         [ENV.pendingRollupsTable]: props.pendingRollupsTable.tableName,
         [ENV.reportingTimeZone]: props.reportingTimeZone,
+        ...(props.linksTable === undefined ? {} : { [ENV.linksTable]: props.linksTable.tableName }),
       },
     });
     props.quarterHourTable.grant(this.rollupFunction, 'dynamodb:Query');
     props.dailyTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:PutItem');
     props.monthlyTable.grant(this.rollupFunction, 'dynamodb:PutItem');
     props.pendingRollupsTable.grant(this.rollupFunction, 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    if (props.linksTable !== undefined) {
+      // The table alone: Table.grant would add its indexes (index/*), which an UpdateItem never names.
+      iam.Grant.addToPrincipal({ grantee: this.rollupFunction, actions: ['dynamodb:UpdateItem'], resourceArns: [props.linksTable.tableArn] });
+    }
     this.schedule = new events.Rule(this, 'RollupSchedule', {
       description: 'Runs the rollup of pending days into daily and monthly aggregates',
       schedule: events.Schedule.rate(ROLLUP_PERIOD),

@@ -3,7 +3,7 @@
  * serializes it) over one in-memory store, on 127.0.0.1: DescribeKeyValueStore, UpdateKeys, GetKey and
  * ListKeys. Like AWS it versions the store with an ETag that every write moves on, refuses an UpdateKeys
  * whose `If-Match` is not the current ETag (ConflictException) and one that would pass the store's total
- * size (ServiceQuotaExceededException), all or nothing: through this API nothing is evicted. Signatures are
+ * size (ServiceQuotaExceededException), all or nothing; nothing is evicted (nor is it in the store). Signatures are
  * not verified, but a request must be signed with SigV4A, the only scheme the service accepts.
  */
 import { once } from 'node:events';
@@ -130,18 +130,19 @@ export async function startKeyValueStoreApi(options: KeyValueStoreApiOptions): P
     const keys = [...update.deletes, ...update.puts.map(({ key }) => key)];
     if (new Set(keys).size !== keys.length) throw new ApiError('ValidationException', 'A key may appear once a request.');
 
-    const entryBytes = (key: string, value: string | undefined): number => (value === undefined ? 0 : utf8Bytes(key) + utf8Bytes(value));
     let totalAfter = store.bytes;
-    for (const key of update.deletes) totalAfter -= entryBytes(key, store.peek(key));
-    const growth = (key: string, value: string): number => entryBytes(key, value) - entryBytes(key, store.peek(key));
-    for (const { key, value } of update.puts) totalAfter += growth(key, value);
+    for (const key of update.deletes) {
+      const value = store.get(key);
+      if (value !== undefined) totalAfter -= utf8Bytes(key) + utf8Bytes(value);
+    }
+    for (const { key, value } of update.puts) totalAfter += store.growth(key, value);
     if (totalAfter > store.limits.maxStoreBytes) {
       throw new ApiError('ServiceQuotaExceededException', 'The key value store would pass its maximum size.');
     }
 
     for (const key of update.deletes) store.delete(key);
-    // Shrinking puts first: the total never passes its final value on the way, so the store never evicts.
-    const ordered = [...update.puts].sort((a, b) => growth(a.key, a.value) - growth(b.key, b.value));
+    // Shrinking puts first: the total never passes its final value on the way, so the store takes each.
+    const ordered = [...update.puts].sort((a, b) => store.growth(a.key, a.value) - store.growth(b.key, b.value));
     for (const { key, value } of ordered) store.put(key, value);
     moveOn();
   }
@@ -180,7 +181,7 @@ export async function startKeyValueStoreApi(options: KeyValueStoreApiOptions): P
       return { status: 200, headers: { etag: etag() }, body: totals() };
     }
     if (request.method === 'GET' && key !== undefined) {
-      const value = store.peek(key);
+      const value = store.get(key);
       if (value === undefined) throw new ApiError('ResourceNotFoundException', `No key ${key}.`);
       return { status: 200, headers: {}, body: { Key: key, Value: value, ...totals() } };
     }

@@ -1,8 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { synthesize } from './synth';
+import { LINKS_BY_EDGE_RECENCY_INDEX } from '../../lambdas/tables/links';
+import { actionsOf, synthesize } from './synth';
 
 const edgeMode = synthesize({ redirectMode: 'edge' });
-const { stack, template, logicalId, actionsOn } = edgeMode;
+const { stack, template, logicalId, actionsOn, roleStatements, environmentOf } = edgeMode;
 
 function edgeStages() {
   const { edgeRedirects, edgeEnrichment, edgeStoreSync } = stack;
@@ -91,8 +92,53 @@ describe('edge store sync (redirectMode=edge)', () => {
         ]),
       },
     });
-    expect(actionsOn(fn, logicalId(stack.tables.linksTable))).toEqual(
-      expect.not.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem']),
-    );
+  });
+
+  it('reads the links stream, marks the links it holds (UpdateItem on the table) and lists them (Query on their index alone)', () => {
+    const links = logicalId(stack.tables.linksTable);
+    const onLinks = roleStatements(fn).filter((statement) => JSON.stringify(statement.Resource).includes(`"${links}"`));
+    const byResource = Object.fromEntries(onLinks.map((statement) => [JSON.stringify(statement.Resource), [...actionsOf(statement)].sort()]));
+    expect(byResource).toEqual({
+      [JSON.stringify({ 'Fn::GetAtt': [links, 'StreamArn'] })]: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      [JSON.stringify({ 'Fn::GetAtt': [links, 'Arn'] })]: ['dynamodb:UpdateItem'],
+      [JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [links, 'Arn'] }, `/index/${LINKS_BY_EDGE_RECENCY_INDEX.indexName}`]] })]: ['dynamodb:Query'],
+    });
+    expect(environmentOf(fn)).toMatchObject({ LINKS_TABLE_NAME: { Ref: links }, REPORTING_TIME_ZONE: 'UTC' });
+  });
+
+  it('has the sparse index of held links by click day on the links table, with the URL that sizes each entry', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: 'byEdgeRecency',
+          KeySchema: [
+            { AttributeName: 'edgeStore', KeyType: 'HASH' },
+            { AttributeName: 'lastClickDay', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['url'] },
+        },
+      ]),
+    });
+  });
+});
+
+describe('the rollup records click days (redirectMode=edge)', () => {
+  const origin = synthesize();
+
+  it('edge mode: told the links table, allowed UpdateItem on the table alone', () => {
+    const fn = stack.rollup.rollupFunction;
+    const links = logicalId(stack.tables.linksTable);
+    expect(environmentOf(fn)).toMatchObject({ LINKS_TABLE_NAME: { Ref: links } });
+    const onLinks = roleStatements(fn).filter((statement) => JSON.stringify(statement.Resource).includes(`"${links}"`));
+    expect(onLinks).toEqual([{ Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [links, 'Arn'] } }]);
+  });
+
+  it('origin mode: neither the variable nor any access to the links table, which has no index of held links', () => {
+    const fn = origin.stack.rollup.rollupFunction;
+    expect(origin.environmentOf(fn)).not.toHaveProperty('LINKS_TABLE_NAME');
+    expect(origin.actionsOn(fn, origin.logicalId(origin.stack.tables.linksTable))).toEqual([]);
+    const linksTable = origin.template.toJSON().Resources[origin.logicalId(origin.stack.tables.linksTable)];
+    expect(linksTable.Properties.GlobalSecondaryIndexes.map(({ IndexName }: { IndexName: string }) => IndexName)).toEqual(['byOwner']);
   });
 });

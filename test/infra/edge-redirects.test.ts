@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { CLICK_LOG_FIELDS, EDGE_REDIRECT_FUNCTION_FILE, EdgeRedirects } from '../../lib/constructs/edge-redirects';
 import { actionsOf, type PolicyStatement, synthesize } from './synth';
 
@@ -103,7 +104,7 @@ describe('EdgeRedirects (redirectMode=edge)', () => {
     });
   });
 
-  it('changes nothing else: the origin template plus the edge stages, the distribution re-pointed, the links table streamed', () => {
+  it('changes nothing else: the origin template plus the edge stages, the distribution re-pointed, the links table streamed and indexed, the rollup given it', () => {
     const before = resourcesOf(origin);
     const after = resourcesOf(edgeMode);
     const removed = Object.keys(before).filter((id) => !(id in after));
@@ -124,7 +125,12 @@ describe('EdgeRedirects (redirectMode=edge)', () => {
       ].sort(),
     );
     const changed = Object.keys(before).filter((id) => id in after && JSON.stringify(before[id]) !== JSON.stringify(after[id]));
-    expect(changed.sort()).toEqual([origin.logicalId(origin.stack.edge.distribution), origin.logicalId(origin.stack.tables.linksTable)].sort());
+    // The rollup records each link's latest click day (its variable, and UpdateItem in its role's policy).
+    const rollup = origin.stack.rollup.rollupFunction;
+    const rollupPolicy = origin.logicalId(rollup.role?.node.tryFindChild('DefaultPolicy') as IConstruct);
+    expect(changed.sort()).toEqual(
+      [origin.logicalId(origin.stack.edge.distribution), origin.logicalId(origin.stack.tables.linksTable), origin.logicalId(rollup), rollupPolicy].sort(),
+    );
     expect(after[logicalId(stack.tables.linksTable)].Properties?.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
     expect(before[origin.logicalId(origin.stack.tables.linksTable)].Properties?.StreamSpecification).toBeUndefined();
   });

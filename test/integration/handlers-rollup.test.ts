@@ -4,8 +4,9 @@
  * repeatable runs, concurrent runs, a day re-marked while a run reads it, and its metrics.
  * DynamoDB is reached through a proxy that lets a test act between two of the handler's requests.
  */
-import { DeleteItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { ENV } from '../../lambdas/contract';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { RawClick } from '../../lambdas/domain/click';
 import type { PeriodItem } from '../../lambdas/domain/rollup';
@@ -17,6 +18,7 @@ import { markPending, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } fr
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { lambdaContext } from '../fixtures/lambda-context';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
+import { createLinksTable } from './helpers/api-tables';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -310,6 +312,40 @@ describe('rollup handler', () => {
     await dynamo.send(
       new DeleteItemCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME, Key: marshall({ partition: broken.partition, marker: broken.marker }) }),
     );
+  });
+
+  it("edge mode: records each link's latest click day in the links table, once a day per environment, never moving it back", async () => {
+    const linksTable = 'LinksForRollup';
+    await createLinksTable(dynamo, linksTable);
+    const link = { code: 'recent', url: 'https://example.com/', owner: 'recent-owner', createdAt: '2026-11-01T00:00:00.000Z' };
+    await dynamo.send(new PutItemCommand({ TableName: linksTable, Item: marshall(link) }));
+    const clickDayOf = async (code: string): Promise<unknown> =>
+      (await dynamo.send(new GetItemCommand({ TableName: linksTable, Key: marshall({ code }), ConsistentRead: true }))).Item?.lastClickDay?.S;
+    const clickDayWrites = (): number =>
+      proxy.requests.filter(({ operation, body }) => operation === 'UpdateItem' && body.TableName === linksTable).length;
+    process.env[ENV.linksTable] = linksTable;
+    try {
+      await aggregateClicks([testClick('recent', 'recent-owner', { ts: '2026-11-25T10:00:00.000Z' }), testClick('gone', 'recent-owner')]);
+      await rollup({});
+      expect(await clickDayOf('recent')).toBe('2026-11-25');
+      // A code without a live link gets no item; the owner's target is not a link.
+      expect((await dynamo.send(new GetItemCommand({ TableName: linksTable, Key: marshall({ code: 'gone' }) }))).Item).toBeUndefined();
+      expect(clickDayWrites()).toBe(2);
+
+      await aggregateClicks([testClick('recent', 'recent-owner', { ts: '2026-11-26T10:00:00.000Z' })]);
+      await rollup({});
+      expect(await clickDayOf('recent')).toBe('2026-11-26');
+      // Another click the same day: this environment has recorded it already.
+      await aggregateClicks([testClick('recent', 'recent-owner', { ts: '2026-11-26T11:00:00.000Z' })]);
+      await rollup({});
+      expect(clickDayWrites()).toBe(3);
+      // A late click of an earlier day does not move the day back.
+      await aggregateClicks([testClick('recent', 'recent-owner', { ts: '2026-11-20T10:00:00.000Z' })]);
+      await rollup({});
+      expect(await clickDayOf('recent')).toBe('2026-11-26');
+    } finally {
+      delete process.env[ENV.linksTable];
+    }
   });
 
   it('takes no marker with less than 15 seconds left, leaving them for the next run', async () => {

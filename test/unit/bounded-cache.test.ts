@@ -13,6 +13,19 @@ describe('BoundedCache', () => {
     expect(computed).toEqual(['a', 'b']);
   });
 
+  it('has tells whether a key is cached, without computing it or keeping it longer', () => {
+    const cache = new BoundedCache<boolean>(4);
+    expect(cache.has('a')).toBe(false);
+    cache.get('a', () => true);
+    expect([cache.has('a'), cache.has('b'), cache.entries]).toEqual([true, false, 1]);
+    // Two generations of two: 'a' is forgotten once four newer keys went in, whatever has asked.
+    for (const key of ['b', 'c', 'd', 'e']) {
+      cache.has('a');
+      cache.get(key, () => true);
+    }
+    expect(cache.has('a')).toBe(false);
+  });
+
   it('keeps what was used recently and forgets what was not, within its capacity', () => {
     const cache = new BoundedCache<number>(4);
     const computed: string[] = [];

@@ -16,11 +16,6 @@ describe('the local KeyValueStore: limits', () => {
     expect(KEY_VALUE_STORE_LIMITS).toEqual({ maxKeyBytes: 512, maxValueBytes: 1024, maxStoreBytes: 5 * 1024 * 1024 });
   });
 
-  it('refuses an entry larger than the whole store', () => {
-    const store = new EdgeKeyValueStore({ maxKeyBytes: 10, maxValueBytes: 10, maxStoreBytes: 8 });
-    expect(store.put('key', 'value1')).toEqual({ stored: false, reason: 'larger-than-store' });
-  });
-
   it('counts key and value bytes of what it holds', () => {
     const store = new EdgeKeyValueStore();
     store.put('a', 'ü');
@@ -40,93 +35,60 @@ describe('the local KeyValueStore: limits', () => {
   });
 });
 
-describe('the local KeyValueStore: when full', () => {
+describe('the local KeyValueStore: when full, as strict as AWS', () => {
   /** Room for exactly three entries of a one-character key and a two-character value. */
   const threeEntries: KeyValueStoreLimits = { ...KEY_VALUE_STORE_LIMITS, maxStoreBytes: 9 };
 
-  it('evicts the least recently clicked keys first', () => {
+  it('refuses a write that would pass its size, evicting nothing, whatever was read', () => {
     const store = new EdgeKeyValueStore(threeEntries);
     for (const key of ['a', 'b', 'c']) store.put(key, 'vv');
     store.get('a');
-    expect(store.put('d', 'vv')).toEqual({ stored: true, evicted: ['b'] });
-    store.get('c');
-    expect(store.put('e', 'vv')).toEqual({ stored: true, evicted: ['a'] });
-    expect(['a', 'b', 'c', 'd', 'e'].filter((key) => store.has(key))).toEqual(['c', 'd', 'e']);
+    expect(store.put('d', 'vv')).toEqual({ stored: false, reason: 'store-full' });
+    expect(store.put('a', 'vvv')).toEqual({ stored: false, reason: 'store-full' });
+    expect(store.sortedEntries()).toEqual([
+      ['a', 'vv'],
+      ['b', 'vv'],
+      ['c', 'vv'],
+    ]);
+    // A rewrite that does not grow fits; so does a new entry once another is deleted.
+    expect(store.put('a', 'ww')).toEqual({ stored: true });
+    store.delete('b');
+    expect(store.put('d', 'vv')).toEqual({ stored: true });
   });
 
-  it('evicts as many keys as the new entry needs', () => {
-    const store = new EdgeKeyValueStore(threeEntries);
-    for (const key of ['a', 'b', 'c']) store.put(key, 'vv');
-    expect(store.put('d', 'vvvvvvv')).toEqual({ stored: true, evicted: ['a', 'b', 'c'] });
-    expect(store.bytes).toBe(8);
+  it('refuses an entry larger than the whole store', () => {
+    const store = new EdgeKeyValueStore({ maxKeyBytes: 10, maxValueBytes: 10, maxStoreBytes: 8 });
+    expect(store.put('key', 'value1')).toEqual({ stored: false, reason: 'store-full' });
   });
 
-  it('lets a new key in as recently used, and a rewrite keep its place', () => {
-    const store = new EdgeKeyValueStore(threeEntries);
-    for (const key of ['a', 'b', 'c']) store.put(key, 'vv');
-    // Rewriting "a" does not make it recent: it is still the first to go.
-    store.put('a', 'ww');
-    expect(store.put('d', 'vv')).toEqual({ stored: true, evicted: ['a'] });
-    expect(store.put('e', 'vv')).toEqual({ stored: true, evicted: ['b'] });
-  });
-
-  it('never evicts the key it is rewriting to make room for its larger value', () => {
-    const store = new EdgeKeyValueStore(threeEntries);
-    for (const key of ['a', 'b', 'c']) store.put(key, 'vv');
-    expect(store.put('a', 'vvvvvv')).toEqual({ stored: true, evicted: ['b', 'c'] });
-    expect(store.get('a')).toBe('vvvvvv');
-  });
-
-  it('has does not count as a click', () => {
-    const store = new EdgeKeyValueStore(threeEntries);
-    for (const key of ['a', 'b', 'c']) store.put(key, 'vv');
-    store.has('a');
-    expect(store.put('d', 'vv')).toEqual({ stored: true, evicted: ['a'] });
-  });
-
-  type Operation = { put: [string, string] } | { get: string } | { delete: string };
+  type Operation = { put: [string, string] } | { delete: string };
   const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'ü');
   const operation: fc.Arbitrary<Operation> = fc.oneof(
     fc.tuple(key, fc.string({ maxLength: 12 })).map((entry): Operation => ({ put: entry })),
-    key.map((name): Operation => ({ get: name })),
     key.map((name): Operation => ({ delete: name })),
   );
 
-  it('stays within its size, counts its bytes right, and drops only the least recently used, for any operations', () => {
+  it('stays within its size, counts its bytes right, and refuses exactly the writes that would pass it, for any operations', () => {
     const limits: KeyValueStoreLimits = { maxKeyBytes: 4, maxValueBytes: 12, maxStoreBytes: 20 };
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
         const store = new EdgeKeyValueStore(limits);
-        // The model: entries least recently used first.
-        let model: [string, string][] = [];
+        const model = new Map<string, string>();
+        const modelBytes = (): number => [...model].reduce((sum, [k, v]) => sum + bytes(k) + bytes(v), 0);
         for (const op of operations) {
           if ('put' in op) {
             const [name, value] = op.put;
-            const result = store.put(name, value);
-            if (!result.stored) continue;
-            const existing = model.findIndex(([held]) => held === name);
-            const others = model.filter(([held]) => held !== name);
-            const expectedEvicted: string[] = [];
-            let total = others.reduce((sum, [k, v]) => sum + bytes(k) + bytes(v), 0) + bytes(name) + bytes(value);
-            for (const [k, v] of others) {
-              if (total <= limits.maxStoreBytes) break;
-              total -= bytes(k) + bytes(v);
-              expectedEvicted.push(k);
-            }
-            expect(result.evicted).toEqual(expectedEvicted);
-            model = existing === -1 ? [...model, [name, value]] : model.map(([k, v]): [string, string] => [k, k === name ? value : v]);
-            model = model.filter(([k]) => !expectedEvicted.includes(k));
-          } else if ('get' in op) {
-            const held = model.find(([k]) => k === op.get);
-            expect(store.get(op.get)).toBe(held?.[1]);
-            if (held !== undefined) model = [...model.filter(([k]) => k !== op.get), held];
+            const previous = model.get(name);
+            const after = modelBytes() - (previous === undefined ? 0 : bytes(name) + bytes(previous)) + bytes(name) + bytes(value);
+            const fits = bytes(name) <= limits.maxKeyBytes && bytes(value) <= limits.maxValueBytes && after <= limits.maxStoreBytes;
+            expect(store.put(name, value).stored).toBe(fits);
+            if (fits) model.set(name, value);
           } else {
-            expect(store.delete(op.delete)).toBe(model.some(([k]) => k === op.delete));
-            model = model.filter(([k]) => k !== op.delete);
+            expect(store.delete(op.delete)).toBe(model.delete(op.delete));
           }
-          expect(store.bytes).toBe(model.reduce((sum, [k, v]) => sum + bytes(k) + bytes(v), 0));
+          expect(store.bytes).toBe(modelBytes());
           expect(store.bytes).toBeLessThanOrEqual(limits.maxStoreBytes);
-          expect(store.size).toBe(model.length);
+          expect(store.sortedEntries()).toEqual([...model].sort(([x], [y]) => (x < y ? -1 : 1)));
         }
       }),
       { numRuns: 300 },

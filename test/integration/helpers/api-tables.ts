@@ -2,12 +2,12 @@
  * The API's own tables on DynamoDB Local (links with their byOwner index, keys, request counts), with
  * the keys and index the stack defines, and owner keys made as `npm run keys -- create` makes them.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { generateApiKey } from '../../../lambdas/domain/api-key';
 import { putApiKey } from '../../../lambdas/tables/api-keys';
-import { LINKS_BY_OWNER_INDEX } from '../../../lambdas/tables/links';
+import { LINKS_BY_EDGE_RECENCY_INDEX, LINKS_BY_OWNER_INDEX } from '../../../lambdas/tables/links';
 import { createTable, stringKeys } from '../../fixtures/local/emulators';
 
 export const API_TABLES = {
@@ -16,19 +16,39 @@ export const API_TABLES = {
   API_REQUEST_COUNTS_TABLE_NAME: 'ApiRequestCountsForTest',
 } as const;
 
+/**
+ * The links table as the stack defines it: the byOwner index, and in edge mode (`edge`) the
+ * NEW_AND_OLD_IMAGES stream and the byEdgeRecency index of held links. Returns the stream's ARN, if any.
+ */
+export async function createLinksTable(dynamo: DynamoDBClient, tableName: string, { edge = false } = {}): Promise<string | undefined> {
+  const byOwner = stringKeys(LINKS_BY_OWNER_INDEX.partitionKey, LINKS_BY_OWNER_INDEX.sortKey);
+  const byRecency = stringKeys(LINKS_BY_EDGE_RECENCY_INDEX.partitionKey, LINKS_BY_EDGE_RECENCY_INDEX.sortKey);
+  const indexes: NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']> = [
+    { IndexName: LINKS_BY_OWNER_INDEX.indexName, KeySchema: byOwner.KeySchema, Projection: { ProjectionType: 'ALL' } },
+  ];
+  if (edge) {
+    indexes.push({
+      IndexName: LINKS_BY_EDGE_RECENCY_INDEX.indexName,
+      KeySchema: byRecency.KeySchema,
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['url'] },
+    });
+  }
+  const { TableDescription } = await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: stringKeys('code').KeySchema,
+      AttributeDefinitions: [...stringKeys('code').AttributeDefinitions, ...byOwner.AttributeDefinitions, ...(edge ? byRecency.AttributeDefinitions : [])],
+      GlobalSecondaryIndexes: indexes,
+      ...(edge ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+    }),
+  );
+  return TableDescription?.LatestStreamArn;
+}
+
 export async function createApiTables(dynamo: DynamoDBClient): Promise<void> {
-  const { indexName, partitionKey, sortKey } = LINKS_BY_OWNER_INDEX;
-  const indexKeys = stringKeys(partitionKey, sortKey);
   await Promise.all([
-    dynamo.send(
-      new CreateTableCommand({
-        TableName: API_TABLES.LINKS_TABLE_NAME,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: stringKeys('code').KeySchema,
-        AttributeDefinitions: [...stringKeys('code').AttributeDefinitions, ...indexKeys.AttributeDefinitions],
-        GlobalSecondaryIndexes: [{ IndexName: indexName, KeySchema: indexKeys.KeySchema, Projection: { ProjectionType: 'ALL' } }],
-      }),
-    ),
+    createLinksTable(dynamo, API_TABLES.LINKS_TABLE_NAME),
     createTable(dynamo, API_TABLES.API_KEYS_TABLE_NAME, ['keyId']),
     createTable(dynamo, API_TABLES.API_REQUEST_COUNTS_TABLE_NAME, ['window']),
   ]);
