@@ -913,6 +913,8 @@ export interface MeteredStackOptions {
   readonly verbose?: boolean;
   /** CDK context for the stack's synth (e.g. `redirectMode: 'edge'`). */
   readonly context?: LocalStackOptions['context'];
+  /** Further functions the stack runs whose DynamoDB requests are metered through the proxy (logical IDs without their hash). */
+  readonly meteredFunctions?: readonly string[];
 }
 
 /**
@@ -928,7 +930,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
     const meter = new CommandMeter();
     const proxy = await startMeteringProxy(meter);
     const viaProxy = { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint };
-    const metered = ['AggregateFunction', 'RollupFunction'];
+    const metered = ['AggregateFunction', 'RollupFunction', ...(options.meteredFunctions ?? [])];
     const endpointOverrides: EndpointOverrides = {
       ...options.endpointOverrides,
       ...Object.fromEntries(metered.map((functionName) => [functionName, { ...options.endpointOverrides?.[functionName], ...viaProxy }])),

@@ -434,6 +434,8 @@ interface EdgePath {
   /** Every line the edge consumer (and any origin redirect) logged, per click. */
   readonly logBytes: number;
   readonly rawItemBytes: number;
+  /** The edge consumer's writes to the raw clicks table, per click: the check that its path writes as origin's does. */
+  readonly rawWriteUnits: number;
 }
 
 /** The workloads' links, in the links table and then (through the links stream and kvs-sync) in the store. */
@@ -468,8 +470,10 @@ async function measureEdgePath(stack: StackContext, output: StackOutput, reader:
   const countedBefore = await eventsOf(stack, workload.owner);
   const mark = output.mark();
   const logMark = output.logMark();
+  stack.meter.take();
   await visitAll(messages, (message) => visit(stack.baseUrl, ...visitOf(message)));
   await awaitCounted(stack, workload.owner, countedBefore + messages.length);
+  const rawWrites = stack.meter.take().tables.get(stack.tables.raw);
   const records = await reader.readNew();
   if (records.length !== messages.length) throw new Error(`${records.length} real-time log records for ${messages.length} visits`);
   const enrichEdges = output.since(mark, FUNCTION_NAMES.enrichEdge);
@@ -490,11 +494,13 @@ async function measureEdgePath(stack: StackContext, output: StackOutput, reader:
     redirect: lambdaUse(redirects, clicks),
     logBytes: output.logBytesSince(logMark) / clicks,
     rawItemBytes: await meanRawItemBytes(stack.tables.raw, new Set(messages.map((message) => message.code))),
+    rawWriteUnits: (rawWrites?.writeUnits ?? Number.NaN) / clicks,
   };
 }
 
 async function measureEdgeMode(output: StackOutput): Promise<EdgePath[]> {
-  return withMeteredStack({ context: { redirectMode: 'edge' }, verbose: true }, async (stack) => {
+  const metered = { context: { redirectMode: 'edge' }, verbose: true, meteredFunctions: [FUNCTION_NAMES.enrichEdge] };
+  return withMeteredStack(metered, async (stack) => {
     if (stack.clickStream === undefined) throw new Error('The edge-mode stack has no click stream');
     const kinesis = kinesisClient(stack.clickStream.endpoint);
     try {
@@ -680,7 +686,7 @@ function reportLines(origin: RedirectPath, workloads: readonly WorkloadUse[], ed
     .map(
       (edge) =>
         `${edge.name}: ${edge.clicks} visits, ${fixed(edge.answeredAtEdge * 100, 1)} % answered at the edge, ${fixed(edge.toOrigin * 100, 1)} % at the origin, ` +
-        `record ${fixed(edge.recordBytes, 0)} B, raw item ${fixed(edge.rawItemBytes, 0)} B, consumer batches of ${fixed(edge.clicks / Math.max(edge.enrichEdgeBatches, 1), 1)} clicks`,
+        `record ${fixed(edge.recordBytes, 0)} B, raw item ${fixed(edge.rawItemBytes, 0)} B (${fixed(edge.rawWriteUnits, 3)} write units a click), consumer batches of ${fixed(edge.clicks / Math.max(edge.enrichEdgeBatches, 1), 1)} clicks`,
     )
     .join('; ');
   return [
