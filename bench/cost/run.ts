@@ -615,7 +615,11 @@ function countRows(columns: readonly Column[], origin: RedirectPath, edges: read
       (counts) => fixed(counts.standardLogGigabytes * GIGABYTE, 0),
       'edge modelled: one line a click, as long as its real-time record',
     ),
-    row('S3 PUT + GET', (counts) => fixed(counts.s3PutRequests + counts.s3GetRequests, 4), `edge modelled: 1 + 1 per object of ${STANDARD_LOG_LINES_PER_OBJECT.toLocaleString('en-US')} lines`),
+    row(
+      'S3 PUT + GET',
+      (counts) => fixed(counts.s3PutRequests + counts.s3GetRequests, 4),
+      `edge modelled: 1 + 1 per object of ${STANDARD_LOG_LINES_PER_OBJECT.toLocaleString('en-US')} lines`,
+    ),
     ...lambdaRows('redirect', 'measured: REPORT lines, billed ms × memory'),
     ...lambdaRows('enrich', `origin measured: ${origin.enrichBatches} batches for ${origin.clicks} clicks; edge: its origin share`),
     ...lambdaRows('enrichEdge', `edge measured: ${edgeBatches}`),
@@ -685,8 +689,10 @@ function reportLines(origin: RedirectPath, workloads: readonly WorkloadUse[], ed
   const edgeFacts = edges
     .map(
       (edge) =>
-        `${edge.name}: ${edge.clicks} visits, ${fixed(edge.answeredAtEdge * 100, 1)} % answered at the edge, ${fixed(edge.toOrigin * 100, 1)} % at the origin, ` +
-        `record ${fixed(edge.recordBytes, 0)} B, raw item ${fixed(edge.rawItemBytes, 0)} B (${fixed(edge.rawWriteUnits, 3)} write units a click), consumer batches of ${fixed(edge.clicks / Math.max(edge.enrichEdgeBatches, 1), 1)} clicks`,
+        `${edge.name}: ${edge.clicks} visits, ${fixed(edge.answeredAtEdge * 100, 1)} % answered at the edge, ` +
+        `${fixed(edge.toOrigin * 100, 1)} % at the origin, record ${fixed(edge.recordBytes, 0)} B, ` +
+        `raw item ${fixed(edge.rawItemBytes, 0)} B (${fixed(edge.rawWriteUnits, 3)} write units a click), ` +
+        `consumer batches of ${fixed(edge.clicks / Math.max(edge.enrichEdgeBatches, 1), 1)} clicks`,
     )
     .join('; ');
   return [
@@ -698,7 +704,8 @@ function reportLines(origin: RedirectPath, workloads: readonly WorkloadUse[], ed
       `after it (the click's send, through the counting proxy, billed as on AWS) on average, ${origin.redirectMs.coldStarts} cold starts; ` +
       "durations are this machine's (2 shared cores, every function and emulator on them), not Lambda's",
     `  origin per click: the click log line ${fixed(origin.clickLineBytes, 0)} B, every function line ${fixed(origin.logBytes, 0)} B; ` +
-      `raw click item ${workloads.map((workload) => `${workload.name} ${fixed(workload.rawItemBytes, 0)} B`).join(', ')}; ${origin.sendBatches} SendMessageBatch for ${origin.clicks} clicks; ` +
+      `raw click item ${workloads.map((workload) => `${workload.name} ${fixed(workload.rawItemBytes, 0)} B`).join(', ')}; ` +
+      `${origin.sendBatches} SendMessageBatch for ${origin.clicks} clicks; ` +
       `enrich batches of ${fixed(origin.clicks / Math.max(origin.enrichBatches, 1), 1)} clicks on average`,
     `  edge: ${edgeFacts}`,
     ...table(countRows(columns, origin, edges)),
