@@ -37,7 +37,7 @@ import { parsePendingMarker } from '../lambdas/tables/pending-rollups';
 import { putMonthlyItemUnlessNewer, queryMonthlyItems } from '../lambdas/tables/period-aggregates';
 import { queryTargetRange } from '../lambdas/tables/target-range';
 import { API_V8_OPTIONS } from '../lib/constructs/statistics-api';
-import { startLocalStack } from '../local/stack';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
 import type { EndpointOverrides } from '../local/lambda/functions';
 import { ADMIN_OWNER, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
@@ -530,6 +530,8 @@ export interface StackContext {
   readonly tables: Tables;
   readonly meter: CommandMeter;
   readonly inspector: Inspector;
+  /** Edge mode only (LocalStack.clickStream). */
+  readonly clickStream?: LocalStack['clickStream'];
 }
 
 /**
@@ -909,6 +911,10 @@ export interface MeteredStackOptions {
   readonly endpointOverrides?: EndpointOverrides;
   /** Prints the functions' own log lines too, as LOCAL_VERBOSE=1 does. */
   readonly verbose?: boolean;
+  /** CDK context for the stack's synth (e.g. `redirectMode: 'edge'`). */
+  readonly context?: LocalStackOptions['context'];
+  /** Further functions the stack runs whose DynamoDB requests are metered through the proxy (logical IDs without their hash). */
+  readonly meteredFunctions?: readonly string[];
 }
 
 /**
@@ -924,7 +930,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
     const meter = new CommandMeter();
     const proxy = await startMeteringProxy(meter);
     const viaProxy = { AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint };
-    const metered = ['AggregateFunction', 'RollupFunction'];
+    const metered = ['AggregateFunction', 'RollupFunction', ...(options.meteredFunctions ?? [])];
     const endpointOverrides: EndpointOverrides = {
       ...options.endpointOverrides,
       ...Object.fromEntries(metered.map((functionName) => [functionName, { ...options.endpointOverrides?.[functionName], ...viaProxy }])),
@@ -942,6 +948,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
       // The functions the stack invokes itself are metered through the proxy; enrich and the API are called in this process.
       endpointOverrides,
       verbose: options.verbose,
+      context: options.context,
     }).catch(async (error: unknown) => {
       await proxy.close();
       throw error;
@@ -951,7 +958,7 @@ export async function withMeteredStack<T>(options: MeteredStackOptions, measure:
     meter.attach(dynamoDocumentClient());
     const inspector = new Inspector(requiredEnvironment('AWS_ENDPOINT_URL_DYNAMODB'));
     try {
-      return await measure({ baseUrl: localStack.baseUrl, apiKey: API_KEY, tables: stackTables(), meter, inspector });
+      return await measure({ baseUrl: localStack.baseUrl, apiKey: API_KEY, tables: stackTables(), meter, inspector, clickStream: localStack.clickStream });
     } finally {
       meter.remove();
       inspector.destroy();

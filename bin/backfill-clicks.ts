@@ -23,7 +23,8 @@ const USAGE = `Usage: npm run backfill -- --queue-url URL [--since ISO] [--until
 
 Replays the clicks in the redirect's click log into the click queue, as the redirect would have
 sent them. Reads each FILE (".gz" unzipped, "-" stdin), or stdin when none is given, a line at a
-time. A click line is one of the redirect's Powertools JSON lines ("click" or "click not queued"),
+time. A click line is one of the redirect's JSON lines ("click", or "click not queued"; older
+Powertools click lines too),
 with or without a prefix ("aws logs tail", an S3 export, the Lambda runtime's tab-separated one),
 an "aws logs filter-log-events" event on one line, or the line as a JSON string; other lines are
 counted and skipped. A click seen twice (same event id) is sent once. Replaying a click that was

@@ -74,6 +74,8 @@ export interface LocalStack extends Stoppable {
   readonly functions: readonly FunctionDefinition[];
   /** What every function's environments get besides their own variables: region, credentials, endpoints, the API key. */
   readonly functionEnvironment: Readonly<Record<string, string>>;
+  /** Edge mode only: the real-time logs' stream on kinesalite, to read the records the edge wrote. */
+  readonly clickStream?: { readonly endpoint: string; readonly streamName: string };
 }
 
 /** Written to `<dataDir>/local-stack.json` for tests and tools; holds no secret. */
@@ -509,11 +511,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
     await stopAll([...started].reverse(), log);
   };
+  const clickStreamId = edgeBehaviorFromTemplate(template)?.realtimeLogStreamId;
+  const clickStream = clickStreamId === undefined ? undefined : provisioned.streams[clickStreamId];
   return {
     baseUrl,
     dynamodbPid: dynamodb.pid,
     functions: definitions,
     functionEnvironment,
+    ...(clickStream === undefined || kinesisEmulator === undefined
+      ? {}
+      : { clickStream: { endpoint: kinesisEmulator.endpoint, streamName: clickStream.streamName } }),
     stop: () => (stopping ??= stop()),
   };
 }

@@ -283,6 +283,17 @@ export const PRICES = {
     unverified: true,
     seenAt: 'https://hykell.com/kb/platform-specific-guides/aws-cloudwatch-logs-pricing',
   },
+  cloudWatchVendedLogsDeliveryToS3: {
+    service: 'CloudWatch Logs',
+    item: 'Vended logs delivered to S3 (CloudFront standard logging v2), first 10 TB a month',
+    value: 0.25,
+    per: 1,
+    unit: 'GB',
+    source: CLOUDWATCH_PRICING,
+    checked: CHECKED,
+    note: 'Standard logging v2 delivers through CloudWatch vended logs (AmazonCloudFront/latest/DeveloperGuide/standard-logging.html: "CloudFront uses CloudWatch vended logs to deliver access logs"), so the vended-logs "Delivery to S3" rate applies; the rate itself was not in any stored copy: recalled, with volume tiers below it past 10 TB. Legacy standard logging to S3 had no delivery charge.',
+    unverified: true,
+  },
   cloudWatchLogsStorage: {
     service: 'CloudWatch Logs',
     item: 'Logs storage (archival), compressed',
@@ -363,16 +374,11 @@ export const MISSING_PRICES: readonly { readonly item: string; readonly source: 
   {
     item: 'CloudFront KeyValueStore API calls (writes: PutKey/UpdateKeys) and storage',
     source: CLOUDFRONT_PRICING,
-    note: 'Not found in any stored copy. Link creation writes one key a link; at our write rates this is small next to reads, but it must be looked up.',
-  },
-  {
-    item: 'CloudFront standard logging (v2) delivery to S3, per GB',
-    source: CLOUDWATCH_PRICING,
-    note: 'v2 delivers through CloudWatch vended logs (docs: AmazonCloudFront/latest/DeveloperGuide/standard-logging.html), so the vended-logs "delivery to S3" rate on the CloudWatch pricing page applies; the rate was not in any stored copy. Legacy standard logging to S3 had no delivery charge.',
+    note: 'Not found in any stored copy. Billed per link change (kvs-sync writes one key a change) and per stored byte, never per click: outside the per-click model, and missing from the fixed monthly costs it prints.',
   },
   {
     item: 'Kinesis on-demand extended retention (per GB-month) and long-term retention',
     source: KINESIS_PRICING,
-    note: 'Named on the stored AWS page, rate not shown.',
+    note: 'Named on the stored AWS page, rate not shown. Not used: the click stream keeps the default 24 hours.',
   },
 ];

@@ -1,10 +1,12 @@
 /**
  * The redirect's click log as a backfill source: one log line in, the click message it carries out.
  *
- * The redirect logs every click with Powertools (`{"level":"INFO","message":"click",...,"click":{...}}`),
- * and the click publisher logs a click it could not queue as message "click not queued" with the same
- * `click` field. Lines come as the redirect wrote them, or as CloudWatch tools hand them out:
- * - the Powertools JSON line itself;
+ * The redirect logs every click as a line of its own, `{"message":"click","click":{...}}`
+ * (formatClickLogLine); lines written before that are Powertools lines with the same two fields among
+ * the logger's (`{"level":"INFO","message":"click",...,"click":{...}}`), and both are read. The click
+ * publisher logs a click it could not queue as message "click not queued" with the same `click` field.
+ * Lines come as the redirect wrote them, or as CloudWatch tools hand them out:
+ * - the JSON line itself;
  * - a prefix before it: `2026-11-26T05:40:07.123Z <json>` (`aws logs tail`, S3 exports) or the
  *   Lambda runtime's tab-separated `time \t requestId \t LEVEL \t <json>`;
  * - a log event whose `message` is that line as a string (`aws logs filter-log-events`, one event a line);
@@ -91,6 +93,16 @@ function clickOf(click: unknown, message: string): ClickLogLine {
     if (error instanceof InvalidClickMessage) return { kind: 'invalid', reason: `click ${error.message}` };
     throw error;
   }
+}
+
+/**
+ * The redirect's log line of a click, with its newline: only what a backfill replays. A Powertools line
+ * would add the logger's fields and the invocation's context (function ARN and name, request and trace
+ * ids), about as many bytes again as the click: CloudWatch Logs bills every byte, and the log event's own
+ * timestamp and stream already say when and where it was written.
+ */
+export function formatClickLogLine(click: ClickMessage): string {
+  return `${JSON.stringify({ message: CLICK_LOG_MESSAGES[0], click })}\n`;
 }
 
 /** Reads one line of the redirect's log (or of a CloudWatch tool's output of it). Never throws. */

@@ -1,7 +1,9 @@
-import { clickMessageBody, parseClickMessage, type ClickMessage } from '../../lambdas/domain/click';
+import fc from 'fast-check';
+import { clickMessageBody, MAX_USER_AGENT_LENGTH, parseClickMessage, type ClickMessage } from '../../lambdas/domain/click';
 import {
   CLICK_LOG_MESSAGES,
   EDGE_MS,
+  formatClickLogLine,
   parseClickLogLine,
   parseInstant,
   REPLAY_RETENTION_MS,
@@ -120,6 +122,48 @@ describe('parseClickLogLine', () => {
       clickMessage({ userAgent: 'Mozilla/5.0 \u{1F600} \uFFFF "quoted" \\ back\tslash' }),
     ];
     for (const click of clicks) expect(parseClickLogLine(powertoolsLine(click))).toEqual({ kind: 'click', click });
+  });
+});
+
+/** Valid clicks with hostile text where the redirect copies the request's: any User-Agent and purpose, referrer hosts. */
+const clicks: fc.Arbitrary<ClickMessage> = fc
+  .record({
+    eventId: fc.uuid({ version: 4 }),
+    code: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    ts: fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2099, 11, 31) }).map((ms) => new Date(ms).toISOString()),
+    userAgent: fc.string({ unit: 'binary', maxLength: MAX_USER_AGENT_LENGTH }).filter((text) => text.length <= MAX_USER_AGENT_LENGTH),
+    referrerHost: fc.option(fc.domain(), { nil: null }),
+    method: fc.constantFrom('GET' as const, 'HEAD' as const),
+    purpose: fc.option(fc.string({ unit: 'grapheme', maxLength: 32 }).filter((text) => text.length <= 32), { nil: null }),
+  })
+  .map((changes) => clickMessage(changes));
+
+describe('formatClickLogLine', () => {
+  it('writes one line that parseClickLogLine reads back as the same click, alone or behind a CloudWatch prefix', () => {
+    fc.assert(
+      fc.property(clicks, (click) => {
+        const line = formatClickLogLine(click);
+        expect(line.endsWith('\n')).toBe(true);
+        expect(line.slice(0, -1)).not.toMatch(/[\n\r]/);
+        expect(parseClickLogLine(line)).toEqual({ kind: 'click', click });
+        expect(parseClickLogLine(`2026-11-26T05:40:07.130Z ${line}`)).toEqual({ kind: 'click', click });
+        expect(parseClickLogLine(filterLogEventsLine(line.trimEnd()))).toEqual({ kind: 'click', click });
+      }),
+    );
+  });
+
+  it('holds the click and its message only: far shorter than the Powertools line it replaces', () => {
+    const line = formatClickLogLine(CLICK);
+    expect(JSON.parse(line)).toEqual({ message: 'click', click: CLICK });
+    const powertools = powertoolsLine(CLICK, 'click', {
+      cold_start: false,
+      function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:ClickAnalytics-EdgeRedirectFunction7849A310-AbCdEfGhIjKl',
+      function_memory_size: '512',
+      function_name: 'ClickAnalytics-EdgeRedirectFunction7849A310-AbCdEfGhIjKl',
+      function_request_id: '5f0c8a6e-0d4b-4b1e-9f3c-2f3b1c9d7e21',
+      xray_trace_id: '1-6745a8b7-0123456789abcdef01234567',
+    });
+    expect(line.length).toBeLessThan(powertools.length - 300);
   });
 });
 
