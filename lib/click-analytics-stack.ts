@@ -6,6 +6,7 @@ import { ClickEnrichment } from './constructs/click-enrichment';
 import { ClickTables } from './constructs/click-tables';
 import { DashboardSite } from './constructs/dashboard-site';
 import { EdgeClickEnrichment } from './constructs/edge-click-enrichment';
+import { EdgeLogBackfill } from './constructs/edge-log-backfill';
 import { EdgeRedirects } from './constructs/edge-redirects';
 import { EdgeStoreSync } from './constructs/edge-store-sync';
 import { logicalIdOutsideParts } from './constructs/pipeline-part';
@@ -37,6 +38,8 @@ export class ClickAnalyticsStack extends Stack {
   readonly edgeEnrichment?: EdgeClickEnrichment;
   /** The links stream into the edge store: redirectMode=edge only. */
   readonly edgeStoreSync?: EdgeStoreSync;
+  /** The backfill of edge clicks from the distribution's standard logs: redirectMode=edge only. */
+  readonly edgeLogBackfill?: EdgeLogBackfill;
   readonly enrichment: ClickEnrichment;
   readonly aggregation: Aggregation;
   readonly rollup: Rollup;
@@ -100,6 +103,19 @@ export class ClickAnalyticsStack extends Stack {
       viewerRequestFunction: this.edgeRedirects?.redirectFunction,
       realtimeLogConfig: this.edgeRedirects?.clickLogConfig,
     });
+    // 2b. In edge mode, the distribution's standard logs: the clicks the real-time log missed.
+    if (props.redirectMode === 'edge') {
+      this.edgeLogBackfill = new EdgeLogBackfill(this, 'EdgeLogBackfill', {
+        distribution: this.edge.distribution,
+        rawClicksTable,
+        linksTable,
+        saltsTable,
+        visitorSaltPeriod: props.visitorSaltPeriod,
+        linkCacheTtlSeconds: props.linkCacheTtlSeconds,
+        geoipDatabasePath: props.geoipDatabasePath,
+        alarmTopic: this.alarms,
+      });
+    }
     // 3. The raw clicks stream into quarter-hour aggregates, marking the days to roll up.
     this.aggregation = new Aggregation(this, 'Aggregation', {
       rawClicksTable,
