@@ -1,14 +1,12 @@
 import { ArnFormat, Aws, Duration, Lazy, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../lambdas/contract';
 import {
   STANDARD_LOG_FIELDS,
   STANDARD_LOG_OBJECT_SUFFIX,
@@ -16,12 +14,10 @@ import {
   STANDARD_LOG_SUFFIX_PATH,
   standardLogKeyPrefix,
 } from '../../lambdas/domain/standard-log';
-import type { AlarmTopic } from './alarm-topic';
 import { integerInRange } from './checks';
-import { clickFactsEnvironment, grantClickFacts, type ClickFacts } from './click-facts';
-import { geoipAsset } from './click-enrichment';
-import { FailureQueue } from './failure-queue';
-import { HouseFunction } from './house-function';
+import { edgeClickConsumerFunction, type EdgeClickConsumerProps } from './edge-click-enrichment';
+import { addQueueConsumer, FailureQueue } from './failure-queue';
+import type { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
 /**
@@ -42,17 +38,10 @@ const NOTIFICATION_AGE_ALARM = Duration.hours(1);
 /** The construct id of CDK's singleton that configures bucket notifications (aws-s3 BucketNotificationsHandler). */
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 
-export interface EdgeLogBackfillProps extends ClickFacts {
+/** Backfilled clicks are read first from the raw clicks table (BatchGetItem), then put on condition (PutItem). */
+export interface EdgeLogBackfillProps extends EdgeClickConsumerProps {
   /** The distribution whose standard logs are delivered (the edge redirect's). */
   readonly distribution: cloudfront.IDistribution;
-  /** Where backfilled clicks go: read first (BatchGetItem), then put on condition (PutItem). */
-  readonly rawClicksTable: dynamodb.ITable;
-  /**
-   * The operator's GeoIP database (MaxMind format), relative to the project root.
-   * @default the bundled DB-IP Lite country database
-   */
-  readonly geoipDatabasePath?: string;
-  readonly alarmTopic: AlarmTopic;
   /**
    * How long a log object may stay in the bucket if the backfill has not deleted it (it holds viewer IP
    * addresses): the time an operator has to fix a failing backfill and redrive its dead-letter queue.
@@ -176,23 +165,13 @@ export class EdgeLogBackfill extends PipelinePart {
       });
     }
 
-    const geoip = geoipAsset(props.geoipDatabasePath);
-    this.backfillFunction = new HouseFunction(this, 'BackfillFunction', {
+    this.backfillFunction = edgeClickConsumerFunction(this, 'BackfillFunction', props, {
       entry: 'lambdas/handlers/backfill-edge-logs.ts',
       serviceName: 'backfill-edge-logs',
       description: 'Edge redirect standard logs to raw clicks table: the edge clicks the real-time log missed',
-      memorySize: 512,
       timeout: BACKFILL_TIMEOUT,
-      environment: {
-        [ENV.rawClicksTable]: props.rawClicksTable.tableName,
-        [ENV.geoipDatabase]: geoip.asset.to,
-        [ENV.geoipDatabaseType]: geoip.type,
-        ...clickFactsEnvironment(props),
-      },
-      assets: [geoip.asset],
+      rawClicksActions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'],
     });
-    props.rawClicksTable.grant(this.backfillFunction, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
-    grantClickFacts(this.backfillFunction, props);
     const logObjects = this.logBucket.arnForObjects(`${logPrefix}*`);
     this.backfillFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [logObjects] }));
     Validations.of(this.backfillFunction.role ?? this.backfillFunction).acknowledge({
@@ -200,18 +179,8 @@ export class EdgeLogBackfill extends PipelinePart {
       reason: "The delivered log objects, named by distribution and hour at delivery: only the account's CloudFront logs in this bucket, to read each once and delete it.",
     });
 
-    // As the click queue's mapping: the actions Lambda's SQS poller uses, on this queue only; a few objects at a time.
-    this.backfillFunction.addEventSourceMapping('AccessLogNotificationSource', {
-      eventSourceArn: this.notificationQueue.queueArn,
-      batchSize: 5,
-      reportBatchItemFailures: true,
-      maxConcurrency: 2,
-    });
-    this.notificationQueue.grant(this.backfillFunction, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
-    Validations.of(this.backfillFunction).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason: 'SQS event source mappings take no failure destination: failed notifications go to their DLQ via its redrive policy.',
-    });
+    // A few objects at a time.
+    addQueueConsumer(this.backfillFunction, 'AccessLogNotificationSource', this.notificationQueue, { batchSize: 5, maxConcurrency: 2 }, 'failed notifications go to their DLQ');
 
     const maxPerMinute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM };
     props.alarmTopic.alarm(this, 'AccessLogNotificationAgeAlarm', {

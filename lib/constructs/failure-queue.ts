@@ -63,3 +63,26 @@ export function streamConsumerMapping(
     ...overrides,
   };
 }
+
+/**
+ * An SQS event source mapping of `fn` on `queue` with partial batch failures, and what Lambda's SQS poller
+ * needs (the AWSLambdaSQSQueueExecutionRole actions) on that queue alone. Added directly rather than through
+ * SqsEventSource, whose grantConsumeMessages also hands the function sqs:ChangeMessageVisibility and
+ * sqs:GetQueueUrl, which the poller does not use. `failures` says where what keeps failing goes (the
+ * queue's DLQ), for the cdk-nag acknowledgement: an SQS mapping takes no failure destination.
+ */
+export function addQueueConsumer(
+  fn: lambda.Function,
+  mappingId: string,
+  queue: sqs.IQueue,
+  options: Omit<lambda.EventSourceMappingOptions, 'eventSourceArn' | 'reportBatchItemFailures'>,
+  failures: string,
+): lambda.EventSourceMapping {
+  const mapping = fn.addEventSourceMapping(mappingId, { ...options, eventSourceArn: queue.queueArn, reportBatchItemFailures: true });
+  queue.grant(fn, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaEventSourceMappingDestination',
+    reason: `SQS event source mappings take no failure destination: ${failures} via its redrive policy.`,
+  });
+  return mapping;
+}
