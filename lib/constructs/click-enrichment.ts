@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
 import { integerInRange } from './checks';
-import { addQueueConsumer, FailureQueue } from './failure-queue';
+import { addQueueConsumer, consumedQueue, FailureQueue } from './failure-queue';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './house-function';
 import { PipelinePart, uniqueIdOutsideParts } from './pipeline-part';
 
@@ -20,8 +20,6 @@ export const ENRICHMENT_MAX_CONCURRENCY = { min: 2, max: 1000 } as const;
 /** Clicks wait at most a week (the brief). */
 const CLICK_QUEUE_RETENTION = Duration.days(7);
 const ENRICH_TIMEOUT = Duration.seconds(30);
-/** Lambda's advice for SQS sources: visibility timeout at least six times the function timeout, so retries do not overlap. */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 export interface ClickEnrichmentProps {
   /** Where enriched clicks are written (BatchWriteItem only). */
@@ -81,16 +79,13 @@ export class ClickEnrichment extends PipelinePart {
   constructor(scope: Construct, id: string, props: ClickEnrichmentProps) {
     super(scope, id);
     this.deadLetterQueue = new FailureQueue(this, 'ClickDeadLetterQueue', { holds: 'click messages enrichment could not process' });
-    this.queue = new sqs.Queue(this, 'ClickQueue', {
+    // The messages carry no raw IP (docs/design.md): SQS-managed encryption will do.
+    this.queue = consumedQueue(this, 'ClickQueue', {
       retentionPeriod: CLICK_QUEUE_RETENTION,
-      // SQS-managed SSE: no key to pay for or manage, and the messages carry no raw IP (docs/design.md).
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(ENRICH_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: {
-        queue: this.deadLetterQueue,
-        maxReceiveCount: integerInRange('clickMaxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000),
-      },
+      consumerTimeout: ENRICH_TIMEOUT,
+      deadLetterQueue: this.deadLetterQueue,
+      maxReceiveCountOption: 'clickMaxReceiveCount',
+      maxReceiveCount: props.maxReceiveCount,
     });
 
     const geoip = geoipAsset(props.geoipDatabasePath);

@@ -14,9 +14,8 @@ import {
   STANDARD_LOG_SUFFIX_PATH,
   standardLogKeyPrefix,
 } from '../../lambdas/domain/standard-log';
-import { integerInRange } from './checks';
 import { edgeClickConsumerFunction, type EdgeClickConsumerProps } from './edge-click-enrichment';
-import { addQueueConsumer, FailureQueue } from './failure-queue';
+import { addQueueConsumer, consumedQueue, FailureQueue } from './failure-queue';
 import type { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
@@ -31,8 +30,6 @@ const LOG_DELIVERY_SERVICE = 'delivery.logs.amazonaws.com';
 /** Delivery source and destination names: 1 to 60 characters. */
 const MAX_DELIVERY_NAME_LENGTH = 60;
 const BACKFILL_TIMEOUT = Duration.minutes(5);
-/** Lambda's advice for SQS sources: visibility timeout at least six times the function timeout, so retries do not overlap. */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** Standard logs usually arrive within an hour of the requests: a backlog older than that means the backfill is stuck. */
 const NOTIFICATION_AGE_ALARM = Duration.hours(1);
 /** The construct id of CDK's singleton that configures bucket notifications (aws-s3 BucketNotificationsHandler). */
@@ -141,15 +138,11 @@ export class EdgeLogBackfill extends PipelinePart {
     this.notificationDeadLetterQueue = new FailureQueue(this, 'AccessLogNotificationDeadLetterQueue', {
       holds: 'standard-log object notifications the backfill could not process',
     });
-    this.notificationQueue = new sqs.Queue(this, 'AccessLogNotificationQueue', {
-      // SSE-SQS: S3 notifications cannot be sent to a queue encrypted with the AWS-managed KMS key.
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(BACKFILL_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: {
-        queue: this.notificationDeadLetterQueue,
-        maxReceiveCount: integerInRange('backfillMaxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000),
-      },
+    this.notificationQueue = consumedQueue(this, 'AccessLogNotificationQueue', {
+      consumerTimeout: BACKFILL_TIMEOUT,
+      deadLetterQueue: this.notificationDeadLetterQueue,
+      maxReceiveCountOption: 'backfillMaxReceiveCount',
+      maxReceiveCount: props.maxReceiveCount,
     });
     this.logBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.notificationQueue), {
       prefix: logPrefix,

@@ -4,7 +4,6 @@
  * it stored is left exactly as it is (no put at all, so no stream record and no second count); the object
  * is deleted once read; garbage lines and objects are skipped, not failed; a failure fails only its message.
  */
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -16,15 +15,14 @@ import { formatStandardLogLine, standardLogObjectKey } from '../../lambdas/domai
 import { handler } from '../../lambdas/handlers/backfill-edge-logs';
 import { handler as realtimeHandler } from '../../lambdas/handlers/enrich-edge';
 import { startSqs, type SqsEmulator } from '../../local/emulators/sqs';
-import { EDGE_REDIRECT_FIELDS } from '../fixtures/edge-log';
+import { EDGE_REDIRECT_FIELDS, edgeConsumerEnvironment } from '../fixtures/edge-log';
 import { createTable, type DynamoForHandlers, REGION, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { rawClicksTable, type RawClicksTable } from './helpers/raw-clicks-table';
 
 jest.setTimeout(60_000);
 
-const RAW_TABLE = 'RawClicksForBackfillTest';
-const LINKS_TABLE = 'LinksForBackfillTest';
-const SALTS_TABLE = 'SaltsForBackfillTest';
+const TABLES = { raw: 'RawClicksForBackfillTest', links: 'LinksForBackfillTest', salts: 'SaltsForBackfillTest' };
+const { raw: RAW_TABLE, links: LINKS_TABLE, salts: SALTS_TABLE } = TABLES;
 const BUCKET = 'edge-access-logs';
 const OWNER = 'owner-backfill';
 
@@ -91,15 +89,7 @@ const rawPutsSince = (from: number): number =>
 
 beforeAll(async () => {
   fauxqs = await startSqs({ region: REGION });
-  local = await startDynamoForHandlers({
-    RAW_CLICKS_TABLE_NAME: RAW_TABLE,
-    LINKS_TABLE_NAME: LINKS_TABLE,
-    SALTS_TABLE_NAME: SALTS_TABLE,
-    LINK_CACHE_TTL_SECONDS: '0',
-    GEOIP_DATABASE: path.resolve(__dirname, '../fixtures/maxmind/GeoIP2-Country-Test.mmdb'),
-    GEOIP_DATABASE_TYPE: 'maxmind',
-    AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
-  });
+  local = await startDynamoForHandlers({ ...edgeConsumerEnvironment(TABLES), AWS_ENDPOINT_URL_S3: fauxqs.endpoint });
   s3 = new S3Client({ region: REGION, credentials: LOCAL_CREDENTIALS, endpoint: fauxqs.endpoint, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   rawClicks = rawClicksTable(local.dynamo, local.proxy, RAW_TABLE);
