@@ -5,8 +5,7 @@
  * period. Both consumers make it here, so a request both logs hold gives the same message.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { clickMessageOf, type ClickMessage } from '../domain/click';
 import type { EdgeClick, EdgeLogSkipReason } from '../domain/edge-log';
 import type { EdgeEnrichConfig } from './config';

@@ -20,8 +20,9 @@ import type { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
 /**
- * The only region a CloudFront distribution's log delivery source can be created in (CloudFront is a
- * global service homed there): the stack must be deployed there in edge mode (docs/edge.md).
+ * The region a CloudFront distribution's log delivery source is created in, as AWS's examples and
+ * published templates create it (docs/edge.md lists this among the facts not confirmed on AWS): the
+ * stack is deployed there in edge mode, rather than fail half-way through a deploy elsewhere.
  */
 export const CLOUDFRONT_LOG_DELIVERY_REGION = 'us-east-1';
 
