@@ -5,7 +5,8 @@ import { AlarmTopic } from './constructs/alarm-topic';
 import { ClickEnrichment } from './constructs/click-enrichment';
 import { ClickTables } from './constructs/click-tables';
 import { DashboardSite } from './constructs/dashboard-site';
-import { EdgeClickEnrichment } from './constructs/edge-click-enrichment';
+import { EdgeClickEnrichment, type EdgeClickConsumerProps } from './constructs/edge-click-enrichment';
+import { EdgeLogBackfill } from './constructs/edge-log-backfill';
 import { EdgeRedirects } from './constructs/edge-redirects';
 import { EdgeStoreSync } from './constructs/edge-store-sync';
 import { logicalIdOutsideParts } from './constructs/pipeline-part';
@@ -37,6 +38,8 @@ export class ClickAnalyticsStack extends Stack {
   readonly edgeEnrichment?: EdgeClickEnrichment;
   /** The links stream into the edge store: redirectMode=edge only. */
   readonly edgeStoreSync?: EdgeStoreSync;
+  /** The backfill of edge clicks from the distribution's standard logs: redirectMode=edge only. */
+  readonly edgeLogBackfill?: EdgeLogBackfill;
   readonly enrichment: ClickEnrichment;
   readonly aggregation: Aggregation;
   readonly rollup: Rollup;
@@ -66,6 +69,16 @@ export class ClickAnalyticsStack extends Stack {
       maxReceiveCount: props.clickMaxReceiveCount,
       queueDepthAlarmThreshold: props.queueDepthAlarmThreshold,
     });
+    // What both consumers of the edge's logs (real-time, standard) make clicks with, as the origin redirect does.
+    const edgeClickConsumer: EdgeClickConsumerProps = {
+      rawClicksTable,
+      linksTable,
+      saltsTable,
+      visitorSaltPeriod: props.visitorSaltPeriod,
+      linkCacheTtlSeconds: props.linkCacheTtlSeconds,
+      geoipDatabasePath: props.geoipDatabasePath,
+      alarmTopic: this.alarms,
+    };
     // 1a. In edge mode, the CloudFront Function that answers stored links, and the stream its clicks go to.
     if (props.redirectMode === 'edge') {
       this.edgeRedirects = new EdgeRedirects(this, 'EdgeRedirects');
@@ -77,14 +90,8 @@ export class ClickAnalyticsStack extends Stack {
         alarmTopic: this.alarms,
       });
       this.edgeEnrichment = new EdgeClickEnrichment(this, 'EdgeEnrichment', {
+        ...edgeClickConsumer,
         clickStream: this.edgeRedirects.clickStream,
-        rawClicksTable,
-        linksTable,
-        saltsTable,
-        visitorSaltPeriod: props.visitorSaltPeriod,
-        linkCacheTtlSeconds: props.linkCacheTtlSeconds,
-        geoipDatabasePath: props.geoipDatabasePath,
-        alarmTopic: this.alarms,
         lagBudget: AGGREGATION_LAG_BUDGET,
       });
     }
@@ -101,6 +108,10 @@ export class ClickAnalyticsStack extends Stack {
       viewerRequestFunction: this.edgeRedirects?.redirectFunction,
       realtimeLogConfig: this.edgeRedirects?.clickLogConfig,
     });
+    // 2b. In edge mode, the distribution's standard logs: the clicks the real-time log missed.
+    if (props.redirectMode === 'edge') {
+      this.edgeLogBackfill = new EdgeLogBackfill(this, 'EdgeLogBackfill', { ...edgeClickConsumer, distribution: this.edge.distribution });
+    }
     // 3. The raw clicks stream into quarter-hour aggregates, marking the days to roll up.
     this.aggregation = new Aggregation(this, 'Aggregation', {
       rawClicksTable,

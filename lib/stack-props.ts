@@ -10,6 +10,7 @@ import type { Node } from 'constructs';
 import { SALT_PERIODS, type SaltPeriod } from '../lambdas/contract';
 import { canonicalTimeZone } from '../lambdas/domain/zoned-time';
 import { ENRICHMENT_MAX_CONCURRENCY } from './constructs/click-enrichment';
+import { CLOUDFRONT_LOG_DELIVERY_REGION } from './constructs/edge-log-backfill';
 
 /** Where a short link's 302 comes from: the regional redirect Lambda, or a CloudFront Function at the edge (docs/edge.md). */
 export const REDIRECT_MODES = ['origin', 'edge'] as const;
@@ -118,7 +119,7 @@ export interface ClickAnalyticsStackProps extends StackProps {
    * `origin`: every redirect is answered by the redirect Lambda behind the HTTP API. `edge`: a CloudFront
    * Function answers the links its KeyValueStore holds and the rest go on to the origin; clicks answered at
    * the edge arrive as real-time log records on a Kinesis stream (docs/edge.md).
-   * Context: `redirectMode` (`origin`; `edge` is refused by the deployed app until its backfill exists, the local stack runs it).
+   * Context: `redirectMode` (`origin`; `edge` deploys to us-east-1 only, where its standard-log backfill can be set up).
    * @default 'origin'
    */
   readonly redirectMode?: RedirectMode;
@@ -232,12 +233,17 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
 }
 
 /**
- * Edge mode's clicks are not complete on AWS yet (no backfill from standard logs), so the deployed app
- * (bin/app.ts) refuses it; the local stack synthesizes it, to run the edge path end to end.
+ * What the deployed app (bin/app.ts) refuses before it builds anything: edge mode outside us-east-1,
+ * the only region a CloudFront distribution's standard-log delivery source can be created in, which
+ * the edge clicks' backfill needs (docs/edge.md). `region` is the one the app deploys to (unset when
+ * the CLI knows none). The local stack synthesizes edge mode without a region.
  */
-export function refuseUndeployableProps(props: ClickAnalyticsStackProps): ClickAnalyticsStackProps {
-  if (props.redirectMode === 'edge') {
-    throw new Error('redirectMode=edge: edge mode is not complete yet: real-time logs are best effort, and the backfill from standard logs that makes them complete lands next (issue 11)');
+export function refuseUndeployableProps(props: ClickAnalyticsStackProps, region: string | undefined): ClickAnalyticsStackProps {
+  if (props.redirectMode === 'edge' && region !== CLOUDFRONT_LOG_DELIVERY_REGION) {
+    throw new Error(
+      `redirectMode=edge deploys only to ${CLOUDFRONT_LOG_DELIVERY_REGION} (the region is ${region ?? 'not set'}): ` +
+        "CloudFront's standard-log delivery source, which backfills the edge clicks real-time logs miss, exists only there",
+    );
   }
   return props;
 }

@@ -11,7 +11,14 @@ import { describeError } from './retry';
 import { isRecord, type LocalFunction } from './types';
 
 export const FAULT_MODES = ['duplicate', 'concurrent-duplicate', 'crash-after-partial', 'lose-response'] as const;
-export type FaultMode = (typeof FAULT_MODES)[number];
+/**
+ * The plan key of the edge's real-time log records rather than a function: its one mode, `drop`, loses
+ * the every-th record (CloudFront documents real-time logs as best effort), so only the standard-log
+ * backfill can count that click.
+ */
+export const REALTIME_LOG_RECORDS = 'RealtimeLogRecords';
+export const REALTIME_LOG_FAULT_MODE = 'drop';
+export type FaultMode = (typeof FAULT_MODES)[number] | typeof REALTIME_LOG_FAULT_MODE;
 
 export interface FaultRule {
   readonly mode: FaultMode;
@@ -35,11 +42,11 @@ export class InjectedFaultError extends Error {
   }
 }
 
-const isFaultMode = (value: unknown): value is FaultMode => FAULT_MODES.some((mode) => mode === value);
+const modesOf = (prefix: string): readonly FaultMode[] => (prefix === REALTIME_LOG_RECORDS ? [REALTIME_LOG_FAULT_MODE] : FAULT_MODES);
 
 const EXAMPLE = '{"AggregateFunction":[{"mode":"crash-after-partial","every":3}],"EnrichFunction":[{"mode":"duplicate","every":2}]}';
 
-function parseRule(value: unknown, where: string): FaultRule {
+function parseRule(value: unknown, where: string, modes: readonly FaultMode[]): FaultRule {
   const fail = (why: string): never => {
     throw new Error(`LOCAL_FAULTS: ${where} ${why}`);
   };
@@ -47,13 +54,14 @@ function parseRule(value: unknown, where: string): FaultRule {
   const unknown = Object.keys(value).filter((key) => !['mode', 'every', 'times'].includes(key));
   if (unknown.length > 0) fail(`has unknown field(s) ${unknown.join(', ')} (allowed: mode, every, times)`);
   const { mode, every, times } = value;
-  if (!isFaultMode(mode)) return fail(`has mode ${JSON.stringify(mode)}: use one of ${FAULT_MODES.join(', ')}`);
+  const known = modes.find((candidate) => candidate === mode);
+  if (known === undefined) return fail(`has mode ${JSON.stringify(mode)}: use one of ${modes.join(', ')}`);
   const positiveInteger = (field: string, number: unknown): number =>
     typeof number === 'number' && Number.isInteger(number) && number >= 1
       ? number
       : fail(`has ${field} ${JSON.stringify(number)}: it must be a whole number >= 1`);
   return {
-    mode,
+    mode: known,
     every: positiveInteger('every', every),
     ...(times === undefined ? {} : { times: positiveInteger('times', times) }),
   };
@@ -73,7 +81,7 @@ export function parseFaultPlan(raw: string | undefined): FaultPlan {
   for (const [prefix, rules] of Object.entries(parsed)) {
     if (prefix === '') throw new Error('LOCAL_FAULTS: a function prefix must not be empty');
     if (!Array.isArray(rules)) throw new Error(`LOCAL_FAULTS: "${prefix}" must map to a list of faults, e.g. ${EXAMPLE}`);
-    plan[prefix] = rules.map((rule, index) => parseRule(rule, `"${prefix}" fault ${index + 1}`));
+    plan[prefix] = rules.map((rule, index) => parseRule(rule, `"${prefix}" fault ${index + 1}`, modesOf(prefix)));
   }
   return plan;
 }
@@ -104,7 +112,9 @@ async function discarded(fn: LocalFunction, event: unknown, report: Report): Pro
   }
 }
 
-const MODES: Readonly<Record<FaultMode, (fn: LocalFunction, event: unknown, report: Report) => Promise<unknown>>> = {
+type FunctionFaultMode = (typeof FAULT_MODES)[number];
+
+const MODES: Readonly<Record<FunctionFaultMode, (fn: LocalFunction, event: unknown, report: Report) => Promise<unknown>>> = {
   // A redelivery: the same event again once the first delivery is done; the second answer counts.
   duplicate: async (fn, event, report) => {
     await discarded(fn, event, report);
@@ -154,6 +164,7 @@ export async function injectFaults(
   const { plan, countsFile } = options;
   const rulesByFunction = new Map<string, { readonly fn: LocalFunction; readonly rules: readonly FaultRule[] }>();
   for (const [prefix, rules] of Object.entries(plan)) {
+    if (prefix === REALTIME_LOG_RECORDS) continue;
     const named = [...functions].filter(([logicalId]) => logicalId.startsWith(prefix));
     if (named.length === 0) {
       throw new Error(`LOCAL_FAULTS: "${prefix}" is the start of no function's logical ID (functions: ${[...functions.keys()].join(', ')})`);
@@ -202,10 +213,32 @@ export async function injectFaults(
         options.print(`[fault] ${fn.name} ${rule.mode} invocation ${k}`);
         // Written before the fault plays out, so a test that sees its effect also sees it counted.
         await saveCounts().catch((error: unknown) => options.log(`writing ${countsFile} failed: ${describeError(error)}`));
-        return MODES[rule.mode](fn, event, options.log);
+        // A function's rules hold function modes only (modesOf).
+        return MODES[rule.mode as FunctionFaultMode](fn, event, options.log);
       },
     });
   }
   await saveCounts();
   return wrapped;
+}
+
+/**
+ * Whether the edge loses a request's real-time log record, by the plan's REALTIME_LOG_RECORDS rules:
+ * records are counted k = 1, 2, …, and record k is lost when a rule's `every` divides k and it has hits
+ * left. Undefined when the plan loses none.
+ */
+export function realtimeLogRecordLoss(plan: FaultPlan, print: (line: string) => void): ((requestId: string) => boolean) | undefined {
+  const rules = plan[REALTIME_LOG_RECORDS];
+  if (rules === undefined || rules.length === 0) return undefined;
+  const hits = rules.map(() => 0);
+  let counted = 0;
+  return () => {
+    const k = (counted += 1);
+    const index = rules.findIndex((rule, at) => k % rule.every === 0 && (rule.times === undefined || hits[at] < rule.times));
+    if (index < 0) return false;
+    hits[index] += 1;
+    // Names the record's place alone: the record holds the viewer's address.
+    print(`[fault] ${REALTIME_LOG_RECORDS} ${REALTIME_LOG_FAULT_MODE} record ${k}`);
+    return true;
+  };
 }

@@ -11,14 +11,16 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { type KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { createEdgeFront, edgeBehaviorFromTemplate, type EdgeFront } from './edge/edge-front';
+import { standardLogDeliveryFromTemplate, startStandardLogDelivery, type StandardLogDelivery } from './edge/standard-log-delivery';
 import { EdgeKeyValueStore } from './edge/key-value-store';
 import { startDynamoDbLocal } from './emulators/dynamodb-local';
 import { startKeyValueStoreApi, type KeyValueStoreApi } from './emulators/key-value-store-api';
 import { kinesisClient, startKinesis } from './emulators/kinesis';
 import { startSqs } from './emulators/sqs';
 import { controlHandler } from './control';
-import { type FaultPlan, injectFaults } from './faults';
+import { type FaultPlan, injectFaults, realtimeLogRecordLoss } from './faults';
 import { httpRoutesFromTemplate, startHttpFront, type HttpFront } from './http-front';
 import type { FunctionPool } from './lambda/function-pool';
 import { buildBootstrap, createFunctionPools, functionDefinitions, type EndpointOverrides, type FunctionDefinition } from './lambda/functions';
@@ -27,7 +29,7 @@ import { KinesisStreamPoller } from './pollers/kinesis-stream-poller';
 import { SqsPoller } from './pollers/sqs-poller';
 import { provision, type Provisioned } from './provision';
 import { Scheduler } from './scheduler';
-import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
+import { ADMIN_OWNER, ENV, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION } from '../lambdas/contract';
 import { KEY_VALUE_STORE_ENDPOINT_VARIABLE } from '../lambdas/shared/clients/key-value-store';
 import { createLinkIfAbsent, releaseAllFromEdge } from '../lambdas/tables/links';
 import { referencedLogicalId, resolveIntrinsics, resourcesOfType, synthesizeTemplate } from './template';
@@ -49,6 +51,10 @@ const DEFAULT_IDLE_SECONDS = 60;
  * would swamp a laptop; past the limit a synchronous invocation is throttled, as on AWS.
  */
 const DEFAULT_CONCURRENCY_LIMIT = 64;
+/** How long the local standard-log delivery holds lines before it writes them (CloudFront's usually takes up to an hour). */
+const DEFAULT_STANDARD_LOG_DELAY_SECONDS = 60;
+/** The distribution id in local standard-log object keys (CloudFront's ids are 13 or 14 upper-case characters). */
+const LOCAL_DISTRIBUTION_ID = 'ELOCALEDGE0001';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. */
@@ -101,6 +107,8 @@ interface Clients {
   readonly dynamo: DynamoDBClient;
   readonly streams: DynamoDBStreamsClient;
   readonly sqs: SQSClient;
+  /** fauxqs's S3, path-style: the standard-log delivery's bucket. */
+  readonly s3: S3Client;
   /** Only when the template has a Kinesis stream (the edge mode's click stream). */
   readonly kinesis?: KinesisClient;
 }
@@ -111,6 +119,7 @@ function createClients(dynamodbEndpoint: string, sqsEndpoint: string, kinesisEnd
     dynamo: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
     streams: new DynamoDBStreamsClient({ ...common, endpoint: dynamodbEndpoint }),
     sqs: new SQSClient({ ...common, endpoint: sqsEndpoint }),
+    s3: new S3Client({ ...common, endpoint: sqsEndpoint, forcePathStyle: true }),
     ...(kinesisEndpoint === undefined ? {} : { kinesis: kinesisClient(kinesisEndpoint) }),
   };
 }
@@ -324,6 +333,7 @@ function createLocalEdgeFront(
   provisioned: Provisioned,
   store: EdgeKeyValueStore | undefined,
   kinesis: KinesisClient | undefined,
+  extras: { readonly standardLogDelivery?: StandardLogDelivery; readonly loseRealtimeRecord?: (requestId: string) => boolean },
   log: (line: string) => void,
 ): EdgeFront | undefined {
   const behavior = edgeBehaviorFromTemplate(template);
@@ -343,6 +353,36 @@ function createLocalEdgeFront(
         : async (record, partitionKey) => {
             await kinesis.send(new PutRecordCommand({ StreamName: stream.streamName, PartitionKey: partitionKey, Data: Buffer.from(record, 'utf8') }));
           },
+    keepStandardLogLine: extras.standardLogDelivery === undefined ? undefined : (line, at) => extras.standardLogDelivery?.add(line, at),
+    loseRealtimeRecord: extras.loseRealtimeRecord,
+    log,
+  });
+}
+
+/**
+ * The template's standard-log delivery into its bucket on fauxqs S3, notifying its queue, when it has one
+ * (edge mode); LOCAL_STANDARD_LOG_DELAY_SECONDS sets the delay.
+ */
+async function startLocalStandardLogDelivery(
+  template: CfnTemplate,
+  provisioned: Provisioned,
+  clients: Clients,
+  log: (line: string) => void,
+): Promise<StandardLogDelivery | undefined> {
+  const target = standardLogDeliveryFromTemplate(template);
+  if (target === undefined) return undefined;
+  const queue = provisioned.queues[target.queueId];
+  if (queue === undefined) throw new Error(`The standard-log notification queue ${target.queueId} was not provisioned`);
+  return startStandardLogDelivery({
+    s3: clients.s3,
+    sqs: clients.sqs,
+    // S3 bucket names are lower case.
+    bucketName: target.bucketId.toLowerCase(),
+    queueUrl: queue.queueUrl,
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+    distributionId: LOCAL_DISTRIBUTION_ID,
+    delaySeconds: positiveNumberFromEnvironment('LOCAL_STANDARD_LOG_DELAY_SECONDS', DEFAULT_STANDARD_LOG_DELAY_SECONDS),
     log,
   });
 }
@@ -396,6 +436,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       clients.dynamo.destroy();
       clients.streams.destroy();
       clients.sqs.destroy();
+      clients.s3.destroy();
       clients.kinesis?.destroy();
     },
   });
@@ -403,6 +444,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const provisioned = await step(`creating tables, queues and streams (data folder ${dataDir})`, () =>
     provision(template, clients.dynamo, clients.sqs, log, clients.kinesis),
   );
+
+  const standardLogDelivery = await step('starting the standard-log delivery', () =>
+    startLocalStandardLogDelivery(template, provisioned, clients, log),
+  );
+  if (standardLogDelivery !== undefined) started.push(standardLogDelivery);
 
   const keyValueStore = await step('starting the KeyValueStore API', () => startLocalKeyValueStore(template, provisioned));
   if (keyValueStore !== undefined) started.push(keyValueStore.api);
@@ -425,6 +471,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+    AWS_ENDPOINT_URL_S3: sqsEmulator.endpoint,
     ...(keyValueStore === undefined ? {} : { [KEY_VALUE_STORE_ENDPOINT_VARIABLE]: keyValueStore.api.endpoint }),
     [ENV.apiKey]: options.apiKey,
     [ENV.publicBaseUrl]: baseUrl,
@@ -461,7 +508,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const { queuePollers, streamPollers, scheduler, sweeper, routes, edgeFront } = await step('wiring triggers', async () => ({
     routes: httpRoutesFromTemplate(template, functions),
-    edgeFront: createLocalEdgeFront(template, provisioned, keyValueStore?.store, clients.kinesis, log),
+    edgeFront: createLocalEdgeFront(
+      template,
+      provisioned,
+      keyValueStore?.store,
+      clients.kinesis,
+      { standardLogDelivery, loseRealtimeRecord: realtimeLogRecordLoss(options.faults ?? {}, (line) => process.stdout.write(`${line}\n`)) },
+      log,
+    ),
     ...createPollers(template, provisioned, functions, clients, dataDir, log),
     scheduler: createScheduler(template, functions),
     sweeper: new TtlSweeper({
@@ -500,8 +554,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Stop accepting clicks first; the HTTP functions' environments then end their invoke phases and are
     // shut down as Lambda reclaims them (SIGTERM to a runtime with an extension: the redirect sends what it holds).
     await front.stop();
-    // The real-time log records of the last requests, before the click stream's poller drains.
+    // The real-time log records and standard-log objects of the last requests, before the pollers drain.
     await edgeFront?.stop();
+    await standardLogDelivery?.stop();
     await Promise.all([...pools.values()].filter((pool) => !asynchronous.has(pool.name)).map((pool) => pool.stop()));
     // Clicks flow queue -> enrichment -> raw table -> stream -> aggregation: drain in that order.
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;

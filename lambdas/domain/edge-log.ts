@@ -130,18 +130,25 @@ function urlEncodeField(value: string): string {
   return encoded;
 }
 
+/** A record's values by field, '' for none: what a log line holds, whichever log it comes from. */
+export type EdgeLogValues = Readonly<Record<EdgeLogField, string>>;
+
+/**
+ * One field's value as CloudFront writes it: the User-Agent and Referer are given as sent and
+ * URL-encoded here; any other value must hold no tab or line break, or it would not be one record.
+ */
+export function formatEdgeLogValue(name: EdgeLogField, value: string): string {
+  if (URL_ENCODED_FIELDS.has(name)) return value === '' ? EMPTY_FIELD : urlEncodeField(value);
+  if (/[\t\r\n]/.test(value)) throw new Error(`Log field ${name} cannot hold a tab or a line break`);
+  return value === '' ? EMPTY_FIELD : value;
+}
+
 /**
  * One record as CloudFront writes it, from each field's value ('' for none): the inverse of
- * {@link parseEdgeLogRecord}, for the local stack's edge front. The User-Agent and Referer are given as
- * sent and URL-encoded here; any other value must hold no tab or line break, or it would not be one record.
+ * {@link parseEdgeLogRecord}, for the local stack's edge front.
  */
-export function formatEdgeLogRecord(values: Readonly<Record<EdgeLogField, string>>): string {
-  return EDGE_LOG_FIELDS.map((name) => {
-    const value = values[name];
-    if (URL_ENCODED_FIELDS.has(name)) return value === '' ? EMPTY_FIELD : urlEncodeField(value);
-    if (/[\t\r\n]/.test(value)) throw new Error(`Real-time log field ${name} cannot hold a tab or a line break`);
-    return value === '' ? EMPTY_FIELD : value;
-  }).join('\t');
+export function formatEdgeLogRecord(values: EdgeLogValues): string {
+  return EDGE_LOG_FIELDS.map((name) => formatEdgeLogValue(name, values[name])).join('\t');
 }
 
 /** The time of an epoch-seconds timestamp, or null when it is not one an ISO 8601 UTC string can hold. */
@@ -155,15 +162,22 @@ function timeOf(timestamp: string): Date | null {
 
 /**
  * A real-time log record (one line, a trailing newline allowed) as an edge click, or why it is
- * none. Only a 302 the edge function generated counts: anything else reached the origin, which
- * records its own clicks, or was not a redirect.
+ * none (see {@link edgeClickOf}).
  */
 export function parseEdgeLogRecord(line: string): EdgeLogRecord {
   if (Buffer.byteLength(line, 'utf8') > MAX_EDGE_LOG_RECORD_BYTES) return { skip: 'malformed-record' };
   const fields = line.replace(/\r?\n$/, '').split('\t');
   if (fields.length !== EDGE_LOG_FIELDS.length || fields.some((field) => /[\r\n]/.test(field))) return { skip: 'malformed-record' };
-  const record = Object.fromEntries(EDGE_LOG_FIELDS.map((name, index) => [name, fields[index]])) as Record<EdgeLogField, string>;
+  return edgeClickOf(Object.fromEntries(EDGE_LOG_FIELDS.map((name, index) => [name, fields[index]])) as Record<EdgeLogField, string>);
+}
 
+/**
+ * A request's log values, as CloudFront writes them ('-' for none, the User-Agent and Referer
+ * URL-encoded, `timestamp` in epoch seconds), as an edge click, or why they are none: the rule both
+ * logs are read by (real-time records, standard-log lines). Only a 302 the edge function generated
+ * counts: anything else reached the origin, which records its own clicks, or was not a redirect.
+ */
+export function edgeClickOf(record: EdgeLogValues): EdgeLogRecord {
   // Filter first: most records are the origin's and need no further look.
   if (record['x-edge-detailed-result-type'] !== FUNCTION_GENERATED_RESPONSE) return { skip: 'not-answered-at-edge' };
   const method = record['cs-method'];

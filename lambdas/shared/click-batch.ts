@@ -1,6 +1,6 @@
 /**
  * What every raw-click consumer does with a batch (the click queue's, enrich.ts; the edge log
- * stream's, enrich-edge.ts): each record handed to the record handler with a way to store its click
+ * stream's, enrich-edge.ts; the standard-log backfill's, backfill-edge-logs.ts): each record handed to the record handler with a way to store its click
  * message, enriched (bot flag, user agent, country, referrer) and written in batches to the raw
  * clicks table, one item per event id (tables/raw-clicks.ts), failing only the records whose
  * handler throws.
@@ -16,7 +16,7 @@ import { enrichConfig, type EnrichConfig } from './config';
 import { openCountryLookup, resolveGeoDatabasePath } from './geo';
 import { getOrCreate } from './get-or-create';
 import { observeInvocation } from './observability';
-import { RawClickWriter } from '../tables/raw-clicks';
+import { type ClickWriter, RawClickWriter } from '../tables/raw-clicks';
 
 const enrichers = new Map<string, Enricher>();
 
@@ -42,6 +42,11 @@ export interface ClickBatch<R extends BaseRecord> {
   readonly handleRecord: (record: R, storeClick: StoreClick) => Promise<void>;
   /** Adds the caller's own metrics of the batch, just before they are published. */
   readonly beforePublish?: () => void;
+  /**
+   * The invocation's writer into the raw clicks table.
+   * @default a RawClickWriter (unconditional puts)
+   */
+  readonly createWriter?: (rawClicksTableName: string) => ClickWriter;
 }
 
 export async function storeClickBatch<R extends BaseRecord>(batch: ClickBatch<R>): Promise<PartialItemFailureResponse> {
@@ -50,7 +55,7 @@ export async function storeClickBatch<R extends BaseRecord>(batch: ClickBatch<R>
   const config = enrichConfig();
   const clicks = enricher(config);
   // Per invocation, like the processor: both hold this batch's state, and the local stack may run invocations concurrently.
-  const writer = new RawClickWriter(config.rawClicksTableName);
+  const writer = (batch.createWriter ?? ((tableName: string) => new RawClickWriter(tableName)))(config.rawClicksTableName);
   const processor = new BatchProcessor(batch.eventType);
   const storeClick: StoreClick = (message) => writer.write(clicks.enrich(message));
   try {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/contract';
 import type { AlarmTopic } from './alarm-topic';
 import { integerInRange } from './checks';
-import { FailureQueue } from './failure-queue';
+import { addQueueConsumer, consumedQueue, FailureQueue } from './failure-queue';
 import { HouseFunction, type HouseFunctionAsset, PROJECT_ROOT } from './house-function';
 import { PipelinePart, uniqueIdOutsideParts } from './pipeline-part';
 
@@ -20,8 +20,6 @@ export const ENRICHMENT_MAX_CONCURRENCY = { min: 2, max: 1000 } as const;
 /** Clicks wait at most a week (the brief). */
 const CLICK_QUEUE_RETENTION = Duration.days(7);
 const ENRICH_TIMEOUT = Duration.seconds(30);
-/** Lambda's advice for SQS sources: visibility timeout at least six times the function timeout, so retries do not overlap. */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 export interface ClickEnrichmentProps {
   /** Where enriched clicks are written (BatchWriteItem only). */
@@ -81,16 +79,13 @@ export class ClickEnrichment extends PipelinePart {
   constructor(scope: Construct, id: string, props: ClickEnrichmentProps) {
     super(scope, id);
     this.deadLetterQueue = new FailureQueue(this, 'ClickDeadLetterQueue', { holds: 'click messages enrichment could not process' });
-    this.queue = new sqs.Queue(this, 'ClickQueue', {
+    // The messages carry no raw IP (docs/design.md): SQS-managed encryption will do.
+    this.queue = consumedQueue(this, 'ClickQueue', {
       retentionPeriod: CLICK_QUEUE_RETENTION,
-      // SQS-managed SSE: no key to pay for or manage, and the messages carry no raw IP (docs/design.md).
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(ENRICH_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
-      deadLetterQueue: {
-        queue: this.deadLetterQueue,
-        maxReceiveCount: integerInRange('clickMaxReceiveCount', props.maxReceiveCount ?? 5, 1, 1000),
-      },
+      consumerTimeout: ENRICH_TIMEOUT,
+      deadLetterQueue: this.deadLetterQueue,
+      maxReceiveCountOption: 'clickMaxReceiveCount',
+      maxReceiveCount: props.maxReceiveCount,
     });
 
     const geoip = geoipAsset(props.geoipDatabasePath);
@@ -108,27 +103,23 @@ export class ClickEnrichment extends PipelinePart {
       assets: [geoip.asset],
     });
     props.rawClicksTable.grant(this.enrichFunction, 'dynamodb:BatchWriteItem');
-    // The mapping is added directly rather than through SqsEventSource, whose grantConsumeMessages also hands the
-    // function sqs:ChangeMessageVisibility and sqs:GetQueueUrl, which Lambda's SQS poller does not use. The id is
-    // the one SqsEventSource gave when the queue sat directly in the stack, so the mapping keeps its logical ID.
-    this.enrichFunction.addEventSourceMapping(`SqsEventSource:${uniqueIdOutsideParts(this.queue)}`, {
-      eventSourceArn: this.queue.queueArn,
-      batchSize: 100,
-      maxBatchingWindow: props.batchWindow ?? Duration.seconds(1),
-      reportBatchItemFailures: true,
-      maxConcurrency: integerInRange(
-        'enrichmentMaxConcurrency',
-        props.maxConcurrency ?? 10,
-        ENRICHMENT_MAX_CONCURRENCY.min,
-        ENRICHMENT_MAX_CONCURRENCY.max,
-      ),
-    });
-    // What Lambda's SQS poller needs (the AWSLambdaSQSQueueExecutionRole actions), on this queue only.
-    this.queue.grant(this.enrichFunction, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
-    Validations.of(this.enrichFunction).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason: 'SQS event source mappings take no failure destination: failed clicks go to the click queue DLQ via its redrive policy.',
-    });
+    // The id is the one SqsEventSource gave when the queue sat directly in the stack, so the mapping keeps its logical ID.
+    addQueueConsumer(
+      this.enrichFunction,
+      `SqsEventSource:${uniqueIdOutsideParts(this.queue)}`,
+      this.queue,
+      {
+        batchSize: 100,
+        maxBatchingWindow: props.batchWindow ?? Duration.seconds(1),
+        maxConcurrency: integerInRange(
+          'enrichmentMaxConcurrency',
+          props.maxConcurrency ?? 10,
+          ENRICHMENT_MAX_CONCURRENCY.min,
+          ENRICHMENT_MAX_CONCURRENCY.max,
+        ),
+      },
+      'failed clicks go to the click queue DLQ',
+    );
 
     const maxPerMinute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM };
     props.alarmTopic.alarm(this, 'ClickQueueDepthAlarm', {

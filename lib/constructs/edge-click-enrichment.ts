@@ -13,11 +13,12 @@ import { FailureQueue, streamConsumerMapping } from './failure-queue';
 import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
-/** The click facts are the origin redirect's, so a visitor keys the same at the edge and at the origin. */
-export interface EdgeClickEnrichmentProps extends ClickFacts {
-  /** The edge redirect's real-time log stream (EdgeRedirects.clickStream): one record per viewer request. */
-  readonly clickStream: kinesis.IStream;
-  /** Where the clicks go (BatchWriteItem), as the queue's enrichment writes them. */
+/**
+ * What a consumer of the edge's logs needs (the real-time stream's, the standard-log backfill's): the click
+ * facts are the origin redirect's, so a visitor keys the same at the edge and at the origin.
+ */
+export interface EdgeClickConsumerProps extends ClickFacts {
+  /** Where the clicks go. */
   readonly rawClicksTable: dynamodb.ITable;
   /**
    * The operator's GeoIP database (MaxMind format), relative to the project root.
@@ -25,6 +26,38 @@ export interface EdgeClickEnrichmentProps extends ClickFacts {
    */
   readonly geoipDatabasePath?: string;
   readonly alarmTopic: AlarmTopic;
+}
+
+/** The function of an edge log consumer: its handler, 512 MB, the GeoIP database, the click facts, and `rawClicksActions` on the raw clicks table. */
+export function edgeClickConsumerFunction(
+  scope: Construct,
+  id: string,
+  props: EdgeClickConsumerProps,
+  handler: { readonly entry: string; readonly serviceName: string; readonly description: string; readonly timeout: Duration; readonly rawClicksActions: readonly string[] },
+): HouseFunction {
+  const geoip = geoipAsset(props.geoipDatabasePath);
+  const fn = new HouseFunction(scope, id, {
+    entry: handler.entry,
+    serviceName: handler.serviceName,
+    description: handler.description,
+    memorySize: 512,
+    timeout: handler.timeout,
+    environment: {
+      [ENV.rawClicksTable]: props.rawClicksTable.tableName,
+      [ENV.geoipDatabase]: geoip.asset.to,
+      [ENV.geoipDatabaseType]: geoip.type,
+      ...clickFactsEnvironment(props),
+    },
+    assets: [geoip.asset],
+  });
+  props.rawClicksTable.grant(fn, ...handler.rawClicksActions);
+  grantClickFacts(fn, props);
+  return fn;
+}
+
+export interface EdgeClickEnrichmentProps extends EdgeClickConsumerProps {
+  /** The edge redirect's real-time log stream (EdgeRedirects.clickStream): one record per viewer request. */
+  readonly clickStream: kinesis.IStream;
   /** How long the oldest record may wait in the stream before the iterator-age alarm. */
   readonly lagBudget: Duration;
 }
@@ -45,23 +78,14 @@ export class EdgeClickEnrichment extends PipelinePart {
   constructor(scope: Construct, id: string, props: EdgeClickEnrichmentProps) {
     super(scope, id);
     this.streamFailureQueue = new FailureQueue(this, 'EdgeClickFailureQueue', { holds: 'edge click log batches enrichment could not process' });
-    const geoip = geoipAsset(props.geoipDatabasePath);
-    this.edgeEnrichFunction = new HouseFunction(this, 'EdgeEnrichFunction', {
+    // Where the clicks go (BatchWriteItem), as the queue's enrichment writes them.
+    this.edgeEnrichFunction = edgeClickConsumerFunction(this, 'EdgeEnrichFunction', props, {
       entry: 'lambdas/handlers/enrich-edge.ts',
       serviceName: 'enrich-edge',
       description: 'Edge redirect real-time logs to raw clicks table: the redirects the edge function answered',
-      memorySize: 512,
       timeout: EDGE_ENRICH_TIMEOUT,
-      environment: {
-        [ENV.rawClicksTable]: props.rawClicksTable.tableName,
-        [ENV.geoipDatabase]: geoip.asset.to,
-        [ENV.geoipDatabaseType]: geoip.type,
-        ...clickFactsEnvironment(props),
-      },
-      assets: [geoip.asset],
+      rawClicksActions: ['dynamodb:BatchWriteItem'],
     });
-    props.rawClicksTable.grant(this.edgeEnrichFunction, 'dynamodb:BatchWriteItem');
-    grantClickFacts(this.edgeEnrichFunction, props);
 
     this.streamMapping = this.edgeEnrichFunction.addEventSourceMapping(
       'EdgeClickStreamSource',

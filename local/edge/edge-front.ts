@@ -6,7 +6,8 @@
  * request also becomes one record in the click stream, as CloudFront would send it (docs/edge.md).
  */
 import { randomBytes } from 'node:crypto';
-import { EDGE_LOG_FIELDS, formatEdgeLogRecord, FUNCTION_GENERATED_RESPONSE } from '../../lambdas/domain/edge-log';
+import { EDGE_LOG_FIELDS, formatEdgeLogRecord, FUNCTION_GENERATED_RESPONSE, type EdgeLogValues } from '../../lambdas/domain/edge-log';
+import { formatStandardLogLine } from '../../lambdas/domain/standard-log';
 import { OWN_PATH_SEGMENTS } from '../../lambdas/domain/short-code';
 import { jsonMessage, type FrontRequest, type FrontResponse, type ViewerStage } from '../http-front';
 import { referencedLogicalId, resourcesOfType } from '../template';
@@ -83,6 +84,10 @@ export interface EdgeFrontOptions {
   readonly keyValueStore: KeyValueReader;
   /** Sends one real-time log record to the behavior's stream (PutRecord); absent without a log config. */
   readonly putLogRecord?: (record: string, partitionKey: string) => Promise<void>;
+  /** Keeps one request's standard-log line for the log delivery; absent without one. */
+  readonly keepStandardLogLine?: (line: string, at: Date) => void;
+  /** True for a real-time record a fault loses (CloudFront's real-time logs are best effort); none lost when absent. */
+  readonly loseRealtimeRecord?: (requestId: string) => boolean;
   readonly log: (line: string) => void;
 }
 
@@ -172,8 +177,7 @@ export function createEdgeFront(options: EdgeFrontOptions): EdgeFront {
   const pending = new Set<Promise<void>>();
 
   const writeRecord = (request: FrontRequest, requestId: string, statusCode: number, resultType: string): void => {
-    if (options.putLogRecord === undefined) return;
-    const record = formatEdgeLogRecord({
+    const values: EdgeLogValues = {
       timestamp: (request.receivedAt.getTime() / 1000).toFixed(3),
       'c-ip': request.sourceIp,
       'sc-status': String(statusCode),
@@ -183,9 +187,12 @@ export function createEdgeFront(options: EdgeFrontOptions): EdgeFront {
       'cs-user-agent': headerValue(request.rawHeaders, 'user-agent'),
       'cs-referer': headerValue(request.rawHeaders, 'referer'),
       'x-edge-detailed-result-type': resultType,
-    });
+    };
+    // The standard log has every request, including those whose real-time record is lost.
+    options.keepStandardLogLine?.(formatStandardLogLine(values), request.receivedAt);
+    if (options.putLogRecord === undefined || options.loseRealtimeRecord?.(requestId) === true) return;
     const put = options
-      .putLogRecord(record, requestId)
+      .putLogRecord(formatEdgeLogRecord(values), requestId)
       // The record holds the viewer's address: the message names the request alone.
       .catch((error: unknown) => options.log(`Real-time log record of request ${requestId} not sent: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => pending.delete(put));

@@ -3,7 +3,10 @@
  * created through the API reach the KeyValueStore (links stream -> kvs-sync -> the store's API); a visit to
  * a link the store holds is answered by the CloudFront Function and counted from its real-time log record
  * (click stream -> edge enrichment), any other visit by the origin redirect (click queue -> enrichment).
- * Each visit is counted exactly once, whichever path answered it.
+ * A fault loses every third real-time record, as CloudFront's best-effort real-time logs may: those clicks
+ * are counted from the standard-log delivery (log bucket -> notification queue -> backfill), which also
+ * holds every record the real-time path had. Each visit is counted exactly once, whichever path answered
+ * it and however many logs hold it.
  */
 import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient, GetKeyCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudfront-keyvaluestore';
@@ -13,6 +16,8 @@ import { syntheticVisits, tally, visitorOf, type SyntheticVisit } from '../fixtu
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const CONCURRENCY = 16;
+/** Every third real-time log record is lost; the standard log has them all. */
+const LOST_REALTIME_RECORDS = { RealtimeLogRecords: [{ mode: 'drop', every: 3 }] };
 /** Over the 1,024 bytes a store value may hold: the link stays with the origin (docs/edge.md). */
 const TOO_LONG_FOR_THE_STORE = `https://example.com/long?${'q'.repeat(1_100)}`;
 
@@ -22,7 +27,9 @@ let keyValueStore: CloudFrontKeyValueStoreClient;
 let keyValueStoreArn: string;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({ env: { REDIRECT_MODE: 'edge' } });
+  stack = await startLocalStackProcess({
+    env: { REDIRECT_MODE: 'edge', LOCAL_FAULTS: JSON.stringify(LOST_REALTIME_RECORDS), LOCAL_STANDARD_LOG_DELAY_SECONDS: '2' },
+  });
   client = new StackClient(stack);
   const described = stack.description.keyValueStore;
   if (described === undefined) throw new Error('The edge-mode stack describes no KeyValueStore');
@@ -51,6 +58,8 @@ async function storedUrl(code: string): Promise<string | undefined> {
 }
 
 const redirectInvocations = (): number => (stack.output().match(/^REPORT RedirectFunction/gm) ?? []).length;
+const lostRealtimeRecords = (): number => (stack.output().match(/^\[fault\] RealtimeLogRecords drop record/gm) ?? []).length;
+const backfillInvocations = (): number => (stack.output().match(/^REPORT BackfillFunction/gm) ?? []).length;
 
 const truthOf = (visits: readonly SyntheticVisit[]) => tally(visits.map((visit) => ({ human: visit.human, visitor: visitorOf(visit) })));
 
@@ -65,7 +74,7 @@ async function expectCounts(code: string, visits: readonly SyntheticVisit[]): Pr
 }
 
 describe('edge mode through the local stack', () => {
-  test('clicks answered at the edge and at the origin are each counted once', async () => {
+  test('clicks answered at the edge and at the origin are each counted once, real-time records lost or not', async () => {
     const visits = syntheticVisits(300, 11);
     const atEdge = visits.slice(0, 150);
     const atOrigin = visits.slice(150, 230);
@@ -97,7 +106,10 @@ describe('edge mode through the local stack', () => {
     await eventually(async () => expect(redirectInvocations() - invocationsBefore).toBe(atOrigin.length), 5_000, 100);
 
     expect(truthOf(atEdge).botClicks).toBeGreaterThan(0);
+    // A third of every request's real-time records were lost: at least 50 of the edge's 150 clicks.
+    expect(lostRealtimeRecords()).toBeGreaterThanOrEqual(Math.floor(atEdge.length / 3));
     await expectCounts(edgeCode, atEdge);
+    expect(backfillInvocations()).toBeGreaterThan(0);
     await expectCounts(originCode, atOrigin);
     await expectCounts(racedCode, [...raced, ...afterSync]);
   }, 60_000);

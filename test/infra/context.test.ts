@@ -81,18 +81,19 @@ describe('stackPropsFromContext', () => {
     expect(() => fromContext(context)).toThrow(message);
   });
 
-  // The local stack reads the same context and runs edge mode; only the deployed app refuses it.
-  it.each(['edge', 'EDGE'])('reads redirectMode=%s, which the deployed app alone refuses', (redirectMode) => {
+  // The standard-log delivery source the backfill needs exists only in us-east-1.
+  it.each(['edge', 'EDGE'])('reads redirectMode=%s, which the deployed app takes to us-east-1 only', (redirectMode) => {
     const props = fromContext({ redirectMode });
     expect(props.redirectMode).toBe('edge');
-    expect(() => refuseUndeployableProps(props)).toThrow(
-      /edge mode is not complete yet: real-time logs are best effort, and the backfill from standard logs that makes them complete lands next \(issue 11\)/,
-    );
+    expect(refuseUndeployableProps(props, 'us-east-1')).toBe(props);
+    expect(() => refuseUndeployableProps(props, 'eu-west-1')).toThrow(/redirectMode=edge deploys only to us-east-1 \(the region is eu-west-1\)/);
+    expect(() => refuseUndeployableProps(props, undefined)).toThrow(/redirectMode=edge deploys only to us-east-1 \(the region is not set\)/);
   });
 
-  it('lets the deployed app take every other option as read', () => {
+  it('lets the deployed app take every other option as read, in any region', () => {
     const props = fromContext({ redirectMode: 'origin', reportingTimeZone: 'UTC' });
-    expect(refuseUndeployableProps(props)).toBe(props);
+    expect(refuseUndeployableProps(props, 'eu-west-1')).toBe(props);
+    expect(refuseUndeployableProps(props, undefined)).toBe(props);
   });
 });
 

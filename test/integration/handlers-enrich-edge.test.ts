@@ -4,7 +4,6 @@
  * they are delivered; origin-answered, malformed and unknown-link records are skipped without
  * failing the batch; a table failure fails only its records.
  */
-import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
@@ -12,16 +11,15 @@ import { DEFAULT_SALT_PERIOD } from '../../lambdas/contract';
 import { saltPeriodOf, visitorHash } from '../../lambdas/domain/visitor';
 import { edgeEventId, type EdgeLogField } from '../../lambdas/domain/edge-log';
 import { handler } from '../../lambdas/handlers/enrich-edge';
-import { edgeLogLine } from '../fixtures/edge-log';
+import { edgeConsumerEnvironment, edgeLogLine } from '../fixtures/edge-log';
 import { createTable, type DynamoForHandlers, REGION, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { USER_AGENTS } from '../fixtures/user-agents';
 import { rawClicksTable, type RawClicksTable } from './helpers/raw-clicks-table';
 
 jest.setTimeout(60_000);
 
-const RAW_TABLE = 'RawClicksForEdgeTest';
-const LINKS_TABLE = 'LinksForEdgeTest';
-const SALTS_TABLE = 'SaltsForEdgeTest';
+const TABLES = { raw: 'RawClicksForEdgeTest', links: 'LinksForEdgeTest', salts: 'SaltsForEdgeTest' };
+const { raw: RAW_TABLE, links: LINKS_TABLE, salts: SALTS_TABLE } = TABLES;
 const OWNER = 'owner-edge';
 /** 2026-11-26T05:40:07.123Z */
 const CLICK_TIMESTAMP = '1795671607.123';
@@ -71,14 +69,7 @@ async function putLink(code: string, changes: Record<string, unknown> = {}): Pro
 }
 
 beforeAll(async () => {
-  local = await startDynamoForHandlers({
-    RAW_CLICKS_TABLE_NAME: RAW_TABLE,
-    LINKS_TABLE_NAME: LINKS_TABLE,
-    SALTS_TABLE_NAME: SALTS_TABLE,
-    LINK_CACHE_TTL_SECONDS: '0',
-    GEOIP_DATABASE: path.resolve(__dirname, '../fixtures/maxmind/GeoIP2-Country-Test.mmdb'),
-    GEOIP_DATABASE_TYPE: 'maxmind',
-  });
+  local = await startDynamoForHandlers(edgeConsumerEnvironment(TABLES));
   dynamo = local.dynamo;
   rawClicks = rawClicksTable(dynamo, local.proxy, RAW_TABLE);
   await Promise.all([createTable(dynamo, RAW_TABLE, ['linkShard', 'clickKey']), createTable(dynamo, LINKS_TABLE, ['code']), createTable(dynamo, SALTS_TABLE, ['period'])]);

@@ -10,7 +10,7 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
-import { type FaultPlan, injectFaults, InjectedFaultError, parseFaultPlan } from '../../local/faults';
+import { type FaultPlan, injectFaults, InjectedFaultError, parseFaultPlan, realtimeLogRecordLoss } from '../../local/faults';
 import type { LocalFunction } from '../../local/types';
 import { createStreamTable, dynamoClient, recordingFunction, type RecordingFunction, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
 import { startLocalStackProcess } from '../fixtures/local/local-stack-process';
@@ -47,8 +47,33 @@ describe('parseFaultPlan', () => {
     ['{"AggregateFunction": [{"mode": "duplicate", "every": 1.5}]}', /has every 1.5/],
     ['{"AggregateFunction": [{"mode": "duplicate", "every": 2, "times": -1}]}', /has times -1/],
     ['{"AggregateFunction": [{"mode": "duplicate", "every": 2, "often": true}]}', /unknown field\(s\) often/],
+    ['{"AggregateFunction": [{"mode": "drop", "every": 2}]}', /has mode "drop": use one of duplicate/],
+    ['{"RealtimeLogRecords": [{"mode": "duplicate", "every": 2}]}', /"RealtimeLogRecords" fault 1 has mode "duplicate": use one of drop$/],
   ])('refuses %s', (raw, message) => {
     expect(() => parseFaultPlan(raw)).toThrow(message);
+  });
+});
+
+describe('realtimeLogRecordLoss', () => {
+  it('loses the every-th real-time record up to `times`, printing each, and nothing without a rule', () => {
+    const printed: string[] = [];
+    const lose = realtimeLogRecordLoss(parseFaultPlan('{"RealtimeLogRecords": [{"mode": "drop", "every": 3, "times": 2}]}'), (line) => printed.push(line));
+    if (lose === undefined) throw new Error('a plan with a drop rule loses records');
+    expect(Array.from({ length: 12 }, (_, index) => lose(`request-${index}`))).toEqual([false, false, true, false, false, true, false, false, false, false, false, false]);
+    expect(printed).toEqual(['[fault] RealtimeLogRecords drop record 3', '[fault] RealtimeLogRecords drop record 6']);
+    expect(realtimeLogRecordLoss(parseFaultPlan('{"AggregateFunction": [{"mode": "duplicate", "every": 2}]}'), () => undefined)).toBeUndefined();
+  });
+
+  it('is no function prefix: injectFaults leaves the functions alone for it', async () => {
+    const fn: LocalFunction = { name: 'Aggregate', timeoutSeconds: 1, invoke: async () => 'ran' };
+    const functions = new Map([['AggregateFunction1', fn]]);
+    const wrapped = await injectFaults(functions, {
+      plan: parseFaultPlan('{"RealtimeLogRecords": [{"mode": "drop", "every": 1}]}'),
+      countsFile: path.join(tmpdir(), `faults-${process.pid}-drop.json`),
+      print: () => undefined,
+      log: () => undefined,
+    });
+    expect(wrapped.get('AggregateFunction1')).toBe(fn);
   });
 });
 

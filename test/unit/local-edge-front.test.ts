@@ -14,6 +14,8 @@ import {
   type EdgeBehavior,
 } from '../../local/edge/edge-front';
 import { EdgeKeyValueStore } from '../../local/edge/key-value-store';
+import { standardLogDeliveryFromTemplate } from '../../local/edge/standard-log-delivery';
+import { parseStandardLogLine, STANDARD_LOG_FIELDS } from '../../lambdas/domain/standard-log';
 import { parseRouteKey, startHttpFront, type HttpFront } from '../../local/http-front';
 import { synthesizeTemplate } from '../../local/template';
 import type { LocalFunction } from '../../local/types';
@@ -50,11 +52,44 @@ describe('edgeBehaviorFromTemplate', () => {
   });
 });
 
+describe('standardLogDeliveryFromTemplate', () => {
+  it("reads the edge template's log bucket and the queue it notifies of new objects; nothing in origin mode", () => {
+    expect(standardLogDeliveryFromTemplate(edgeTemplate)).toEqual({
+      bucketId: expect.stringMatching(/^AccessLogBucket/),
+      queueId: expect.stringMatching(/^AccessLogNotificationQueue/),
+    });
+    expect(standardLogDeliveryFromTemplate(synthesizeTemplate())).toBeUndefined();
+  });
+
+  it.each([
+    ['RecordFields', [...STANDARD_LOG_FIELDS, 'cs(Cookie)'], /only the fields timestamp\(ms\), c-ip/],
+    ['S3SuffixPath', '{yyyy}/{MM}', /only the suffix path/],
+  ])('refuses a delivery with another %s than the backfill reads', (property, value, message) => {
+    const template = structuredClone(edgeTemplate);
+    const delivery = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Logs::Delivery');
+    if (delivery?.Properties === undefined) throw new Error('the edge template has no log delivery');
+    Object.assign(delivery.Properties, { [property]: value });
+    expect(() => standardLogDeliveryFromTemplate(template)).toThrow(message);
+  });
+
+  it('refuses another output format', () => {
+    const template = structuredClone(edgeTemplate);
+    const destination = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Logs::DeliveryDestination');
+    if (destination?.Properties === undefined) throw new Error('the edge template has no delivery destination');
+    Object.assign(destination.Properties, { OutputFormat: 'w3c' });
+    expect(() => standardLogDeliveryFromTemplate(template)).toThrow(/only the json output format/);
+  });
+});
+
 describe('the edge front', () => {
   const behavior = edgeBehaviorFromTemplate(edgeTemplate) as EdgeBehavior;
   const store = new EdgeKeyValueStore();
   const originEvents: APIGatewayProxyEventV2[] = [];
   const records: { record: string; partitionKey: string }[] = [];
+  const standardLines: { line: string; at: Date }[] = [];
+  /** Request ids whose real-time record the test has the edge lose. */
+  const lost = new Set<string>();
+  let loseNext = false;
   const logged: string[] = [];
   const redirect: LocalFunction = {
     name: 'Redirect',
@@ -71,6 +106,11 @@ describe('the edge front', () => {
     putLogRecord: async (record, partitionKey) => {
       records.push({ record, partitionKey });
     },
+    keepStandardLogLine: (line, at) => standardLines.push({ line, at }),
+    loseRealtimeRecord: (requestId) => {
+      if (loseNext) lost.add(requestId);
+      return loseNext;
+    },
     log: (line) => logged.push(line),
   });
   let front: HttpFront;
@@ -85,6 +125,8 @@ describe('the edge front', () => {
   beforeEach(() => {
     originEvents.length = 0;
     records.length = 0;
+    standardLines.length = 0;
+    loseNext = false;
   });
   afterAll(async () => {
     await front.stop();
@@ -118,6 +160,20 @@ describe('the edge front', () => {
         method: 'GET',
       }),
     });
+  });
+
+  it("keeps every request's standard-log line, read as the same click as its real-time record, even when that record is lost", async () => {
+    await visit('/atedge');
+    loseNext = true;
+    await visit('/atedge');
+    await edgeFront.stop();
+    expect(records).toHaveLength(1);
+    expect(lost.size).toBe(1);
+    expect(standardLines).toHaveLength(2);
+    const [kept, ofLost] = standardLines.map(({ line }) => parseStandardLogLine(line));
+    expect(kept).toEqual(parseEdgeLogRecord(records[0].record));
+    expect(ofLost).toEqual({ click: expect.objectContaining({ requestId: [...lost][0], code: 'atedge', ip: VIEWER_IP, userAgent: USER_AGENT }) });
+    expect(Date.now() - standardLines[1].at.getTime()).toBeLessThan(10_000);
   });
 
   it('sends a link the store does not hold to the origin with the headers the function set, recorded as a miss', async () => {
