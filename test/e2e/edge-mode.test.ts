@@ -11,6 +11,7 @@
 import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient, GetKeyCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { LOCAL_CREDENTIALS } from '../../lambdas/contract';
+import { COUNTING_CLICKS, countingVisits, expectVisitsCountedExactly } from '../fixtures/counting-scenario';
 import { countsOf, HOUR_MS, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { syntheticVisits, tally, visitorOf, type SyntheticVisit } from '../fixtures/synthetic-traffic';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
@@ -113,4 +114,15 @@ describe('edge mode through the local stack', () => {
     await expectCounts(originCode, atOrigin);
     await expectCounts(racedCode, [...raced, ...afterSync]);
   }, 60_000);
+
+  test("origin mode's counting test (test/e2e/pipeline.test.ts), on a link the edge answers", async () => {
+    const code = await client.createLink('https://example.com/landing?campaign=e2e');
+    await eventually(async () => expect(await storedUrl(code)).toBe('https://example.com/landing?campaign=e2e'), 10_000, 100);
+    const invocationsBefore = redirectInvocations();
+    const lostBefore = lostRealtimeRecords();
+    await expectVisitsCountedExactly(client, code, countingVisits());
+    // Every visit answered at the edge, and a third of their real-time records lost: the backfill made the difference.
+    expect(redirectInvocations()).toBe(invocationsBefore);
+    expect(lostRealtimeRecords() - lostBefore).toBeGreaterThanOrEqual(Math.floor(COUNTING_CLICKS / 3));
+  }, 120_000);
 });
