@@ -170,6 +170,18 @@ async function markDaysWhere(
   });
 }
 
+/**
+ * The aggregation lag of a batch (docs/statistics.md, Aggregation lag): from the stream record of
+ * its oldest click that counted to `doneMs`, when every write for it was done; null when none counted
+ * or no record carried its creation time. DynamoDB rounds that time down to the second, so the
+ * lag reads up to a second long, never short.
+ */
+function aggregationLagMs(counted: readonly StreamedClick[], createdSeconds: ReadonlyMap<string, number>, doneMs: number): number | null {
+  let oldest = Infinity;
+  for (const { sequenceNumber } of counted) oldest = Math.min(oldest, createdSeconds.get(sequenceNumber) ?? Infinity);
+  return oldest === Infinity ? null : Math.max(doneMs - oldest * 1000, 0);
+}
+
 export async function handler(event: TumblingWindowStreamEvent, context?: Context): Promise<TumblingWindowResponse> {
   observeInvocation(context, logger, metrics);
   const config = aggregateConfig();
@@ -180,6 +192,8 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   }
 
   const streamed: StreamedClick[] = [];
+  /** When each click's stream record was made (epoch seconds, rounded down by DynamoDB), by sequence number. */
+  const createdSeconds = new Map<string, number>();
   let malformed = 0;
   for (const record of event.Records) {
     // The event source mapping filters on INSERT; anything else is not a new click.
@@ -188,8 +202,13 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
     // A malformed image never parses on a retry either, and reporting it would make Lambda
     // re-deliver every record after it for nothing: it is logged (in parseRecord), counted and
     // skipped. The raw clicks table still holds the item for whoever investigates.
-    if (click !== null) streamed.push(click);
-    else malformed += 1;
+    if (click === null) {
+      malformed += 1;
+      continue;
+    }
+    streamed.push(click);
+    const created = record.dynamodb?.ApproximateCreationDateTime;
+    if (created !== undefined) createdSeconds.set(click.sequenceNumber, created);
   }
 
   const groups = groupByTargetQuarter(streamed);
@@ -208,12 +227,14 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
   // A click counts for two items (link and owner): it is new when either had not applied it yet.
   const aggregated = succeeded.filter(({ sequenceNumber }) => newlyApplied.has(sequenceNumber)).length;
+  const lagMs = aggregationLagMs(succeeded, createdSeconds, Date.now());
 
   metrics.addMetric('ClicksAggregated', MetricUnit.Count, aggregated);
   metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
   metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
   metrics.addMetric(METRIC.itemsTooLarge, MetricUnit.Count, tooLarge);
+  if (lagMs !== null) metrics.addMetric(METRIC.aggregationLag, MetricUnit.Milliseconds, lagMs);
   metrics.publishStoredMetrics();
   return { state: {}, batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

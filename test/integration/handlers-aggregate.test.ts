@@ -7,11 +7,13 @@ import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamod
 import type { DynamoDBRecord } from 'aws-lambda';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
+import { METRIC } from '../../lambdas/contract';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
 import { claimPendingMarker, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { parseQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
+import { metricsOf } from './helpers/metrics';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -272,5 +274,28 @@ describe('aggregate handler', () => {
   it('reports every record of a quarter-hour item it could not write', async () => {
     const event = batch(streamInserts([testClick('down', 'down-owner'), testClick('down', 'down-owner')]));
     await expectEveryRecordReportedWithout('QUARTER_HOUR_TABLE_NAME', event);
+  });
+
+  it('publishes the aggregation lag: from the stream record of its oldest counted click to its writes done', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const madeAgo = (record: DynamoDBRecord, seconds: number): DynamoDBRecord => ({
+      ...record,
+      dynamodb: { ...record.dynamodb, ApproximateCreationDateTime: nowSeconds - seconds },
+    });
+    const [malformed, older, newer] = streamInserts([
+      testClick('lag', 'lag-owner', { visitor: 'not-a-hash' }),
+      testClick('lag', 'lag-owner'),
+      testClick('lag', 'lag-owner'),
+    ]);
+    const started = Date.now();
+    const published = await metricsOf(() => handler(batch([madeAgo(malformed, 60), madeAgo(older, 30), madeAgo(newer, 10)])));
+    // The older valid click's 30 s and the run; not the malformed record's 60 s, which counted nowhere.
+    expect(published[METRIC.aggregationLag]).toBeGreaterThanOrEqual(started - (nowSeconds - 30) * 1000);
+    expect(published[METRIC.aggregationLag]).toBeLessThanOrEqual(Date.now() - (nowSeconds - 30) * 1000);
+
+    const uncounted = batch(streamInserts([testClick('lag-down', 'lag-owner')]).map((record) => madeAgo(record, 5)));
+    const whenNoneCounted = await metricsOf(() => expectEveryRecordReportedWithout('QUARTER_HOUR_TABLE_NAME', uncounted));
+    expect(whenNoneCounted).toHaveProperty('AggregationFailures', 1);
+    expect(whenNoneCounted).not.toHaveProperty(METRIC.aggregationLag);
   });
 });

@@ -13,6 +13,7 @@ import { handler } from '../../lambdas/handlers/kvs-sync';
 import { KEY_VALUE_STORE_ENDPOINT_VARIABLE } from '../../lambdas/shared/clients/key-value-store';
 import { EdgeKeyValueStore, type KeyValueStoreLimits } from '../../local/edge/key-value-store';
 import { startKeyValueStoreApi, type KeyValueStoreApi } from '../../local/emulators/key-value-store-api';
+import { metricsOf } from './helpers/metrics';
 
 jest.setTimeout(30_000);
 
@@ -54,24 +55,6 @@ function streamRecord(before: LinkItem | undefined, after: LinkItem | undefined)
 }
 
 const sync = (records: DynamoDBRecord[]): Promise<DynamoDBBatchResponse> => handler({ Records: records });
-
-/** The metrics (EMF lines on stdout) published while `run` ran, by name. */
-async function metricsOf(run: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  const published: Record<string, unknown> = {};
-  const write = process.stdout.write.bind(process.stdout);
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    for (const line of String(chunk).split('\n')) {
-      if (line.includes('"_aws"')) Object.assign(published, JSON.parse(line) as Record<string, unknown>);
-    }
-    return write(chunk, ...(rest as []));
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return published;
-}
 
 let store: EdgeKeyValueStore;
 let api: KeyValueStoreApi;
