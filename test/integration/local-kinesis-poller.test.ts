@@ -182,6 +182,25 @@ it('keeps a batch within Lambda\'s 6 MB invocation payload', async () => {
   expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
 });
 
+it('counts the tumbling window\'s fields and carried state in the 6 MB, cutting the batch before them', async () => {
+  const { streamName, streamArn } = await createStream();
+  // As above, five records fill the 6 MB alone; with 900 KB of state carried, four do.
+  const values = Array.from({ length: 10 }, (_, index) => `${index}${'x'.repeat(900_000)}`);
+  await put(streamName, values);
+  const sizes: number[] = [];
+  const fn = recordingFunction(async (event) => {
+    sizes.push(Buffer.byteLength(JSON.stringify(event)));
+    return { state: { carried: 's'.repeat(900_000) }, batchItemFailures: [] };
+  });
+  const errors = quietErrors();
+  await runToEnd(poller({ streamArn, fn, batchSize: 100, maxBatchingWindowSeconds: 1, tumblingWindowSeconds: 900 }));
+
+  expect(fn.events.map((event) => records(event).length)).toEqual([5, 4, 1]);
+  expect(fn.events.flatMap(valuesOf)).toEqual(values);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
+  expect(errors).not.toHaveBeenCalled();
+});
+
 it('resumes from the lowest sequence number reported failed, whatever the order of the report', async () => {
   const { streamName, streamArn } = await createStream();
   await put(streamName, ['a', 'b', 'c', 'd', 'e']);
