@@ -171,15 +171,15 @@ async function markDaysWhere(
 }
 
 /**
- * The aggregation lag of a batch (docs/statistics.md, Aggregation lag): from the stream record of
- * its oldest click that counted to `doneMs`, when every write for it was done; null when none counted
- * or no record carried its creation time. DynamoDB rounds that time down to the second, so the
- * lag reads up to a second long, never short.
+ * The aggregation lag of a batch (docs/statistics.md, Aggregation lag): from its oldest click that
+ * counted (the click's own time, to the millisecond) to `doneMs`, when every write for it was done;
+ * null when none counted. Not the stream record's creation time: DynamoDB gives that to the second,
+ * and DynamoDB Local only to the minute.
  */
-function aggregationLagMs(counted: readonly StreamedClick[], createdSeconds: ReadonlyMap<string, number>, doneMs: number): number | null {
-  let oldest = Infinity;
-  for (const { sequenceNumber } of counted) oldest = Math.min(oldest, createdSeconds.get(sequenceNumber) ?? Infinity);
-  return oldest === Infinity ? null : Math.max(doneMs - oldest * 1000, 0);
+function aggregationLagMs(counted: readonly StreamedClick[], doneMs: number): number | null {
+  if (counted.length === 0) return null;
+  const oldestMs = Math.min(...counted.map(({ click }) => Date.parse(click.ts)));
+  return Math.max(doneMs - oldestMs, 0);
 }
 
 export async function handler(event: TumblingWindowStreamEvent, context?: Context): Promise<TumblingWindowResponse> {
@@ -192,8 +192,6 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   }
 
   const streamed: StreamedClick[] = [];
-  /** When each click's stream record was made (epoch seconds, rounded down by DynamoDB), by sequence number. */
-  const createdSeconds = new Map<string, number>();
   let malformed = 0;
   for (const record of event.Records) {
     // The event source mapping filters on INSERT; anything else is not a new click.
@@ -202,13 +200,8 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
     // A malformed image never parses on a retry either, and reporting it would make Lambda
     // re-deliver every record after it for nothing: it is logged (in parseRecord), counted and
     // skipped. The raw clicks table still holds the item for whoever investigates.
-    if (click === null) {
-      malformed += 1;
-      continue;
-    }
-    streamed.push(click);
-    const created = record.dynamodb?.ApproximateCreationDateTime;
-    if (created !== undefined) createdSeconds.set(click.sequenceNumber, created);
+    if (click !== null) streamed.push(click);
+    else malformed += 1;
   }
 
   const groups = groupByTargetQuarter(streamed);
@@ -227,7 +220,7 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
   // A click counts for two items (link and owner): it is new when either had not applied it yet.
   const aggregated = succeeded.filter(({ sequenceNumber }) => newlyApplied.has(sequenceNumber)).length;
-  const lagMs = aggregationLagMs(succeeded, createdSeconds, Date.now());
+  const lagMs = aggregationLagMs(succeeded, Date.now());
 
   metrics.addMetric('ClicksAggregated', MetricUnit.Count, aggregated);
   metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
