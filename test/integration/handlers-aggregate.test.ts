@@ -145,6 +145,25 @@ describe('aggregate handler', () => {
     expect(await summary(target)).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 3, botClicks: 0, uniques: 1 } });
   });
 
+  it('reads an item only when this environment did not write it last, and counts exactly when another one did since', async () => {
+    const target = linkTarget('known');
+    const reads = (): number => proxy.requests.filter(({ operation, body }) => operation === 'GetItem' && JSON.stringify(body).includes(`"${target}"`)).length;
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    const readsOfNewItem = reads();
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    expect(reads()).toBe(readsOfNewItem);
+
+    // Another execution environment (a module of its own: its own memory) takes the shard's next batch.
+    let other: { handler: typeof handler } | undefined;
+    jest.isolateModules(() => {
+      other = require('../../lambdas/handlers/aggregate') as { handler: typeof handler };
+    });
+    await other?.handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    expect(await summary(target)).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 4, botClicks: 0, uniques: 1 } });
+    expect(reads()).toBeGreaterThan(readsOfNewItem + 1);
+  });
+
   it('applies only the new records of a bisected or partial retry', async () => {
     const first = streamInserts([1, 2, 3, 4].map(() => testClick('bisect', 'bisect-owner')));
     await handler(batch(first));
