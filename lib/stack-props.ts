@@ -35,9 +35,14 @@ export interface ClickAnalyticsStackProps extends StackProps {
   readonly enrichmentBatchWindow?: Duration;
   /**
    * How long the aggregation event source gathers stream records before invoking (0 to 5 min).
-   * @default Duration.seconds(1)
+   * @default Duration.seconds(5)
    */
   readonly aggregationBatchWindow?: Duration;
+  /**
+   * Most stream records in one aggregation invocation (1 to 10,000); Lambda also stops a batch at 6 MB.
+   * @default 10000
+   */
+  readonly aggregationBatchSize?: number;
   /**
    * Deliveries of a click message before it moves to the click DLQ (AWS advises at least 5 for
    * Lambda consumers, so throttled receives do not send good clicks to the DLQ).

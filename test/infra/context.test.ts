@@ -178,6 +178,7 @@ describe('stack options', () => {
   it.each([
     [{ enrichmentMaxConcurrency: 1 }, /enrichmentMaxConcurrency must be an integer from 2 to 1000, got 1/],
     [{ clickMaxReceiveCount: 0 }, /clickMaxReceiveCount must be an integer from 1 to 1000, got 0/],
+    [{ aggregationBatchSize: 10_001 }, /aggregationBatchSize must be an integer from 1 to 10000, got 10001/],
     [{ reportingTimeZone: 'Europe/Atlantis' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Europe\/Atlantis"/],
   ])('rejects out-of-range props %j', (props, message) => {
     expect(() => synthesize(props)).toThrow(message);
