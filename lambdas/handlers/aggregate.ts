@@ -104,13 +104,14 @@ async function applyToItem(tableName: string, group: QuarterHourGroup, writer: s
     const next = applyGroup(existing, group, writer);
     if (next === null) return alreadyApplied;
     // Only over what was read: another invocation that wrote meanwhile makes this one start over.
-    const written = await putQuarterHourItemOver(tableName, next, existing).catch((error: unknown) => {
+    const stored = await putQuarterHourItemOver(tableName, next, existing).catch((error: unknown) => {
       // The put may have landed or not.
       writtenItems.delete(key);
       throw error;
     });
-    if (written) {
-      writtenItems.set(key, next);
+    if (stored !== null) {
+      // As stored (its breakdowns bounded), so the next batch starts from what a read would give.
+      writtenItems.set(key, stored);
       return alreadyApplied;
     }
     writtenItems.delete(key);
@@ -210,7 +211,7 @@ async function markDaysWhere(
  */
 function aggregationLagMs(counted: readonly StreamedClick[], doneMs: number): number | null {
   if (counted.length === 0) return null;
-  const oldestMs = Math.min(...counted.map(({ click }) => Date.parse(click.ts)));
+  const oldestMs = counted.reduce((oldest, { click }) => Math.min(oldest, Date.parse(click.ts)), Infinity);
   return Math.max(doneMs - oldestMs, 0);
 }
 
