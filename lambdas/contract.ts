@@ -14,6 +14,8 @@ export const METRICS_NAMESPACE = 'ClickAnalytics';
 export const METRIC = {
   /** Aggregate-item writes DynamoDB refused for size, published by the aggregator and the rollup. */
   itemsTooLarge: 'AggregateItemsTooLarge',
+  /** Per aggregator batch, milliseconds from its oldest counted click to its writes done (docs/statistics.md). */
+  aggregationLag: 'AggregationLag',
   /** Age of the oldest pending rollup marker, published by every rollup run: the rollup-lag alarm. */
   oldestPendingRollupSeconds: 'OldestPendingRollupSeconds',
   /** Link puts the full edge KeyValueStore refused (those links fall back to the origin), published by the KVS sync. */

@@ -121,6 +121,7 @@ export class ClickAnalyticsStack extends Stack {
       alarmTopic: this.alarms,
       lagBudget: AGGREGATION_LAG_BUDGET,
       batchWindow: props.aggregationBatchWindow,
+      batchSize: props.aggregationBatchSize,
     });
     // 4. Pending days into daily and monthly aggregates, on a schedule.
     this.rollup = new Rollup(this, 'Rollup', {

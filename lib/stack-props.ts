@@ -2,7 +2,7 @@
  * What an operator sets on ClickAnalyticsStack: its properties, and the CDK context options that set
  * them (`-c key=value` or cdk.json), read the same way by bin/app.ts and the local stack.
  */
-import type { Duration, StackProps } from 'aws-cdk-lib';
+import { Duration, type StackProps } from 'aws-cdk-lib';
 import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -35,10 +35,17 @@ export interface ClickAnalyticsStackProps extends StackProps {
    */
   readonly enrichmentBatchWindow?: Duration;
   /**
-   * How long the aggregation event source gathers stream records before invoking (0 to 5 min).
-   * @default Duration.seconds(1)
+   * How long the aggregation event source gathers stream records before invoking (0 to 5 min): fewer
+   * writes per click at high rates, longer aggregation lag at low ones (docs/capacity.md).
+   * Context: `aggregationBatchWindowSeconds`.
+   * @default Duration.seconds(5)
    */
   readonly aggregationBatchWindow?: Duration;
+  /**
+   * Most stream records in one aggregation invocation (1 to 10,000); Lambda also stops a batch at 6 MB.
+   * @default 10000
+   */
+  readonly aggregationBatchSize?: number;
   /**
    * Deliveries of a click message before it moves to the click DLQ (AWS advises at least 5 for
    * Lambda consumers, so throttled receives do not send good clicks to the DLQ).
@@ -138,6 +145,7 @@ export const CONTEXT_KEYS = [
   'allowPrivateDestinations',
   'apiKeyRequestsPerMinute',
   'redirectMode',
+  'aggregationBatchWindowSeconds',
 ] as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -229,6 +237,9 @@ export function stackPropsFromContext(node: Node): ClickAnalyticsStackProps {
     allowPrivateDestinations: read('allowPrivateDestinations', (raw) => parseBoolean('allowPrivateDestinations', raw)),
     apiKeyRequestsPerMinute: read('apiKeyRequestsPerMinute', (raw) => parseInteger('apiKeyRequestsPerMinute', raw, 1, 100_000)),
     redirectMode: read('redirectMode', (raw) => parseOneOf('redirectMode', raw, REDIRECT_MODES)),
+    aggregationBatchWindow: read('aggregationBatchWindowSeconds', (raw) =>
+      Duration.seconds(parseInteger('aggregationBatchWindowSeconds', raw, 0, 300)),
+    ),
   };
 }
 

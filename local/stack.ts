@@ -69,6 +69,8 @@ export interface LocalStackOptions {
   readonly context?: Readonly<Record<string, string>>;
   /** Prints the functions' own log lines too (LOCAL_VERBOSE=1); otherwise one REPORT line per invocation. */
   readonly verbose?: boolean;
+  /** Receives each function's own log lines, printed or not (a bench reads a function's metrics from them). */
+  readonly functionOutput?: (functionName: string, line: string) => void;
   /** Endpoint variables replaced for some functions (LOCAL_ENDPOINTS): a proxy in front of an emulator, for fault tests. */
   readonly endpointOverrides?: EndpointOverrides;
 }
@@ -487,6 +489,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     idleSeconds,
     report: (line) => process.stdout.write(`${line}\n`),
     output: (functionName, line) => {
+      options.functionOutput?.(functionName, line);
       if (options.verbose) process.stdout.write(`[${functionName}] ${line}\n`);
     },
   });

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole click-analytics pipeline on this machine, no AWS account needed.
  * Settings come from the environment: PORT, DATA_DIR, CLICKS_API_KEY, TRUST_PROXY,
- * TTL_SWEEP_INTERVAL_SECONDS, REPORTING_TIME_ZONE, REDIRECT_MODE, LOCAL_FAULTS (the README's table).
+ * TTL_SWEEP_INTERVAL_SECONDS, REPORTING_TIME_ZONE, REDIRECT_MODE, AGGREGATION_BATCH_WINDOW_SECONDS, LOCAL_FAULTS (the README's table).
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -33,13 +33,16 @@ async function main(): Promise<void> {
   // Parsed before anything starts: a typo fails at once, not after the emulators are up.
   const faults = parseFaultPlan(process.env.LOCAL_FAULTS);
   const endpointOverrides = parseEndpointOverrides(process.env.LOCAL_ENDPOINTS);
-  // The deploy-time options a developer needs locally: the zone daily and monthly items are cut in, and
-  // where redirects are answered (edge mode runs the CloudFront Function in front of the HTTP front).
+  // The deploy-time options a developer needs locally: the zone daily and monthly items are cut in,
+  // where redirects are answered (edge mode runs the CloudFront Function in front of the HTTP front), and
+  // how long the aggregator's batches gather (the end-to-end tests shorten it: each of their waits has one).
   const reportingTimeZone = process.env.REPORTING_TIME_ZONE?.trim();
   const redirectMode = process.env.REDIRECT_MODE?.trim();
+  const aggregationBatchWindowSeconds = process.env.AGGREGATION_BATCH_WINDOW_SECONDS?.trim();
   const context = {
     ...(reportingTimeZone ? { reportingTimeZone } : {}),
     ...(redirectMode ? { redirectMode } : {}),
+    ...(aggregationBatchWindowSeconds ? { aggregationBatchWindowSeconds } : {}),
   };
 
   let stack: LocalStack | undefined;

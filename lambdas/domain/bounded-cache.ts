@@ -22,12 +22,35 @@ export class BoundedCache<V> {
   get(key: string, compute: (key: string) => V): V {
     if (this.#current.has(key)) return this.#current.get(key) as V;
     const value = this.#previous.has(key) ? (this.#previous.get(key) as V) : compute(key);
+    this.#store(key, value);
+    return value;
+  }
+
+  /** The cached value of `key` (moved forward, as get does), or undefined. */
+  peek(key: string): V | undefined {
+    if (this.#current.has(key) || !this.#previous.has(key)) return this.#current.get(key);
+    const value = this.#previous.get(key) as V;
+    this.#store(key, value);
+    return value;
+  }
+
+  /** Caches `value` for `key` in place of what was there. */
+  set(key: string, value: V): void {
+    this.#previous.delete(key);
+    this.#store(key, value);
+  }
+
+  delete(key: string): void {
+    this.#current.delete(key);
+    this.#previous.delete(key);
+  }
+
+  #store(key: string, value: V): void {
     this.#current.set(key, value);
     if (this.#current.size >= this.#generationSize) {
       this.#previous = this.#current;
       this.#current = new Map();
     }
-    return value;
   }
 
   /** Whether `key` is cached, without computing it or moving it forward. */

@@ -16,11 +16,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { BoundedCache } from '../domain/bounded-cache';
 import {
   applyGroup,
   compareSequenceNumbers,
   groupByTargetQuarter,
   type QuarterHourGroup,
+  type QuarterHourItem,
   type StreamedClick,
 } from '../domain/quarter-hour';
 import { daysTouched, type PendingRollup } from '../domain/rollup';
@@ -29,7 +31,7 @@ import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
 import { markPending, pendingMarker, readPendingMarkers, type MarkerState } from '../tables/pending-rollups';
-import { putQuarterHourItemOver, readQuarterHourItem } from '../tables/quarter-hour';
+import { putQuarterHourItemOver, quarterHourSlot, readQuarterHourItem } from '../tables/quarter-hour';
 import { rawClickFromStreamImage } from '../tables/raw-clicks';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
 
@@ -40,6 +42,11 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'aggreg
 const CONCURRENT_WRITES = 16;
 /** Read-modify-write attempts of one item when its conditional put keeps losing. */
 const MAX_PUT_ATTEMPTS = 3;
+/**
+ * Quarter-hour items kept in memory between invocations: a quarter's items of a shard's busiest
+ * targets. Each is at most 100 KB stored, usually a few KB.
+ */
+const WRITTEN_ITEMS_KEPT = 2_048;
 
 /** A stream event from an event source mapping with a tumbling window. */
 export interface TumblingWindowStreamEvent extends DynamoDBStreamEvent {
@@ -71,12 +78,22 @@ function parseRecord(record: DynamoDBRecord): StreamedClick | null {
 }
 
 /**
+ * The quarter-hour items this environment last wrote, by target and slot. A shard's items have one
+ * writer and its batches usually reach the same environment, so the next batch finds its items here
+ * and skips the read. One that is stale (another environment wrote since) costs a read: the
+ * conditional put compares with the stored watermark and fails.
+ */
+const writtenItems = new BoundedCache<QuarterHourItem>(WRITTEN_ITEMS_KEPT);
+
+/**
  * Applies the group to this writer's quarter-hour item; resolves with the sequence numbers the
  * item had already applied (a retried batch), which were left alone.
  */
 async function applyToItem(tableName: string, group: QuarterHourGroup, writer: string): Promise<Set<string>> {
+  const key = `${group.target}\n${quarterHourSlot(group.quarter, writer)}`;
+  let known = writtenItems.peek(key);
   for (let attempt = 1; ; attempt++) {
-    const existing = await readQuarterHourItem(tableName, group.target, group.quarter, writer);
+    const existing = known ?? (await readQuarterHourItem(tableName, group.target, group.quarter, writer));
     const alreadyApplied = new Set(
       existing === null
         ? []
@@ -87,7 +104,23 @@ async function applyToItem(tableName: string, group: QuarterHourGroup, writer: s
     const next = applyGroup(existing, group, writer);
     if (next === null) return alreadyApplied;
     // Only over what was read: another invocation that wrote meanwhile makes this one start over.
-    if (await putQuarterHourItemOver(tableName, next, existing)) return alreadyApplied;
+    const stored = await putQuarterHourItemOver(tableName, next, existing).catch((error: unknown) => {
+      // The put may have landed or not.
+      writtenItems.delete(key);
+      throw error;
+    });
+    if (stored !== null) {
+      // As stored (its breakdowns bounded), so the next batch starts from what a read would give.
+      writtenItems.set(key, stored);
+      return alreadyApplied;
+    }
+    writtenItems.delete(key);
+    if (known !== undefined) {
+      // What this environment wrote last is not the stored item any more: read it, without spending an attempt.
+      known = undefined;
+      attempt -= 1;
+      continue;
+    }
     if (attempt === MAX_PUT_ATTEMPTS) throw new Error(`the quarter-hour item changed during each of ${MAX_PUT_ATTEMPTS} attempts`);
     logger.warn('quarter-hour item changed while applying; reading it again', { target: group.target, quarter: group.quarter, writer, attempt });
   }
@@ -170,6 +203,18 @@ async function markDaysWhere(
   });
 }
 
+/**
+ * The aggregation lag of a batch (docs/statistics.md, Aggregation lag): from its oldest click that
+ * counted (the click's own time, to the millisecond) to `doneMs`, when every write for it was done;
+ * null when none counted. Not the stream record's creation time: DynamoDB gives that to the second,
+ * and DynamoDB Local only to the minute.
+ */
+function aggregationLagMs(counted: readonly StreamedClick[], doneMs: number): number | null {
+  if (counted.length === 0) return null;
+  const oldestMs = counted.reduce((oldest, { click }) => Math.min(oldest, Date.parse(click.ts)), Infinity);
+  return Math.max(doneMs - oldestMs, 0);
+}
+
 export async function handler(event: TumblingWindowStreamEvent, context?: Context): Promise<TumblingWindowResponse> {
   observeInvocation(context, logger, metrics);
   const config = aggregateConfig();
@@ -208,12 +253,14 @@ export async function handler(event: TumblingWindowStreamEvent, context?: Contex
   const succeeded = streamed.filter(({ sequenceNumber }) => !failedSequenceNumbers.has(sequenceNumber));
   // A click counts for two items (link and owner): it is new when either had not applied it yet.
   const aggregated = succeeded.filter(({ sequenceNumber }) => newlyApplied.has(sequenceNumber)).length;
+  const lagMs = aggregationLagMs(succeeded, Date.now());
 
   metrics.addMetric('ClicksAggregated', MetricUnit.Count, aggregated);
   metrics.addMetric('SkippedAlreadyApplied', MetricUnit.Count, succeeded.length - aggregated);
   metrics.addMetric('AggregationFailures', MetricUnit.Count, failedSequenceNumbers.size);
   metrics.addMetric('MalformedStreamRecords', MetricUnit.Count, malformed);
   metrics.addMetric(METRIC.itemsTooLarge, MetricUnit.Count, tooLarge);
+  if (lagMs !== null) metrics.addMetric(METRIC.aggregationLag, MetricUnit.Milliseconds, lagMs);
   metrics.publishStoredMetrics();
   return { state: {}, batchItemFailures: [...failedSequenceNumbers].map((itemIdentifier) => ({ itemIdentifier })) };
 }

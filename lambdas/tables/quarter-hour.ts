@@ -77,15 +77,17 @@ export async function readQuarterHourItem(tableName: string, target: string, qua
 
 /**
  * Writes the item over `read`, what readQuarterHourItem gave before the item was computed (null: no
- * item). False, with nothing written, when the stored item is no longer that one: another invocation
- * wrote meanwhile, and the caller must read it again.
+ * item), and resolves with the item as stored, as a read would now give it (its breakdowns bounded).
+ * Null, with nothing written, when the stored item is no longer that one: another invocation wrote
+ * meanwhile, and the caller must read it again.
  */
-export function putQuarterHourItemOver(tableName: string, item: QuarterHourItem, read: QuarterHourItem | null): Promise<boolean> {
-  return conditionHeld(
+export async function putQuarterHourItemOver(tableName: string, item: QuarterHourItem, read: QuarterHourItem | null): Promise<QuarterHourItem | null> {
+  const attributes = toQuarterHourAttributes(item);
+  const written = await conditionHeld(
     dynamoDocumentClient().send(
       new PutCommand({
         TableName: tableName,
-        Item: toQuarterHourAttributes(item),
+        Item: attributes,
         ...(read === null
           ? { ConditionExpression: 'attribute_not_exists(#target)', ExpressionAttributeNames: { '#target': 'target' } }
           : {
@@ -96,6 +98,7 @@ export function putQuarterHourItemOver(tableName: string, item: QuarterHourItem,
       }),
     ),
   );
+  return written ? parseQuarterHourItem(attributes) : null;
 }
 
 /** Every writer's items of the target for quarters first..last, inclusive. */

@@ -73,8 +73,6 @@ export interface StreamSource<R> {
 
 /** Lambda's payload limit for a synchronous invocation (6 MB): no batch is larger. */
 export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
-/** `{"Records":[]}`: the event around the records. */
-const EMPTY_EVENT_BYTES = 14;
 
 interface BufferedEntry<R> extends StreamEntry<R> {
   /** The record's size in the event's JSON. */
@@ -249,7 +247,7 @@ export class StreamShardPoller<R> implements Stoppable {
     let failures = 0;
     while (this.running) {
       try {
-        const batchReady = this.batchFull(reader.buffer) || (windowEnd !== undefined && Date.now() >= windowEnd);
+        const batchReady = this.batchFull(shardId, reader.buffer) || (windowEnd !== undefined && Date.now() >= windowEnd);
         if (!batchReady && !reader.ended) {
           const readStartedAt = Date.now();
           const read = await reader.read();
@@ -283,14 +281,15 @@ export class StreamShardPoller<R> implements Stoppable {
   }
 
   /** Lambda invokes without waiting out the window once a batch is at its size or at the payload limit. */
-  private batchFull(buffer: readonly BufferedEntry<R>[]): boolean {
+  private batchFull(shardId: string, buffer: readonly BufferedEntry<R>[]): boolean {
     const matching = buffer.filter((entry) => entry.matches);
-    return matching.length >= this.settings.batchSize || this.batchLength(matching) < matching.length;
+    return matching.length >= this.settings.batchSize || this.batchLength(shardId, matching) < matching.length;
   }
 
   /** How many of the entries (all matching) make the first batch: up to batchSize, within the payload limit, at least one. */
-  private batchLength(matching: readonly BufferedEntry<R>[]): number {
-    let bytes = EMPTY_EVENT_BYTES;
+  private batchLength(shardId: string, matching: readonly BufferedEntry<R>[]): number {
+    // The event around the records counts too: with a tumbling window, its fields and the state carried.
+    let bytes = Buffer.byteLength(JSON.stringify(this.event(shardId, [])));
     for (let index = 0; index < matching.length && index < this.settings.batchSize; index += 1) {
       // A comma between records.
       bytes += (matching[index]?.sizeBytes ?? 0) + (index > 0 ? 1 : 0);
@@ -305,7 +304,7 @@ export class StreamShardPoller<R> implements Stoppable {
    */
   private async processBuffered(shardId: string, reader: ShardReader<R>): Promise<boolean> {
     const matching = reader.buffer.filter((entry) => entry.matches);
-    const batch = matching.slice(0, this.batchLength(matching));
+    const batch = matching.slice(0, this.batchLength(shardId, matching));
     // When the batch leaves matching records behind, the skipped records after its last one wait with them.
     const last = batch.at(-1);
     const consumed = last === undefined || batch.length === matching.length ? reader.buffer.length : reader.buffer.indexOf(last) + 1;
@@ -365,11 +364,19 @@ export class StreamShardPoller<R> implements Stoppable {
     }
   }
 
-  private async invoke(shardId: string, records: readonly BufferedEntry<R>[]): Promise<InvokeOutcome> {
+  /** The event of the records, with the tumbling window's fields when the mapping has one. */
+  private event(shardId: string, records: readonly BufferedEntry<R>[], windowStart = this.windowStartNow()): object {
     const streamEvent = { Records: records.map((entry) => entry.record) };
-    const windowStart = this.settings.tumblingWindowSeconds > 0 ? this.currentWindowStart() : undefined;
-    const window = windowStart === undefined ? undefined : this.windowFields(shardId, windowStart);
-    const event = window === undefined ? streamEvent : { ...streamEvent, ...window };
+    return windowStart === undefined ? streamEvent : { ...streamEvent, ...this.windowFields(shardId, windowStart) };
+  }
+
+  private windowStartNow(): number | undefined {
+    return this.settings.tumblingWindowSeconds > 0 ? this.currentWindowStart() : undefined;
+  }
+
+  private async invoke(shardId: string, records: readonly BufferedEntry<R>[]): Promise<InvokeOutcome> {
+    const windowStart = this.windowStartNow();
+    const event = this.event(shardId, records, windowStart);
     const eventBytes = Buffer.byteLength(JSON.stringify(event));
     if (eventBytes > MAX_INVOKE_PAYLOAD_BYTES) {
       this.log(`an event of ${eventBytes} bytes is over Lambda's ${MAX_INVOKE_PAYLOAD_BYTES}-byte payload limit: the invocation fails, as on Lambda`);

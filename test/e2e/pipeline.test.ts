@@ -64,7 +64,8 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({ env: { LOCAL_VERBOSE: '1' } });
+  // The deployed aggregation window (AGGREGATION_BATCH_WINDOW_SECONDS unset: 5 s), which the other suites shorten.
+  stack = await startLocalStackProcess({ env: { LOCAL_VERBOSE: '1', AGGREGATION_BATCH_WINDOW_SECONDS: '' } });
   client = new StackClient(stack);
 }, 90_000);
 

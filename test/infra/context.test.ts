@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -28,6 +28,7 @@ describe('stackPropsFromContext', () => {
         allowPrivateDestinations: 'TRUE',
         apiKeyRequestsPerMinute: '120',
         redirectMode: 'Origin',
+        aggregationBatchWindowSeconds: '2',
       }),
     ).toEqual({
       geoipDatabasePath: 'test/fixtures/GeoLite2-Country.mmdb',
@@ -41,6 +42,7 @@ describe('stackPropsFromContext', () => {
       allowPrivateDestinations: true,
       apiKeyRequestsPerMinute: 120,
       redirectMode: 'origin',
+      aggregationBatchWindow: Duration.seconds(2),
     });
   });
 
@@ -54,7 +56,7 @@ describe('stackPropsFromContext', () => {
   it('documents exactly the keys it reads', () => {
     expect([...CONTEXT_KEYS].sort()).toEqual(
       [
-        'alarmEmail', 'allowPrivateDestinations', 'apiKeyRequestsPerMinute', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
+        'aggregationBatchWindowSeconds', 'alarmEmail', 'allowPrivateDestinations', 'apiKeyRequestsPerMinute', 'enrichmentMaxConcurrency', 'geoipDatabase', 'priceClass', 'publicBaseUrl', 'queueDepthAlarmThreshold',
         'redirectMode', 'reportingTimeZone', 'visitorSaltPeriod',
       ],
     );
@@ -76,6 +78,7 @@ describe('stackPropsFromContext', () => {
     [{ apiKeyRequestsPerMinute: '0' }, /apiKeyRequestsPerMinute must be an integer from 1 to 100000, got "0"/],
     [{ reportingTimeZone: 'Mars/Olympus_Mons' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Mars\/Olympus_Mons"/],
     [{ redirectMode: 'lambda' }, /redirectMode must be one of origin, edge, got "lambda"/],
+    [{ aggregationBatchWindowSeconds: '301' }, /aggregationBatchWindowSeconds must be an integer from 0 to 300, got "301"/],
     [{ redirectMode: true }, /redirectMode must be one of origin, edge, got "true"/],
   ])('rejects %j with a clear error', (context, message) => {
     expect(() => fromContext(context)).toThrow(message);
@@ -179,6 +182,7 @@ describe('stack options', () => {
   it.each([
     [{ enrichmentMaxConcurrency: 1 }, /enrichmentMaxConcurrency must be an integer from 2 to 1000, got 1/],
     [{ clickMaxReceiveCount: 0 }, /clickMaxReceiveCount must be an integer from 1 to 1000, got 0/],
+    [{ aggregationBatchSize: 10_001 }, /aggregationBatchSize must be an integer from 1 to 10000, got 10001/],
     [{ reportingTimeZone: 'Europe/Atlantis' }, /reportingTimeZone must be an IANA time zone such as UTC or Europe\/Berlin, got "Europe\/Atlantis"/],
   ])('rejects out-of-range props %j', (props, message) => {
     expect(() => synthesize(props)).toThrow(message);

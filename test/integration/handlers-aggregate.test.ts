@@ -5,13 +5,16 @@
  */
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import type { RawClick } from '../../lambdas/domain/click';
 import { linkTarget, ownerTarget } from '../../lambdas/domain/aggregate-state';
 import type { QuarterHourItem } from '../../lambdas/domain/quarter-hour';
+import { METRIC } from '../../lambdas/contract';
 import { handler, type TumblingWindowStreamEvent } from '../../lambdas/handlers/aggregate';
 import { claimPendingMarker, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { parseQuarterHourItem } from '../../lambdas/tables/quarter-hour';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
+import { metricsOf } from './helpers/metrics';
 import { createStatisticsTables, partitionItems, STATISTICS_TABLES, streamInserts, testClick } from './helpers/statistics-tables';
 
 jest.setTimeout(60_000);
@@ -140,6 +143,25 @@ describe('aggregate handler', () => {
       proxy.intercept(undefined);
     }
     expect(await summary(target)).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 3, botClicks: 0, uniques: 1 } });
+  });
+
+  it('reads an item only when this environment did not write it last, and counts exactly when another one did since', async () => {
+    const target = linkTarget('known');
+    const reads = (): number => proxy.requests.filter(({ operation, body }) => operation === 'GetItem' && JSON.stringify(body).includes(`"${target}"`)).length;
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    const readsOfNewItem = reads();
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    expect(reads()).toBe(readsOfNewItem);
+
+    // Another execution environment (a module of its own: its own memory) takes the shard's next batch.
+    let other: { handler: typeof handler } | undefined;
+    jest.isolateModules(() => {
+      other = require('../../lambdas/handlers/aggregate') as { handler: typeof handler };
+    });
+    await other?.handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    await handler(batch(streamInserts([testClick('known', 'known-owner')])));
+    expect(await summary(target)).toEqual({ [`2026-11-26T05:00 ${SHARD}`]: { clicks: 4, botClicks: 0, uniques: 1 } });
+    expect(reads()).toBeGreaterThan(readsOfNewItem + 1);
   });
 
   it('applies only the new records of a bisected or partial retry', async () => {
@@ -272,5 +294,30 @@ describe('aggregate handler', () => {
   it('reports every record of a quarter-hour item it could not write', async () => {
     const event = batch(streamInserts([testClick('down', 'down-owner'), testClick('down', 'down-owner')]));
     await expectEveryRecordReportedWithout('QUARTER_HOUR_TABLE_NAME', event);
+  });
+
+  it('publishes the aggregation lag: from its oldest counted click to its writes done', async () => {
+    const now = Date.now();
+    const clickedAgo = (seconds: number): Partial<RawClick> => ({ ts: new Date(now - seconds * 1000).toISOString() });
+    const started = Date.now();
+    const published = await metricsOf(() =>
+      handler(
+        batch(
+          streamInserts([
+            testClick('lag', 'lag-owner', { ...clickedAgo(60), visitor: 'not-a-hash' }),
+            testClick('lag', 'lag-owner', clickedAgo(10)),
+            testClick('lag', 'lag-owner', clickedAgo(30)),
+          ]),
+        ),
+      ),
+    );
+    // The older valid click's 30 s and the run; not the malformed record's 60 s, which counted nowhere.
+    expect(published[METRIC.aggregationLag]).toBeGreaterThanOrEqual(started - (now - 30_000));
+    expect(published[METRIC.aggregationLag]).toBeLessThanOrEqual(Date.now() - (now - 30_000));
+
+    const uncounted = batch(streamInserts([testClick('lag-down', 'lag-owner', clickedAgo(5))]));
+    const whenNoneCounted = await metricsOf(() => expectEveryRecordReportedWithout('QUARTER_HOUR_TABLE_NAME', uncounted));
+    expect(whenNoneCounted).toHaveProperty('AggregationFailures', 1);
+    expect(whenNoneCounted).not.toHaveProperty(METRIC.aggregationLag);
   });
 });

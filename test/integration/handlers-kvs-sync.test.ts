@@ -24,6 +24,7 @@ import { EdgeKeyValueStore, type KeyValueStoreLimits } from '../../local/edge/ke
 import { startKeyValueStoreApi, type KeyValueStoreApi } from '../../local/emulators/key-value-store-api';
 import { type DynamoForHandlers, startDynamoForHandlers, streamsClient, testStreamPoller } from '../fixtures/local/emulators';
 import { createLinksTable } from './helpers/api-tables';
+import { summedMetricsOf } from './helpers/metrics';
 
 jest.setTimeout(30_000);
 
@@ -66,27 +67,6 @@ function streamRecord(before: LinkItem | undefined, after: LinkItem | undefined)
 }
 
 const sync = (records: DynamoDBRecord[]): Promise<DynamoDBBatchResponse> => handler({ Records: records });
-
-/** The metrics (EMF lines on stdout) published while `run` ran, by name, summed over the invocations. */
-async function metricsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  const published: Record<string, number> = {};
-  const write = process.stdout.write.bind(process.stdout);
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    for (const line of String(chunk).split('\n')) {
-      if (!line.includes('"_aws"')) continue;
-      for (const [name, value] of Object.entries(JSON.parse(line) as Record<string, unknown>)) {
-        if (typeof value === 'number' && name !== '_aws') published[name] = (published[name] ?? 0) + value;
-      }
-    }
-    return write(chunk, ...(rest as []));
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return published;
-}
 
 let store: EdgeKeyValueStore;
 let api: KeyValueStoreApi;
@@ -157,7 +137,7 @@ describe('fed stream records', () => {
       if (updates === 1) api.writeAsAnotherClient('other', 'https://other.example/');
       return undefined;
     };
-    const metrics = await metricsOf(() => sync([streamRecord(undefined, newLink('abc', 'https://example.com/'))]));
+    const metrics = await summedMetricsOf(() => sync([streamRecord(undefined, newLink('abc', 'https://example.com/'))]));
     expect(updates).toBe(2);
     expect(store.sortedEntries()).toEqual([
       ['abc', 'https://example.com/'],
@@ -177,7 +157,7 @@ describe('fed stream records', () => {
     const longer = updated(first, { url: `https://example.com/${'c'.repeat(100)}` });
     const small = newLink('s', 'https://s.example/');
     let response: DynamoDBBatchResponse | undefined;
-    const metrics = await metricsOf(async () => {
+    const metrics = await summedMetricsOf(async () => {
       response = await sync([streamRecord(undefined, second), streamRecord(first, longer), streamRecord(undefined, small)]);
     });
     expect(response).toEqual({ batchItemFailures: [] });
@@ -284,7 +264,7 @@ describe('a full store, driven by the links stream', () => {
 
   test('a new link evicts the least recently clicked one, which falls back to the origin', async () => {
     await createLink('d', '2026-11-05');
-    const metrics = await metricsOf(settle);
+    const metrics = await summedMetricsOf(settle);
     expect(stored()).toEqual(['a', 'c', 'd']);
     expect(await heldInIndex()).toEqual(['c', 'd', 'a']);
     expect(metrics).toMatchObject({ EdgeKeysEvicted: 1 });
@@ -294,7 +274,7 @@ describe('a full store, driven by the links stream', () => {
 
   test('a link less recently clicked than everything held stays with the origin, evicting nothing', async () => {
     await createLink('e', '2026-11-02');
-    const metrics = await metricsOf(settle);
+    const metrics = await summedMetricsOf(settle);
     expect(stored()).toEqual(['a', 'c', 'd']);
     expect(metrics).toMatchObject({ [METRIC.edgeStoreFullRefusals]: 1 });
     expect(await heldInIndex()).toEqual(['c', 'd', 'a']);

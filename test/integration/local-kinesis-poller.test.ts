@@ -166,20 +166,35 @@ it('cuts batches at BatchSize and waits out the batching window for more records
   expect(byWindow.events.map(valuesOf)).toEqual([['early', 'late']]);
 });
 
-it('keeps a batch within Lambda\'s 6 MB invocation payload', async () => {
+/**
+ * `count` records of 900 KB (1.2 MB in base64: five fit in 6 MB, six do not) through a poller whose
+ * function answers `response`: the batches' record counts, every value in order, the largest event.
+ */
+async function largeRecordBatches(count: number, response: unknown, settings: Partial<KinesisStreamPollerOptions> = {}): Promise<number[]> {
   const { streamName, streamArn } = await createStream();
-  // 900 KB each, 1.2 MB in base64: five fit in 6 MB, six do not.
-  const values = Array.from({ length: 8 }, (_, index) => `${index}${'x'.repeat(900_000)}`);
+  const values = Array.from({ length: count }, (_, index) => `${index}${'x'.repeat(900_000)}`);
   await put(streamName, values);
   const sizes: number[] = [];
   const fn = recordingFunction(async (event) => {
     sizes.push(Buffer.byteLength(JSON.stringify(event)));
+    return response;
   });
-  await runToEnd(poller({ streamArn, fn, batchSize: 100, maxBatchingWindowSeconds: 1 }));
-
-  expect(fn.events.map((event) => records(event).length)).toEqual([5, 3]);
+  const errors = quietErrors();
+  await runToEnd(poller({ streamArn, fn, batchSize: 100, maxBatchingWindowSeconds: 1, ...settings }));
   expect(fn.events.flatMap(valuesOf)).toEqual(values);
   expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_INVOKE_PAYLOAD_BYTES);
+  expect(errors).not.toHaveBeenCalled();
+  return fn.events.map((event) => records(event).length);
+}
+
+it('keeps a batch within Lambda\'s 6 MB invocation payload', async () => {
+  expect(await largeRecordBatches(8, undefined)).toEqual([5, 3]);
+});
+
+it('counts the tumbling window\'s fields and carried state in the 6 MB, cutting the batch before them', async () => {
+  // With 900 KB of state carried, four records fill the 6 MB.
+  const carrying = { state: { carried: 's'.repeat(900_000) }, batchItemFailures: [] };
+  expect(await largeRecordBatches(10, carrying, { tumblingWindowSeconds: 900 })).toEqual([5, 4, 1]);
 });
 
 it('resumes from the lowest sequence number reported failed, whatever the order of the report', async () => {

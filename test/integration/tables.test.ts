@@ -73,7 +73,8 @@ describe('links table', () => {
 
 describe('quarter-hour table', () => {
   const read = (item: QuarterHourItem): Promise<QuarterHourItem | null> => readQuarterHourItem(QUARTER_HOUR_TABLE_NAME, item.target, item.quarter, item.writer);
-  const putOver = (item: QuarterHourItem, over: QuarterHourItem | null): Promise<boolean> => putQuarterHourItemOver(QUARTER_HOUR_TABLE_NAME, item, over);
+  const putOver = async (item: QuarterHourItem, over: QuarterHourItem | null): Promise<boolean> =>
+    (await putQuarterHourItemOver(QUARTER_HOUR_TABLE_NAME, item, over)) !== null;
   let sequence = 1_000;
   /** The item after applying `count` new clicks of the code to `existing` (or to nothing), at 05:10 UTC unless `ts` says otherwise. */
   const applied = (code: string, existing: QuarterHourItem | null, count: number, ts = '2026-11-26T05:10:00.000Z'): QuarterHourItem => {
@@ -103,6 +104,25 @@ describe('quarter-hour table', () => {
     expect(stored).toMatchObject({ watermark: winner.watermark, state: { clicks: 2 } });
     expect(await putOver(applied('qh-stale', stored, 3), stored)).toBe(true);
     expect((await read(first))?.state.clicks).toBe(5);
+  });
+
+  it('gives back the item as stored, as a read gives it: breakdowns bounded, the sketch as written', async () => {
+    let item: QuarterHourItem | null = null;
+    // Far more referrer hosts than 100 KB holds: the stored breakdowns fold the smallest.
+    for (let batch = 0; batch < 4; batch++) {
+      const clicks = Array.from({ length: 1_000 }, (_, index) => ({
+        click: testClick('qh-stored', 'owner', { referrer: `referrer-${batch}-${index}-of-a-long-spam-campaign.example` }),
+        sequenceNumber: String((sequence += 1)),
+      }));
+      item = applyGroup(item, { target: linkTarget('qh-stored'), quarter: '2026-11-26T05:00', clicks }, WRITER);
+    }
+    if (item === null) throw new Error('nothing applied');
+    const stored = await putQuarterHourItemOver(QUARTER_HOUR_TABLE_NAME, item, null);
+    const reread = await read(item);
+    expect(Object.keys(item.state.breakdowns.referrer).length).toBeGreaterThan(Object.keys(stored?.state.breakdowns.referrer ?? {}).length);
+    expect(stored && { ...stored, state: { ...stored.state, visitors: stored.state.visitors.toBytes() } }).toEqual(
+      reread && { ...reread, state: { ...reread.state, visitors: reread.state.visitors.toBytes() } },
+    );
   });
 
   it('queries every writer of the quarters in range, and nothing outside it', async () => {

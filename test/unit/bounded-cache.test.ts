@@ -52,6 +52,34 @@ describe('BoundedCache', () => {
     );
   });
 
+  it('answers what was last set or computed for a key, or nothing once deleted, for any sequence of operations', () => {
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key: fc.string({ maxLength: 2 }), value: fc.integer() }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.string({ maxLength: 2 }) }),
+      fc.record({ kind: fc.constant('peek' as const), key: fc.string({ maxLength: 2 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 20 }), fc.array(operation, { maxLength: 300 }), (capacity, operations) => {
+        const cache = new BoundedCache<number>(capacity);
+        const latest = new Map<string, number>();
+        for (const op of operations) {
+          if (op.kind === 'set') {
+            cache.set(op.key, op.value);
+            latest.set(op.key, op.value);
+          } else if (op.kind === 'delete') {
+            cache.delete(op.key);
+            latest.delete(op.key);
+          } else {
+            const peeked = cache.peek(op.key);
+            // Forgotten is allowed (the capacity); a value other than the latest never is.
+            if (peeked !== undefined) expect(peeked).toBe(latest.get(op.key));
+          }
+          expect(cache.entries).toBeLessThanOrEqual(capacity);
+        }
+      }),
+    );
+  });
+
   it('refuses a capacity it could not honour', () => {
     expect(() => new BoundedCache(1)).toThrow(RangeError);
     expect(() => new BoundedCache(Number.NaN)).toThrow(RangeError);
