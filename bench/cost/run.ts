@@ -26,7 +26,8 @@ import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListSha
 import { ownerTarget } from '../../lambdas/domain/aggregate-state';
 import { RAW_RETENTION_DAYS } from '../../lambdas/domain/buckets';
 import type { ClickMessage } from '../../lambdas/domain/click';
-import { parseEdgeLogRecord } from '../../lambdas/domain/edge-log';
+import { EDGE_LOG_FIELDS, type EdgeLogValues, parseEdgeLogRecord, percentDecode } from '../../lambdas/domain/edge-log';
+import { formatStandardLogLine } from '../../lambdas/domain/standard-log';
 import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/contract';
 import { DEMO_CODE } from '../../local/stack';
 import { kinesisClient } from '../../local/emulators/kinesis';
@@ -98,7 +99,7 @@ const ITEM_OVERHEAD_BYTES = 100;
  * rates), one S3 PUT (the delivery) and one GET (the backfill's read) per object, the delete free; one
  * backfill invocation per object, of this many seconds at 512 MB; and one eventually consistent read
  * (half a read unit) per line to find the raw click the real-time path may already have stored.
- * A line is taken to be as long as the real-time record of the same fields (plain, not JSON, output).
+ * The lines' bytes are measured: each real-time record's request as the delivery's JSON line.
  */
 const STANDARD_LOG_LINES_PER_OBJECT = 1_000;
 const BACKFILL_SECONDS_PER_OBJECT = 1;
@@ -369,6 +370,22 @@ interface StreamRecord {
   readonly bytes: number;
   readonly dataBytes: number;
   readonly answeredAtEdge: boolean;
+  /** The standard-log (v2, JSON) line of the same request, with its newline: what the log delivery bills. */
+  readonly standardLogLineBytes: number;
+}
+
+/** A real-time record's request as its standard-log line (lambdas/domain/standard-log.ts, the local delivery's format). */
+function standardLogLineBytes(record: string): number {
+  const fields = record.replace(/\r?\n$/, '').split('\t');
+  const values = Object.fromEntries(
+    EDGE_LOG_FIELDS.map((name, index) => {
+      const field = fields[index] ?? '-';
+      const value = field === '-' ? '' : field;
+      // The record holds these two URL-encoded; the line's formatter encodes them itself.
+      return [name, name === 'cs-user-agent' || name === 'cs-referer' ? percentDecode(value) : value];
+    }),
+  ) as EdgeLogValues;
+  return Buffer.byteLength(formatStandardLogLine(values), 'utf8') + 1;
 }
 
 /** Reads the click stream from its start, each call returning the records put since the last. */
@@ -394,6 +411,7 @@ class ClickStreamReader {
             bytes: data.length + Buffer.byteLength(record.PartitionKey ?? '', 'utf8'),
             dataBytes: data.length,
             answeredAtEdge: 'click' in parseEdgeLogRecord(data.toString('utf8')),
+            standardLogLineBytes: standardLogLineBytes(data.toString('utf8')),
           });
         }
         // An open shard always returns a next iterator: the next read goes on from there.
@@ -426,6 +444,7 @@ interface EdgePath {
   /** Share of clicks the function sent on to the origin redirect. */
   readonly toOrigin: number;
   readonly recordBytes: number;
+  readonly standardLogLineBytes: number;
   readonly billedIngestBytes: number;
   readonly retrievedBytes: number;
   readonly enrichEdge: LambdaUsePerClick;
@@ -487,6 +506,7 @@ async function measureEdgePath(stack: StackContext, output: StackOutput, reader:
     answeredAtEdge: answeredAtEdge / clicks,
     toOrigin: redirects.length / clicks,
     recordBytes: mean(records.map((record) => record.bytes)),
+    standardLogLineBytes: mean(records.map((record) => record.standardLogLineBytes)),
     billedIngestBytes: records.reduce((sum, record) => sum + kinesisBilledIngestBytes(record.bytes), 0) / clicks,
     retrievedBytes: records.reduce((sum, record) => sum + record.dataBytes, 0) / clicks,
     enrichEdge: lambdaUse(enrichEdges, clicks),
@@ -568,7 +588,7 @@ function edgeCounts(edge: EdgePath, origin: RedirectPath, api: LambdaUsePerClick
     realtimeLogLines: edge.functionRuns,
     kinesisIngestGigabytes: edge.billedIngestBytes / GIGABYTE,
     kinesisRetrievalGigabytes: edge.retrievedBytes / GIGABYTE,
-    standardLogGigabytes: edge.recordBytes / GIGABYTE,
+    standardLogGigabytes: edge.standardLogLineBytes / GIGABYTE,
     s3PutRequests: objects,
     s3GetRequests: objects,
     lambda,
@@ -613,7 +633,7 @@ function countRows(columns: readonly Column[], origin: RedirectPath, edges: read
     row(
       'Standard log v2 B',
       (counts) => fixed(counts.standardLogGigabytes * GIGABYTE, 0),
-      'edge modelled: one line a click, as long as its real-time record',
+      'edge measured: each record\'s request as its JSON standard-log line',
     ),
     row(
       'S3 PUT + GET',
