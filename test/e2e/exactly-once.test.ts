@@ -25,8 +25,9 @@ import {
   type StatsSubject,
 } from '../fixtures/stack-client';
 import { ADMIN_OWNER } from '../../lambdas/contract';
+import { BACKOFF_MAX_MS } from '../../local/retry';
 import { syntheticClickMessage, syntheticVisits, tally, visitorOf, type Tally } from '../fixtures/synthetic-traffic';
-import { startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
+import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const LINKS = 5;
 const REDIRECTS = 1_500;
@@ -118,13 +119,11 @@ describe('exactly once under injected faults', () => {
     expect(total.botClicks).toBeGreaterThan(200);
     expect(total.uniques).toBeLessThan(total.clicks);
 
-    // Faults make progress bursty: done is when the queue is empty and the owner's figures stop moving.
-    const settled = await whenQuiet(
-      async () => ({ queued: await client.queueDepth(CLICK_QUEUE), owner: countsOf(await client.stats('owner', ranges().hour)) }),
-      10_000,
-      240_000,
-      1_000,
-    );
+    // Faults make progress bursty: first the queue empty and the owner's figures at the truth, then no
+    // late redelivery moving them: quiet for longer than a poller's longest retry backoff.
+    const read = async () => ({ queued: await client.queueDepth(CLICK_QUEUE), owner: countsOf(await client.stats('owner', ranges().hour)) });
+    await eventually(async () => expect(await read()).toEqual({ queued: 0, owner: total }), 240_000, 500);
+    const settled = await whenQuiet(read, BACKOFF_MAX_MS + 1_000, 60_000);
     expect(settled.queued).toBe(0);
     // A message or stream batch given up on would be short here rather than counted: say so plainly.
     const givenUp = {
