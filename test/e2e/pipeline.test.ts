@@ -93,8 +93,33 @@ afterAll(() => tearDownLocalStack(stack, client));
 describe('click pipeline through the local stack', () => {
   const visits = countingVisits();
   let trafficCode: string;
+  let redeliveryCode: string;
+  let batchCode: string;
+  const garbage = `{"not":"a click", "marker":"${randomUUID()}"`;
+  let missingField: string;
   /** Every link a test sent clicks to, for the rollup's check. */
   const codes: string[] = [];
+
+  // The redelivery and the malformed batch are queued before the traffic: they travel the pipeline (and wait
+  // out its 5 s aggregation window) while the 1,000 visits are made and counted, not after.
+  beforeAll(async () => {
+    redeliveryCode = await client.createLink('https://example.com/redelivery');
+    batchCode = await client.createLink('https://example.com/batch');
+    codes.push(redeliveryCode, batchCode);
+    const body = JSON.stringify(queuedClick(redeliveryCode));
+    await client.sendToQueue(CLICK_QUEUE, [body]);
+    await client.sendToQueue(CLICK_QUEUE, [body]);
+    missingField = JSON.stringify({ ...queuedClick(batchCode), visitor: undefined });
+    const entries = [
+      queuedClick(batchCode),
+      garbage,
+      queuedClick(batchCode, { method: 'HEAD' }),
+      missingField,
+      queuedClick(batchCode),
+    ].map((message) => (typeof message === 'string' ? message : JSON.stringify(message)));
+    // One SendMessageBatch: the five land in one enrichment batch.
+    await client.sendToQueue(CLICK_QUEUE, entries);
+  });
 
   test('1,000 varied clicks give exactly 1,000 clicks in the hourly series, bots counted apart', async () => {
     trafficCode = await client.createLink('https://example.com/landing?campaign=e2e');
@@ -103,30 +128,11 @@ describe('click pipeline through the local stack', () => {
   }, 180_000);
 
   test('a redelivered queue message does not count twice', async () => {
-    const code = await client.createLink('https://example.com/redelivery');
-    codes.push(code);
-    const body = JSON.stringify(queuedClick(code));
-    await client.sendToQueue(CLICK_QUEUE, [body]);
-    await client.sendToQueue(CLICK_QUEUE, [body]);
-    await expectSettled(code, { clicks: 1, botClicks: 0 });
+    await expectSettled(redeliveryCode, { clicks: 1, botClicks: 0 });
   }, 90_000);
 
   test('a malformed queue message lands in the DLQ while the rest of its batch counts', async () => {
-    const code = await client.createLink('https://example.com/batch');
-    codes.push(code);
-    const garbage = `{"not":"a click", "marker":"${randomUUID()}"`;
-    const missingField = JSON.stringify({ ...queuedClick(code), visitor: undefined });
-    const entries = [
-      queuedClick(code),
-      garbage,
-      queuedClick(code, { method: 'HEAD' }),
-      missingField,
-      queuedClick(code),
-    ].map((message) => (typeof message === 'string' ? message : JSON.stringify(message)));
-    // One SendMessageBatch: the five land in one enrichment batch.
-    await client.sendToQueue(CLICK_QUEUE, entries);
-
-    await expectSettled(code, { clicks: 2, botClicks: 1 });
+    await expectSettled(batchCode, { clicks: 2, botClicks: 1 });
     const dlqUrl = resourceNamed(stack.description.queues, CLICK_DEAD_LETTER_QUEUE);
     const deadBodies: string[] = [];
     await eventually(
