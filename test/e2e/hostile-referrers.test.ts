@@ -98,7 +98,7 @@ it('counts every click of a referrer-spam burst and a two-quarter drip, in bound
   const dripLink = await client.createLink('https://example.com/drip');
 
   // The burst, over HTTP as the spammer sends it: a browser, its own address and host each time.
-  await client.visitAll(
+  const burst = client.visitAll(
     Array.from({ length: BURST }, (_, index) => ({
       code: burstLink,
       visit: {
@@ -127,7 +127,8 @@ it('counts every click of a referrer-spam burst and a two-quarter drip, in bound
       }),
     ),
   );
-  await client.sendToQueue(CLICK_QUEUE, drip);
+  // Queued while the burst's requests are still being made: the two are independent.
+  await Promise.all([burst, client.sendToQueue(CLICK_QUEUE, drip)]);
 
   const expected: [StatsSubject, number][] = [
     [{ link: burstLink }, BURST],
