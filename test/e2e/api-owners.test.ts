@@ -52,28 +52,39 @@ describe('owners and keys on the local stack', () => {
   let bob: string;
 
   it('makes keys with npm run keys, printed once on the last line, and lists them without secrets', async () => {
-    alice = await newKey('alice');
-    bob = await newKey('bob');
-    const listed = await keys(['list']);
+    // Each run is a process of its own (about a second of start-up): independent runs go side by side.
+    [alice, bob] = await Promise.all([newKey('alice'), newKey('bob')]);
+    const [listed, bobs] = await Promise.all([keys(['list']), keys(['list', '--owner', 'bob'])]);
     expect(listed.exitCode).toBe(0);
     expect(listed.stdout).toMatch(/^[a-z0-9]{12} {2}alice {2}created \S+ {2}active$/m);
     expect(listed.stdout).toMatch(/^[a-z0-9]{12} {2}bob {2}created \S+ {2}active$/m);
     expect(listed.stdout).not.toContain(alice.slice(16));
-    expect((await keys(['list', '--owner', 'bob'])).stdout.trim().split('\n')).toHaveLength(1);
+    expect(bobs.stdout.trim().split('\n')).toHaveLength(1);
   });
 
   it('refuses bad arguments (2) and a missing stack (1) with a clear message', async () => {
-    expect(await keys(['create'])).toMatchObject({ exitCode: 2, stderr: expect.stringMatching(/create needs --owner NAME/) });
-    expect(await keys(['create', '--owner', 'admin'])).toMatchObject({ exitCode: 2, stderr: expect.stringMatching(/admin key's owner/) });
-    expect(await keys(['revoke', 'not-an-id'])).toMatchObject({ exitCode: 2 });
-    expect(await keys(['rotate'])).toMatchObject({ exitCode: 2, stderr: expect.stringMatching(/Unknown command "rotate"/) });
     const empty = await mkdtemp(path.join(tmpdir(), 'click-analytics-keys-'));
     try {
-      expect(await keys(['list'], empty)).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/No local stack found/) });
+      // None of these changes anything: they run side by side.
+      const runs = await Promise.all([
+        keys(['create']),
+        keys(['create', '--owner', 'admin']),
+        keys(['revoke', 'not-an-id']),
+        keys(['rotate']),
+        keys(['list'], empty),
+        keys(['revoke', 'zzzzzzzzzzzz']),
+      ]);
+      expect(runs).toMatchObject([
+        { exitCode: 2, stderr: expect.stringMatching(/create needs --owner NAME/) },
+        { exitCode: 2, stderr: expect.stringMatching(/admin key's owner/) },
+        { exitCode: 2 },
+        { exitCode: 2, stderr: expect.stringMatching(/Unknown command "rotate"/) },
+        { exitCode: 1, stderr: expect.stringMatching(/No local stack found/) },
+        { exitCode: 1, stderr: expect.stringMatching(/no key zzzzzzzzzzzz/) },
+      ]);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }
-    expect(await keys(['revoke', 'zzzzzzzzzzzz'])).toMatchObject({ exitCode: 1, stderr: expect.stringMatching(/no key zzzzzzzzzzzz/) });
   });
 
   it("walls each owner's links and statistics off from the other's", async () => {
