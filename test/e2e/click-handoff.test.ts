@@ -15,7 +15,7 @@ import { lambdaEnvironmentProcesses, startLocalStackProcess, type LocalStackProc
  * Longer than the quiet-link test's 5 s, so its environment is still there (frozen) when the click
  * is counted, and than the queue outage, so no environment holding clicks is reclaimed while the queue
  * is down (on AWS, idle environments live for minutes; one reclaimed during an outage logs its
- * unsent clicks for the backfill). No longer: three tests wait for reclaims.
+ * unsent clicks for the backfill). No longer: three of the tests wait out a reclaim.
  */
 const IDLE_SECONDS = 6;
 const SALT_DELAY_MS = 2_000;
