@@ -15,15 +15,16 @@ import { lambdaEnvironmentProcesses, startLocalStackProcess, type LocalStackProc
  * Longer than the quiet-link test's 5 s, so its environment is still there (frozen) when the click
  * is counted, and than the queue outage, so no environment holding clicks is reclaimed while the queue
  * is down (on AWS, idle environments live for minutes; one reclaimed during an outage logs its
- * unsent clicks for the backfill). No longer: three of the tests wait out a reclaim.
+ * unsent clicks for the backfill). Kept with seconds to spare: a slower machine must not turn the
+ * quiet link's frozen environment into a reclaimed one.
  */
-const IDLE_SECONDS = 6;
+const IDLE_SECONDS = 8;
 const SALT_DELAY_MS = 2_000;
 /**
  * Shorter than IDLE_SECONDS, with room to spare under load; long enough for over 15 clicks and
  * several of the publisher's backoff retries (250 ms, doubling) while the queue is down.
  */
-const QUEUE_OUTAGE_MS = 4_000;
+const QUEUE_OUTAGE_MS = 5_000;
 /** The template's SQS event source maximum concurrency for enrichment (context option default). */
 const ENRICH_MAX_CONCURRENCY = 10;
 
