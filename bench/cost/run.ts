@@ -26,7 +26,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, type KinesisClient, ListSha
 import { ownerTarget } from '../../lambdas/domain/aggregate-state';
 import { RAW_RETENTION_DAYS } from '../../lambdas/domain/buckets';
 import type { ClickMessage } from '../../lambdas/domain/click';
-import { EDGE_LOG_FIELDS, type EdgeLogValues, parseEdgeLogRecord, percentDecode } from '../../lambdas/domain/edge-log';
+import { EDGE_LOG_FIELDS, edgeClickOf, edgeLogRecordValues, type EdgeLogValues, percentDecode } from '../../lambdas/domain/edge-log';
 import { formatStandardLogLine } from '../../lambdas/domain/standard-log';
 import { ADMIN_OWNER, ENV, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/contract';
 import { DEMO_CODE } from '../../local/stack';
@@ -374,18 +374,20 @@ interface StreamRecord {
   readonly standardLogLineBytes: number;
 }
 
-/** A real-time record's request as its standard-log line (lambdas/domain/standard-log.ts, the local delivery's format). */
-function standardLogLineBytes(record: string): number {
-  const fields = record.replace(/\r?\n$/, '').split('\t');
-  const values = Object.fromEntries(
-    EDGE_LOG_FIELDS.map((name, index) => {
-      const field = fields[index] ?? '-';
-      const value = field === '-' ? '' : field;
+/**
+ * The standard-log line of a real-time record's request (lambdas/domain/standard-log.ts, the local
+ * delivery's format), with its newline; 0 for a record that is not one.
+ */
+function standardLogLineBytes(values: EdgeLogValues | null): number {
+  if (values === null) return 0;
+  const unwritten = Object.fromEntries(
+    EDGE_LOG_FIELDS.map((name) => {
+      const value = values[name] === '-' ? '' : values[name];
       // The record holds these two URL-encoded; the line's formatter encodes them itself.
       return [name, name === 'cs-user-agent' || name === 'cs-referer' ? percentDecode(value) : value];
     }),
   ) as EdgeLogValues;
-  return Buffer.byteLength(formatStandardLogLine(values), 'utf8') + 1;
+  return Buffer.byteLength(formatStandardLogLine(unwritten), 'utf8') + 1;
 }
 
 /** Reads the click stream from its start, each call returning the records put since the last. */
@@ -407,11 +409,12 @@ class ClickStreamReader {
         const page = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 10_000 }));
         for (const record of page.Records ?? []) {
           const data = Buffer.from(record.Data ?? new Uint8Array());
+          const values = edgeLogRecordValues(data.toString('utf8'));
           records.push({
             bytes: data.length + Buffer.byteLength(record.PartitionKey ?? '', 'utf8'),
             dataBytes: data.length,
-            answeredAtEdge: 'click' in parseEdgeLogRecord(data.toString('utf8')),
-            standardLogLineBytes: standardLogLineBytes(data.toString('utf8')),
+            answeredAtEdge: values !== null && 'click' in edgeClickOf(values),
+            standardLogLineBytes: standardLogLineBytes(values),
           });
         }
         // An open shard always returns a next iterator: the next read goes on from there.

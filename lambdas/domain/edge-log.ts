@@ -165,10 +165,19 @@ function timeOf(timestamp: string): Date | null {
  * none (see {@link edgeClickOf}).
  */
 export function parseEdgeLogRecord(line: string): EdgeLogRecord {
-  if (Buffer.byteLength(line, 'utf8') > MAX_EDGE_LOG_RECORD_BYTES) return { skip: 'malformed-record' };
+  const values = edgeLogRecordValues(line);
+  return values === null ? { skip: 'malformed-record' } : edgeClickOf(values);
+}
+
+/**
+ * A real-time log record's values by field, as CloudFront writes them ('-' for none, the User-Agent and
+ * Referer URL-encoded); null for a record over the byte bound or without exactly the configured fields.
+ */
+export function edgeLogRecordValues(line: string): EdgeLogValues | null {
+  if (Buffer.byteLength(line, 'utf8') > MAX_EDGE_LOG_RECORD_BYTES) return null;
   const fields = line.replace(/\r?\n$/, '').split('\t');
-  if (fields.length !== EDGE_LOG_FIELDS.length || fields.some((field) => /[\r\n]/.test(field))) return { skip: 'malformed-record' };
-  return edgeClickOf(Object.fromEntries(EDGE_LOG_FIELDS.map((name, index) => [name, fields[index]])) as Record<EdgeLogField, string>);
+  if (fields.length !== EDGE_LOG_FIELDS.length || fields.some((field) => /[\r\n]/.test(field))) return null;
+  return Object.fromEntries(EDGE_LOG_FIELDS.map((name, index) => [name, fields[index]])) as Record<EdgeLogField, string>;
 }
 
 /**

@@ -44,7 +44,7 @@ async function recordClickDay(linksTableName: string, code: string, day: string)
   const key = `${code}\n${day}`;
   if (recordedClickDays.has(key)) return;
   await recordLinkClickDay(linksTableName, code, day);
-  recordedClickDays.get(key, () => true);
+  recordedClickDays.set(key, true);
 }
 
 async function rollUp(config: RollupConfig, pending: PendingMarker): Promise<Outcome> {

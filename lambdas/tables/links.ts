@@ -13,7 +13,7 @@
  * lastClickDay) lists the held links least recently clicked first: the ones a full store lets go.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { CREATED_AT_PATTERN, decodePageCursor, encodePageCursor } from '../domain/page-cursor';
@@ -311,23 +311,21 @@ export function releaseFromEdge(tableName: string, code: string, seenDay?: strin
 export async function releaseAllFromEdge(tableName: string, client: DynamoDBDocumentClient): Promise<number> {
   const { indexName, partitionKey } = LINKS_BY_EDGE_RECENCY_INDEX;
   let cleared = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const { Items, LastEvaluatedKey } = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#held = :held',
-        ExpressionAttributeNames: { '#held': partitionKey },
-        ExpressionAttributeValues: { ':held': HELD_AT_EDGE },
-        ExclusiveStartKey: start,
-      }),
-    );
+  const pages = paginateQuery(
+    { client },
+    {
+      TableName: tableName,
+      IndexName: indexName,
+      KeyConditionExpression: '#held = :held',
+      ExpressionAttributeNames: { '#held': partitionKey },
+      ExpressionAttributeValues: { ':held': HELD_AT_EDGE },
+    },
+  );
+  for await (const { Items } of pages) {
     for (const item of Items ?? []) {
       if (typeof item.code === 'string' && (await conditionHeld(client.send(releaseCommand(tableName, item.code, undefined))))) cleared += 1;
     }
-    start = LastEvaluatedKey;
-  } while (start !== undefined);
+  }
   return cleared;
 }
 

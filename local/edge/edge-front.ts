@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EDGE_LOG_FIELDS, formatEdgeLogRecord, FUNCTION_GENERATED_RESPONSE, type EdgeLogValues } from '../../lambdas/domain/edge-log';
 import { formatStandardLogLine } from '../../lambdas/domain/standard-log';
 import { OWN_PATH_SEGMENTS } from '../../lambdas/domain/short-code';
+import { getOrCreate } from '../../lambdas/shared/get-or-create';
 import { jsonMessage, type FrontRequest, type FrontResponse, type ViewerStage } from '../http-front';
 import { referencedLogicalId, resourcesOfType } from '../template';
 import { asRecord, type CfnTemplate, type Stoppable } from '../types';
@@ -107,7 +108,7 @@ function valuesOf(entry: CloudFrontValue): readonly string[] {
 
 function grouped(pairs: Iterable<readonly [string, string]>): CloudFrontValues {
   const values = new Map<string, string[]>();
-  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
+  for (const [name, value] of pairs) getOrCreate(values, name, () => []).push(value);
   return Object.fromEntries([...values].map(([name, list]) => [name, cloudFrontValue(list)]));
 }
 

@@ -11,6 +11,7 @@ import { gzip } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { objectCreatedNotification } from '../../lambdas/domain/s3-event';
+import { getOrCreate } from '../../lambdas/shared/get-or-create';
 import {
   STANDARD_LOG_FIELDS,
   STANDARD_LOG_OUTPUT_FORMAT,
@@ -119,10 +120,7 @@ export async function startStandardLogDelivery(options: StandardLogDeliveryOptio
 
   return {
     add: (line, at) => {
-      const hour = Math.floor(at.getTime() / HOUR_MS) * HOUR_MS;
-      const lines = waiting.get(hour);
-      if (lines === undefined) waiting.set(hour, [line]);
-      else lines.push(line);
+      getOrCreate(waiting, Math.floor(at.getTime() / HOUR_MS) * HOUR_MS, () => []).push(line);
     },
     // A clean stop delivers what is waiting, before the pollers drain.
     stop: async () => {
