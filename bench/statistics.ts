@@ -35,6 +35,7 @@ import * as api from '../lambdas/handlers/api';
 import * as enrich from '../lambdas/handlers/enrich';
 import { dynamoDocumentClient, isConditionalCheckFailed } from '../lambdas/shared/clients/dynamodb';
 import { settleWithLimit } from '../lambdas/shared/concurrency';
+import { isDayOver, type PendingRollup } from '../lambdas/domain/rollup';
 import { parsePendingMarker } from '../lambdas/tables/pending-rollups';
 import { putMonthlyItemUnlessNewer, queryMonthlyItems } from '../lambdas/tables/period-aggregates';
 import { queryTargetRange } from '../lambdas/tables/target-range';
@@ -69,6 +70,10 @@ const ENRICH_BATCH = 100;
 const ENRICH_CONCURRENCY = 4;
 /** The rollup's schedule, rate(4 minutes). */
 export const ROLLUP_PERIOD_SECONDS = 240;
+/** A day: the rollup rolls each (target, day) up once, after the day ends (lambdas/handlers/rollup.ts). */
+export const ROLLED_UP_DAY_SECONDS = 86_400;
+/** The stack's reporting zone (the local stack's default). */
+const REPORTING_TZ = 'UTC';
 /** Per click, steady; a workload's goals, and the issue that set them. */
 interface WriteGoal {
   readonly wcu: number;
@@ -372,12 +377,12 @@ class Inspector {
   }
 
   /** Pending markers left whose target the predicate accepts. */
-  async pendingMarkers(tableName: string, isTarget: (target: string) => boolean): Promise<number> {
+  async pendingMarkers(tableName: string, counts: (pending: PendingRollup) => boolean): Promise<number> {
     let left = 0;
     for await (const page of paginateScan({ client: this.dynamo }, { TableName: tableName })) {
       for (const item of page.Items ?? []) {
         const marker = item.marker?.S;
-        if (marker !== undefined && isTarget(parsePendingMarker(marker).target)) left += 1;
+        if (marker !== undefined && counts(parsePendingMarker(marker))) left += 1;
       }
     }
     return left;
@@ -477,10 +482,13 @@ function responseJson(response: APIGatewayProxyStructuredResultV2, expectedStatu
   return JSON.parse(response.body ?? '{}') as Record<string, unknown>;
 }
 
-/** Runs the rollup's schedule now through the stack's control route: its target, Scheduled Event and Lambda context. */
-async function runRollup(baseUrl: string): Promise<number> {
+/**
+ * Runs the rollup's schedule now through the stack's control route (its target, Scheduled Event and
+ * Lambda context), as the run scheduled at `runTime`.
+ */
+async function runRollup(baseUrl: string, runTime: Date): Promise<number> {
   const started = process.hrtime.bigint();
-  const response = await fetch(`${baseUrl}/_local/schedules/${ROLLUP_SCHEDULE_PREFIX}/run`, {
+  const response = await fetch(`${baseUrl}/_local/schedules/${ROLLUP_SCHEDULE_PREFIX}/run?at=${runTime.toISOString()}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}` },
   });
@@ -588,14 +596,16 @@ interface RollupRuns {
 }
 
 /**
- * Runs the rollup until no marker of the workload is left: one run does it all unless it nears
- * its Lambda timeout (a slow machine), when it leaves the rest to the next run, as in AWS.
+ * Runs the rollup as scheduled at `runTime` until no marker of the workload's days over by then is left:
+ * one run does them all unless it nears its Lambda timeout (a slow machine), when it leaves the rest to
+ * the next run, as in AWS. Days not over stay pending (lambdas/handlers/rollup.ts).
  */
-async function rollUpAll(stack: StackContext, isTarget: (target: string) => boolean): Promise<RollupRuns> {
+async function rollUpAll(stack: StackContext, isTarget: (target: string) => boolean, runTime = new Date()): Promise<RollupRuns> {
+  const due = ({ target, day }: PendingRollup): boolean => isTarget(target) && isDayOver(day, REPORTING_TZ, runTime.getTime());
   let ms = 0;
   for (let runs = 1; runs <= MAX_ROLLUP_RUNS; runs++) {
-    ms += await runRollup(stack.baseUrl);
-    if ((await stack.inspector.pendingMarkers(stack.tables.pending, isTarget)) === 0) return { runs, ms };
+    ms += await runRollup(stack.baseUrl, runTime);
+    if ((await stack.inspector.pendingMarkers(stack.tables.pending, due)) === 0) return { runs, ms };
   }
   throw new Error(`${MAX_ROLLUP_RUNS} rollup runs left pending markers`);
 }
@@ -627,9 +637,12 @@ export interface WriteMeasurement {
   readonly lagsMs: readonly number[];
   /** What enrich and the aggregator sent. */
   readonly streamed: MeterSnapshot;
-  /** What the rollup runs sent. */
-  readonly rolledUp: MeterSnapshot;
-  readonly rollup: RollupRuns;
+  /** What a rollup run sent while the workload's day went on: every 4 minutes, it lists the markers and leaves them. */
+  readonly rolledDuringDay: MeterSnapshot;
+  readonly rollupDuringDay: RollupRuns;
+  /** What the rollup runs after the day's end sent: each of the workload's (target, day) rolled up once. */
+  readonly rolledAfterDay: MeterSnapshot;
+  readonly rollupAfterDay: RollupRuns;
   readonly largestQuarter: LargestItem | null;
   readonly largestDaily: LargestItem | null;
 }
@@ -644,44 +657,60 @@ export async function measureWrites(stack: StackContext, workload: WriteWorkload
   const ingestSeconds = (Date.now() - started) / 1000;
   const lagsMs = stack.aggregationLagsMs.slice(lagsBefore).sort((a, b) => a - b);
   const streamed = meter.take();
-  const rollup = await rollUpAll(stack, workload.isTarget);
-  const rolledUp = meter.take();
+  const rollupDuringDay = await rollUpAll(stack, workload.isTarget);
+  const rolledDuringDay = meter.take();
+  // As the first run after the day ends in every zone: the clicks' days are over.
+  const rollupAfterDay = await rollUpAll(stack, workload.isTarget, new Date(Date.now() + 2 * DAY_MS));
+  const rolledAfterDay = meter.take();
   return {
     ingestSeconds,
     feedSeconds,
     lagsMs,
     streamed,
-    rolledUp,
-    rollup,
+    rolledDuringDay,
+    rollupDuringDay,
+    rolledAfterDay,
+    rollupAfterDay,
     largestQuarter: await inspector.largestItem(tables.quarterHour, 'slot', workload.isTarget),
     largestDaily: await inspector.largestItem(tables.daily, 'day', workload.isTarget),
   };
 }
 
+/** Clicks between two rollup runs, and in a day, at the steady rate. */
+interface Spread {
+  readonly runClicks: number;
+  readonly dayClicks: number;
+}
+
 /**
- * Per click, with the rollup's writes and reads and the aggregator's marks spread over `runClicks`.
- * The aggregator marks a (target, day) when it has no marker or a rollup has claimed it: about once
- * per rollup run per target, however many clicks the run covers, so in steady state its marks are
- * spread like the rollup's writes.
+ * Per click, with a run during the day spread over `runClicks`, and the run after the day's end and the
+ * aggregator's marks over `dayClicks`: the aggregator marks a (target, day) when it has no marker or a
+ * rollup has claimed it, and no rollup claims a day before it ends, so it marks a day once.
  */
-function perClick(measurement: WriteMeasurement, clicks: number, pendingTable: string, runClicks: number): SteadyPerClick {
+function perClick(measurement: WriteMeasurement, clicks: number, pendingTable: string, { runClicks, dayClicks }: Spread): SteadyPerClick {
   const stream = writeTotals(measurement.streamed);
-  const rolled = writeTotals(measurement.rolledUp);
+  const during = writeTotals(measurement.rolledDuringDay);
+  const after = writeTotals(measurement.rolledAfterDay);
   const marks = measurement.streamed.tables.get(pendingTable) ?? { writeUnits: 0, writes: 0 };
   return {
-    units: (stream.units - marks.writeUnits) / clicks + (rolled.units + marks.writeUnits) / runClicks,
-    writes: (stream.writes - marks.writes) / clicks + (rolled.writes + marks.writes) / runClicks,
-    readUnits: measurement.streamed.readUnits / clicks + measurement.rolledUp.readUnits / runClicks,
+    units: (stream.units - marks.writeUnits) / clicks + during.units / runClicks + (after.units + marks.writeUnits) / dayClicks,
+    writes: (stream.writes - marks.writes) / clicks + during.writes / runClicks + (after.writes + marks.writes) / dayClicks,
+    readUnits:
+      measurement.streamed.readUnits / clicks + measurement.rolledDuringDay.readUnits / runClicks + measurement.rolledAfterDay.readUnits / dayClicks,
   };
 }
 
-/** The workload's steady figures per click, its rollup run amortised at CLICKS_PER_SECOND. */
+/** At CLICKS_PER_SECOND: the clicks a rollup run's and a day's work are spread over. */
+export const STEADY_SPREAD: Spread = { runClicks: CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS, dayClicks: CLICKS_PER_SECOND * ROLLED_UP_DAY_SECONDS };
+
+/** The workload's steady figures per click, its rollup runs amortised at CLICKS_PER_SECOND. */
 export function steadyPerClick(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): SteadyPerClick {
-  return perClick(measurement, workload.messages.length, tables.pending, CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS);
+  return perClick(measurement, workload.messages.length, tables.pending, STEADY_SPREAD);
 }
 
 function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): string[] {
-  const { ingestSeconds, feedSeconds, lagsMs, streamed, rolledUp, rollup, largestQuarter, largestDaily } = measurement;
+  const { ingestSeconds, feedSeconds, lagsMs, streamed, rolledDuringDay, rollupDuringDay, rolledAfterDay, rollupAfterDay, largestQuarter, largestDaily } =
+    measurement;
   const { goal } = workload;
   const clicks = workload.messages.length;
   const levels = levelNames(tables);
@@ -699,27 +728,29 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
     }
   };
   addRows(streamed, (tableName) => (tableName === tables.raw ? 'enrich' : 'aggregate'));
-  addRows(rolledUp, () => 'rollup');
+  addRows(rolledDuringDay, () => 'rollup, during the day');
+  addRows(rolledAfterDay, () => 'rollup, after the day');
 
-  const rolled = writeTotals(rolledUp);
+  const during = writeTotals(rolledDuringDay);
+  const after = writeTotals(rolledAfterDay);
   const marks = streamed.tables.get(tables.pending) ?? { writeUnits: 0, writes: 0 };
-  const clicksPerRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
-  const measured = perClick(measurement, clicks, tables.pending, clicks);
+  const measured = perClick(measurement, clicks, tables.pending, { runClicks: clicks, dayClicks: clicks });
   const steady = steadyPerClick(workload, measurement, tables);
-  const runsMade = rollup.runs === 1 ? 'the 1 rollup run made' : `the ${rollup.runs} rollup runs made`;
-  rows.push([`total, measured (with ${runsMade})`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
+  const runsMade = (runs: number): string => (runs === 1 ? '1 run' : `${runs} runs`);
+  rows.push([`total, measured (with both rollups)`, decimal(measured.units, 4), decimal(measured.writes, 4)]);
   const steadyLabel = `total, steady (rollup and marks amortised at ${integer(CLICKS_PER_SECOND)} clicks/s)`;
   rows.push([steadyLabel, decimal(steady.units, 4), decimal(steady.writes, 4)]);
 
   const met = (totals: Totals): string => (totals.units <= goal.wcu && totals.writes <= goal.writes ? 'met' : 'NOT met');
   const seconds = (ms: number): string => `${decimal(ms / 1000, 1)} s`;
   const lagP99 = lagsMs.length === 0 ? NaN : percentile(lagsMs, 0.99);
-  const all = [...streamed.tables.values(), ...rolledUp.tables.values()];
+  const rolled = [rolledDuringDay, rolledAfterDay];
+  const all = [streamed, ...rolled].flatMap((snapshot) => [...snapshot.tables.values()]);
   const writeResponses = all.reduce((sum, tally) => sum + tally.writes - tally.failedConditions, 0);
   const unreported = all.reduce((sum, tally) => sum + tally.unreported, 0);
   const failedConditions = all.reduce((sum, tally) => sum + tally.failedConditions, 0);
   const reads = new Map<string, number>();
-  for (const [command, count] of [...streamed.commands, ...rolledUp.commands]) {
+  for (const [command, count] of [streamed, ...rolled].flatMap((snapshot) => [...snapshot.commands])) {
     if (!WRITE_COMMANDS.has(command)) reads.set(command, (reads.get(command) ?? 0) + count);
   }
   const readRequests = [...reads.values()].reduce((sum, count) => sum + count, 0);
@@ -739,11 +770,13 @@ function writeCostLines(workload: WriteWorkload, measurement: WriteMeasurement, 
     `  aggregator: ${integer(lagsMs.length)} batches, ${integer(clicks / Math.max(lagsMs.length, 1))} clicks a batch on average; ` +
       `aggregation lag (AggregationLag) p50 ${seconds(percentile(lagsMs, 0.5))}, p99 ${seconds(lagP99)}, ` +
       `max ${seconds(lagsMs.at(-1) ?? NaN)}: goal p99 ≤ ${seconds(GOAL_LAG_P99_MS)} ${lagP99 <= GOAL_LAG_P99_MS ? 'met' : 'NOT met'}`,
-    `  rollup: ${runsMade} took ${integer(rollup.ms)} ms and wrote ${integer(rolled.units)} WCU in ${integer(rolled.writes)} writes: ` +
-      `${decimal(rolled.units / clicks, 4)} WCU/click over these ${integer(clicks)} clicks (measured)`,
-    `    a run, and the aggregator's marks, cost per (target, day), not per click; every ${ROLLUP_PERIOD_SECONDS / 60} min at ` +
-      `${integer(CLICKS_PER_SECOND)} clicks/s a run covers ${integer(clicksPerRun)} clicks: ` +
-      `${decimal((rolled.units + marks.writeUnits) / clicksPerRun, 5)} WCU/click (steady)`,
+    `  rollup during the day (every ${ROLLUP_PERIOD_SECONDS / 60} min; the day's markers stay): ${runsMade(rollupDuringDay.runs)}, ` +
+      `${integer(rollupDuringDay.ms)} ms, ${integer(during.units)} WCU in ${integer(during.writes)} writes, ` +
+      `${decimal(rolledDuringDay.readUnits, 1)} RCU; at ${integer(CLICKS_PER_SECOND)} clicks/s a run covers ${integer(STEADY_SPREAD.runClicks)} clicks`,
+    `  rollup after the day ends (each (target, day) once): ${runsMade(rollupAfterDay.runs)}, ${integer(rollupAfterDay.ms)} ms, ` +
+      `${integer(after.units)} WCU in ${integer(after.writes)} writes, ${decimal(rolledAfterDay.readUnits, 1)} RCU: ` +
+      `${decimal(after.units / clicks, 4)} WCU/click over these ${integer(clicks)} clicks (measured); with the aggregator's marks, ` +
+      `${((after.units + marks.writeUnits) / STEADY_SPREAD.dayClicks).toExponential(1)} WCU/click over a day at ${integer(CLICKS_PER_SECOND)} clicks/s (steady)`,
     unreported === 0
       ? `  DynamoDB Local reported ConsumedCapacity on all ${integer(writeResponses)} write responses`
       : `  WARNING: ${integer(unreported)} of ${integer(writeResponses)} write responses carried no ConsumedCapacity: ` +

@@ -210,9 +210,11 @@ export class Scheduler implements Stoppable {
   /**
    * Runs the one schedule whose name (its logical ID) or function's logical ID starts with
    * `prefix`, `runs` times at once, now, besides its timed runs (which go on as usual); resolves
-   * when every run has finished. Throws ScheduleLookupError when the prefix names none or several.
+   * when every run has finished. Their Scheduled Event carries `scheduledAt` as its `time` (default
+   * now), as a run EventBridge delivers late carries the time it was due. Throws ScheduleLookupError
+   * when the prefix names none or several.
    */
-  async runNow(prefix: string, runs: number): Promise<ScheduleRunResult[]> {
+  async runNow(prefix: string, runs: number, scheduledAt = new Date()): Promise<ScheduleRunResult[]> {
     if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`runs must be a whole number >= 1, got ${runs}`);
     const matches = this.schedules.filter(
       ({ definition }) => definition.name.startsWith(prefix) || definition.fn.name.startsWith(prefix),
@@ -226,7 +228,7 @@ export class Scheduler implements Stoppable {
     const { definition } = schedule;
     const all = Promise.all(
       Array.from({ length: runs }, () =>
-        definition.fn.invoke(eventFor(definition, new Date())).then(
+        definition.fn.invoke(eventFor(definition, scheduledAt)).then(
           (): ScheduleRunResult => ({ ok: true }),
           (error: unknown): ScheduleRunResult => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
         ),

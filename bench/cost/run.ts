@@ -44,8 +44,8 @@ import {
   hotLinkWorkload,
   itemSizeBytes,
   measureWrites,
-  ROLLUP_PERIOD_SECONDS,
   type StackContext,
+  STEADY_SPREAD,
   steadyPerClick,
   type SteadyPerClick,
   withMeteredStack,
@@ -344,17 +344,22 @@ interface WorkloadUse {
 
 async function measureWorkloads(stack: StackContext, output: StackOutput): Promise<WorkloadUse[]> {
   const uses: WorkloadUse[] = [];
-  const clicksPerRollupRun = CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS;
   for (const workload of [hotLinkWorkload(WORKLOAD_CLICKS), zipfWorkload(WORKLOAD_CLICKS)]) {
     const mark = output.mark();
     const measurement = await measureWrites(stack, workload);
-    await output.awaitReports(mark, FUNCTION_NAMES.rollup, measurement.rollup.runs);
+    const { rollupDuringDay, rollupAfterDay } = measurement;
+    await output.awaitReports(mark, FUNCTION_NAMES.rollup, rollupDuringDay.runs + rollupAfterDay.runs);
+    // In order: the runs during the day, then those after it.
+    const rollupReports = output.since(mark, FUNCTION_NAMES.rollup);
+    const duringDay = lambdaUse(rollupReports.slice(0, rollupDuringDay.runs), STEADY_SPREAD.runClicks);
+    const afterDay = lambdaUse(rollupReports.slice(rollupDuringDay.runs), STEADY_SPREAD.dayClicks);
     uses.push({
       name: workload.name,
       steady: steadyPerClick(workload, measurement, stack.tables),
       aggregate: lambdaUse(output.since(mark, FUNCTION_NAMES.aggregate), workload.messages.length),
-      // A run's work is per (target, day), not per click: in steady state one run covers a rollup period's clicks.
-      rollup: lambdaUse(output.since(mark, FUNCTION_NAMES.rollup), clicksPerRollupRun),
+      // Per (target, day), not per click: in steady state a run during the day covers a rollup period's
+      // clicks, and the run after the day's end a day's.
+      rollup: { invocations: duringDay.invocations + afterDay.invocations, gbSeconds: duringDay.gbSeconds + afterDay.gbSeconds },
       rawItemBytes: await meanRawItemBytes(stack.tables.raw, new Set(workloadCodes(workload))),
     });
   }
@@ -648,7 +653,11 @@ function countRows(columns: readonly Column[], origin: RedirectPath, edges: read
     ...lambdaRows('enrichEdge', `edge measured: ${edgeBatches}`),
     ...lambdaRows('backfill', `edge modelled: 1 per object, ${BACKFILL_SECONDS_PER_OBJECT} s at ${BACKFILL_MEMORY_GB * 1024} MB`),
     ...lambdaRows('aggregate', 'measured: REPORT lines during the workload (both modes)'),
-    ...lambdaRows('rollup', `measured runs, amortised over ${(CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS).toLocaleString('en-US')} clicks`),
+    ...lambdaRows(
+      'rollup',
+      `measured runs: during the day over ${STEADY_SPREAD.runClicks.toLocaleString('en-US')} clicks, after it over ` +
+        `${STEADY_SPREAD.dayClicks.toLocaleString('en-US')}`,
+    ),
     ...lambdaRows('api', `measured call, modelled ${API_CALLS_PER_MILLION_CLICKS.toLocaleString('en-US')} calls per million clicks`),
     row(
       'SQS requests',

@@ -87,6 +87,22 @@ export function rollupMonth(target: string, month: string, tz: string, dailyItem
 }
 
 /**
+ * Whether the day is over in the zone at `asOfMs`: only then does the rollup make its daily and monthly
+ * items. Until then the day is pending and the Stats API answers it from its quarter-hour items, so
+ * rolling it up every run would only rewrite the same items and make the aggregator mark it again:
+ * a day is rolled up once, after it ends, and again only for a click that arrives late
+ * (docs/statistics.md, Rollup).
+ */
+export function isDayOver(day: string, tz: string, asOfMs: number): boolean {
+  return dayBounds(day, tz).endMs <= asOfMs;
+}
+
+/** When a pending day became due for the rollup: its end, or its latest mark when that came later (a late click). */
+export function dueSinceMs(day: string, tz: string, markedAtMs: number): number {
+  return Math.max(dayBounds(day, tz).endMs, markedAtMs);
+}
+
+/**
  * First and last quarter of a local day: the quarters whose start falls in the day. For every
  * current zone the day's bounds are on the quarter grid, so these quarters are exactly the day.
  */

@@ -30,7 +30,7 @@ import { isItemTooLarge } from '../shared/clients/dynamodb';
 import { settleWithLimit } from '../shared/concurrency';
 import { observeInvocation } from '../shared/observability';
 import { aggregateConfig, ConfigError, type AggregateConfig } from '../shared/config';
-import { markPending, pendingMarker, readPendingMarkers, type MarkerState } from '../tables/pending-rollups';
+import { markPendingDays, pendingMarker, readPendingMarkers, type MarkerState } from '../tables/pending-rollups';
 import { putQuarterHourItemOver, quarterHourSlot, readQuarterHourItem } from '../tables/quarter-hour';
 import { rawClickFromStreamImage } from '../tables/raw-clicks';
 import { METRIC, METRICS_NAMESPACE } from '../contract';
@@ -38,7 +38,7 @@ import { METRIC, METRICS_NAMESPACE } from '../contract';
 const logger = new Logger({ serviceName: 'aggregate' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'aggregate' });
 
-/** Groups (and pending markers) written at once. */
+/** Groups written at once. */
 const CONCURRENT_WRITES = 16;
 /** Read-modify-write attempts of one item when its conditional put keeps losing. */
 const MAX_PUT_ATTEMPTS = 3;
@@ -190,16 +190,11 @@ async function markDaysWhere(
     logger.warn('pending markers could not be read; marking every day', { error: (error as Error).message });
     states = null;
   }
-  const markers = [...byMarker].filter(([marker]) => states === null || needsMark(states.get(marker))).map(([, entry]) => entry);
-  const now = new Date();
-  const marked = await settleWithLimit(markers, CONCURRENT_WRITES, ({ pending }) =>
-    markPending(config.pendingRollupsTableName, pending, now),
-  );
-  return marked.flatMap((outcome, index) => {
-    if (outcome.status === 'fulfilled') return [];
-    const { pending, groups: unmarked } = markers[index];
-    logger.error('pending rollup mark failed', { ...pending, error: (outcome.reason as Error).message });
-    return unmarked;
+  const toMark = [...byMarker].filter(([marker]) => states === null || needsMark(states.get(marker))).map(([, { pending }]) => pending);
+  const failures = await markPendingDays(config.pendingRollupsTableName, toMark, new Date());
+  return failures.flatMap(({ pendings, error }) => {
+    logger.error('pending rollup marks failed', { days: pendings.length, first: pendings[0], error: (error as Error).message });
+    return pendings.flatMap((pending) => byMarker.get(pendingMarker(pending))?.groups ?? []);
   });
 }
 

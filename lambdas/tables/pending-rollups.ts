@@ -1,17 +1,18 @@
 /**
  * The pending rollups table: one marker per (target, reporting day) the aggregator touched, keyed by
  * `partition` (p0..p7, by target) and `marker` = `${target}|${day}`, { version, markedAt, claimedAt? }.
- * Every mark bumps `version` and clears `claimedAt`; the rollup claims a marker (sets `claimedAt`)
- * before reading the day and deletes it only at the version it claimed, so a day marked again
- * meanwhile stays pending. The aggregator marks again after its writes only a day whose marker is
- * gone or claimed: an unclaimed marker's next rollup reads the day after those writes
+ * Every mark writes the marker whole with a new `version` and no `claimedAt`; the rollup claims a
+ * marker (sets `claimedAt`) before reading the day and deletes it only at the version it claimed, so a
+ * day marked again meanwhile stays pending. The aggregator marks again after its writes only a day
+ * whose marker is gone or claimed: an unclaimed marker's next rollup reads the day after those writes
  * (docs/statistics.md, Exactly once).
  */
-import { createHash } from 'node:crypto';
-import { BatchGetCommand, DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { monthOfDay } from '../domain/buckets';
 import type { PendingRollup } from '../domain/rollup';
-import { conditionHeld, dynamoDocumentClient } from '../shared/clients/dynamodb';
+import { conditionHeld, dynamoDocumentClient, MAX_BATCH_WRITE_ITEMS, untilProcessed } from '../shared/clients/dynamodb';
+import { settleWithLimit } from '../shared/concurrency';
 
 /** Pending markers are spread over a few partitions so marking many targets at once has no hot key. */
 export const PENDING_PARTITIONS: readonly string[] = Array.from({ length: 8 }, (_, n) => `p${n}`);
@@ -49,20 +50,40 @@ export interface PendingMarker {
   readonly markedAtMs: number | null;
 }
 
+/** BatchWriteItem requests of marks sent at once. */
+const CONCURRENT_MARK_REQUESTS = 4;
+
+/** Days a mark request could not mark, and why. */
+export interface MarkFailure {
+  readonly pendings: readonly PendingRollup[];
+  readonly error: unknown;
+}
+
 /**
- * Marks the day for the rollup, unclaimed. `markedAt` is the latest mark: a busy day is marked again
- * during most rollup runs and so keeps its marker, but has not waited since its first mark.
+ * Marks the days for the rollup, unclaimed: each marker is put whole, 25 a BatchWriteItem, with a
+ * version no mark had before (the rollup compares versions only for equality, so a day marked again
+ * after it was listed is never deleted) and no `claimedAt`. `markedAt` is the latest mark: a day
+ * marked again after a claim has waited only since then. Resolves with the days that could not be marked.
  */
-export async function markPending(tableName: string, pending: PendingRollup, now: Date): Promise<void> {
-  await dynamoDocumentClient().send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: { partition: pendingPartitionOf(pending.target), marker: pendingMarker(pending) },
-      UpdateExpression: 'ADD #version :one SET #markedAt = :now REMOVE #claimedAt',
-      ExpressionAttributeNames: { '#version': 'version', '#markedAt': 'markedAt', '#claimedAt': 'claimedAt' },
-      ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
-    }),
-  );
+export async function markPendingDays(tableName: string, pendings: readonly PendingRollup[], now: Date): Promise<MarkFailure[]> {
+  const chunks: PendingRollup[][] = [];
+  for (let start = 0; start < pendings.length; start += MAX_BATCH_WRITE_ITEMS) chunks.push(pendings.slice(start, start + MAX_BATCH_WRITE_ITEMS));
+  const markedAt = now.toISOString();
+  const outcomes = await settleWithLimit(chunks, CONCURRENT_MARK_REQUESTS, async (chunk) => {
+    const items = new Map(
+      chunk.map((pending) => {
+        const marker = pendingMarker(pending);
+        return [marker, { partition: pendingPartitionOf(pending.target), marker, version: randomUUID(), markedAt }];
+      }),
+    );
+    await untilProcessed(new Set(items.keys()), async (markers) => {
+      const { UnprocessedItems } = await dynamoDocumentClient().send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: [...markers].map((marker) => ({ PutRequest: { Item: items.get(marker) } })) } }),
+      );
+      return new Set((UnprocessedItems?.[tableName] ?? []).map(({ PutRequest }) => String(PutRequest?.Item?.marker)));
+    });
+  });
+  return outcomes.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [] : [{ pendings: chunks[index], error: outcome.reason }]));
 }
 
 /** The marker's key, on condition that it is still at the version listed. */

@@ -7,14 +7,13 @@
  * content, which DynamoDB does not write to the stream (docs/statistics.md, Exactly once). The
  * standard-log backfill writes only what is missing, on condition, and so never changes an item.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as StreamAttributeValue } from 'aws-lambda';
 import { linkShardsOf, parseRawClick, type RawClick } from '../domain/click';
 import { mergeOrdered } from '../domain/ordered-merge';
-import { dynamoDocumentClient, putIfAbsent } from '../shared/clients/dynamodb';
+import { dynamoDocumentClient, MAX_BATCH_WRITE_ITEMS, putIfAbsent, untilProcessed } from '../shared/clients/dynamodb';
 
 /** The click of a stream record's NEW_IMAGE; throws InvalidClickMessage naming what is malformed. */
 export function rawClickFromStreamImage(image: Readonly<Record<string, StreamAttributeValue>>): RawClick {
@@ -22,13 +21,8 @@ export function rawClickFromStreamImage(image: Readonly<Record<string, StreamAtt
   return parseRawClick(unmarshall(image as Record<string, AttributeValue>));
 }
 
-/** BatchWriteItem's limit. */
-const MAX_BATCH_WRITE_ITEMS = 25;
 /** BatchGetItem's limit. */
 const MAX_BATCH_GET_KEYS = 100;
-/** Attempts at the items DynamoDB leaves unprocessed (throttling), with full-jitter exponential backoff. */
-const MAX_ATTEMPTS = 6;
-const BASE_BACKOFF_MS = 50;
 
 interface Waiting {
   readonly click: RawClick;
@@ -39,20 +33,6 @@ interface Waiting {
 /** The table's key: BatchWriteItem rejects a request that puts one key twice. */
 const keyOf = (linkShard: unknown, clickKey: unknown): string => `${String(linkShard)}\n${String(clickKey)}`;
 const waitingKey = ({ click }: Waiting): string => keyOf(click.linkShard, click.clickKey);
-
-/**
- * Sends `request` with the keys still pending until DynamoDB has processed them all; `request` answers
- * the keys it left unprocessed. Throws once MAX_ATTEMPTS requests left some.
- */
-async function untilProcessed(pending: ReadonlySet<string>, request: (keys: ReadonlySet<string>) => Promise<ReadonlySet<string>>): Promise<void> {
-  let keys = pending;
-  for (let attempt = 1; ; attempt++) {
-    keys = await request(keys);
-    if (keys.size === 0) return;
-    if (attempt === MAX_ATTEMPTS) throw new Error(`${keys.size} raw clicks were still unprocessed after ${MAX_ATTEMPTS} attempts`);
-    await sleep(Math.random() * BASE_BACKOFF_MS * 2 ** attempt);
-  }
-}
 
 /** What a raw-click consumer stores clicks with: one writer per invocation. */
 export interface ClickWriter {

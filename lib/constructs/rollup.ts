@@ -13,8 +13,9 @@ import { HouseFunction } from './house-function';
 import { PipelinePart } from './pipeline-part';
 
 /**
- * Daily and monthly figures trail the quarter-hour ones by at most one period plus a run (seconds):
- * 4 minutes keeps that within the issue's 5.
+ * A day that is over (or that a late click marked again) gets its daily and monthly items within one
+ * period plus a run (seconds): 4 minutes keeps that within 5. A day not over stays pending, answered
+ * from its quarter-hour items, and is rolled up once it ends (lambdas/handlers/rollup.ts).
  */
 const ROLLUP_PERIOD = Duration.minutes(4);
 /**
@@ -24,7 +25,7 @@ const ROLLUP_PERIOD = Duration.minutes(4);
 const ROLLUP_TIMEOUT = Duration.minutes(2);
 /** Consecutive failed runs before the errors alarm: one failure is repaired by the next run. */
 const FAILED_RUNS_ALARM = 3;
-/** A marker older than three periods and more survived at least two runs: the rollup is behind or failing. */
+/** A day over for three periods and more survived at least two runs: the rollup is behind or failing. */
 const LAG_BUDGET = Duration.minutes(15);
 /**
  * Every run publishes its lag, so a window of two periods always holds a datapoint (whatever the
@@ -59,11 +60,11 @@ export interface RollupProps {
 }
 
 /**
- * Stage 4: every 4 minutes an EventBridge rule runs the rollup, which recomputes the pending days' daily
- * items and their months' monthly items from the level below (no Lambda retry; EventBridge retries delivery
- * within a period, then the schedule's DLQ). Alarms on three failed runs in a row, on a day pending for more
- * than 15 minutes (or no run reporting), on any event in the schedule's DLQ, and on any aggregate item
- * refused for its size, from this stage or the aggregation.
+ * Stage 4: every 4 minutes an EventBridge rule runs the rollup, which recomputes the daily items of the
+ * pending days that are over and their months' monthly items from the level below (no Lambda retry;
+ * EventBridge retries delivery within a period, then the schedule's DLQ). Alarms on three failed runs in a
+ * row, on a day over and still pending for more than 15 minutes (or no run reporting), on any event in
+ * the schedule's DLQ, and on any aggregate item refused for its size, from this stage or the aggregation.
  */
 export class Rollup extends PipelinePart {
   readonly scheduleDeadLetterQueue: sqs.Queue;
@@ -124,7 +125,7 @@ export class Rollup extends PipelinePart {
     // Missing data breaches: no datapoint means no run got as far as reading the markers, which leaves
     // daily and monthly figures as stale as a failing rollup does (and the errors alarm sees no run).
     alarms.alarm(this, 'RollupLagAlarm', {
-      description: `A day has waited more than ${LAG_BUDGET.toMinutes()} minutes for its rollup, or the rollup stopped reporting: daily and monthly figures are behind.`,
+      description: `A day that is over has waited more than ${LAG_BUDGET.toMinutes()} minutes for its rollup, or the rollup stopped reporting: daily and monthly figures are behind.`,
       metric: this.rollupFunction.metricPublished(METRIC.oldestPendingRollupSeconds, {
         period: LAG_ALARM_PERIOD,
         statistic: cloudwatch.Stats.MAXIMUM,

@@ -25,7 +25,6 @@ import {
   HOUR_MS,
   isoDay,
   resourceNamed,
-  ROLLUP_SCHEDULE,
   StackClient,
   tearDownLocalStack,
   whenQuiet,
@@ -237,7 +236,7 @@ describe('npm run backfill', () => {
     const dayParams = statsRange('day', nowMs);
     await eventually(
       async () => {
-        await client.runSchedule(ROLLUP_SCHEDULE);
+        await client.rollUpEveryDay();
         for (const [subject, hourly] of [[subjects[0], linkAfter], [subjects[1], ownerAfter]] as const) {
           const daily = await client.stats(subject, dayParams);
           expect(daily.source).toBe('daily');

@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page, type Response as PageResponse } from
 import type { StatsResponse } from '../../lambdas/domain/stats';
 import type { LinkView } from '../../lambdas/handlers/api/links';
 import { runTool } from '../fixtures/cli';
-import { ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
+import { StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { syntheticVisits, tally, visitorOf, type SyntheticVisit, type Tally } from '../fixtures/synthetic-traffic';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
@@ -165,7 +165,7 @@ beforeAll(async () => {
   const ownerTotals = async (): Promise<StatsResponse['totals']> =>
     ((await (await client.api('/api/stats', {}, alice)).json()) as StatsResponse).totals;
   await eventually(async () => expect(await ownerTotals()).toEqual(truth.alice), 60_000, 250);
-  await client.runSchedule(ROLLUP_SCHEDULE);
+  await client.rollUpEveryDay();
   expect(await ownerTotals()).toEqual(truth.alice);
 }, 120_000);
 

@@ -17,7 +17,6 @@ import {
   HOUR_MS,
   isoDay,
   resourceNamed,
-  ROLLUP_SCHEDULE,
   STREAM_FAILURE_QUEUE,
   StackClient,
   tearDownLocalStack,
@@ -159,9 +158,9 @@ describe('exactly once under injected faults', () => {
       }
     };
     // Two runs at once, then one more; RollupFunction's duplicate fault delivers each of them twice.
-    await client.runSchedule(ROLLUP_SCHEDULE, 2);
+    await client.rollUpEveryDay(2);
     await expectRolledUp();
-    await client.runSchedule(ROLLUP_SCHEDULE, 1);
+    await client.rollUpEveryDay(1);
     await expectRolledUp();
 
     // Nothing left for the next run: every marker was done and deleted.

@@ -25,7 +25,6 @@ import {
   firstOfMonth,
   isoDay,
   resourceNamed,
-  ROLLUP_SCHEDULE,
   StackClient,
   tearDownLocalStack,
   whenQuiet,
@@ -142,8 +141,8 @@ it('counts every click of a referrer-spam burst and a two-quarter drip, in bound
   );
   expect(hourly).toEqual(expected.map(([, clicks]) => clicks));
 
-  // One run rolls up every marked day; it fails (and runSchedule throws) if any item cannot be written.
-  await client.runSchedule(ROLLUP_SCHEDULE);
+  // One run rolls up every marked day; it fails (and rollUpEveryDay throws) if any item cannot be written.
+  await client.rollUpEveryDay();
   for (const granularity of ['hour', 'day', 'month'] as const) {
     for (const [subject, clicks] of expected) {
       const body = await client.stats(subject, rangeOf(granularity));

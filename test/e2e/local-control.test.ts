@@ -1,5 +1,5 @@
 /**
- * `POST /_local/schedules/{logicalIdPrefix}/run?runs=N` on the local HTTP front: guarded by the
+ * `POST /_local/schedules/{logicalIdPrefix}/run?runs=N&at=ISO` on the local HTTP front: guarded by the
  * admin key, runs the schedule now (N runs at once) and answers when they are done; and the same
  * route, with LOCAL_FAULTS, through `npm start`.
  */
@@ -118,6 +118,20 @@ describe('the local control route', () => {
     const response = await post('/_local/schedules/RollupSchedule1233A153/run?runs=2');
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ runs: [{ ok: false, error: 'rollup run 5 failed' }, { ok: true }] });
+  });
+
+  it('gives the runs the scheduled time asked for, and answers 400 for one that is not an ISO time with a zone', async () => {
+    const before = rollup.events.length;
+    for (const at of ['tomorrow', '2026-12-03', '2026-12-03T00:00:00', '2026-13-03T00:00:00Z', '1764720000000', '']) {
+      expect({ at, status: (await post(`/_local/schedules/RollupSchedule/run?at=${encodeURIComponent(at)}`)).status }).toEqual({ at, status: 400 });
+    }
+    expect(rollup.events.length).toBe(before);
+    const response = await post(`/_local/schedules/RollupSchedule/run?runs=2&at=${encodeURIComponent('2026-12-03T01:30:00+01:30')}`);
+    expect(await response.json()).toEqual({ runs: [{ ok: true }, { ok: true }] });
+    expect(rollup.events.slice(before)).toEqual([
+      expect.objectContaining({ 'detail-type': 'Scheduled Event', time: '2026-12-03T00:00:00Z' }),
+      expect.objectContaining({ 'detail-type': 'Scheduled Event', time: '2026-12-03T00:00:00Z' }),
+    ]);
   });
 
   it('leaves every other path to the template routes', async () => {

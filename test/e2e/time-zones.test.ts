@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clickMessage } from '../fixtures/clicks';
 import { ADMIN_OWNER } from '../../lambdas/contract';
-import { CLICK_QUEUE, ROLLUP_SCHEDULE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
+import { CLICK_QUEUE, StackClient, tearDownLocalStack } from '../fixtures/stack-client';
 import { eventually, startLocalStackProcess, type LocalStackProcess } from '../fixtures/local/local-stack-process';
 
 const NEW_YORK = 'America/New_York';
@@ -170,7 +170,7 @@ describe.each([
     // Days it has not finished are answered from quarter-hour items: done is when the daily items answer.
     const body = await eventually(
       async () => {
-        await client.runSchedule(ROLLUP_SCHEDULE);
+        await client.rollUpEveryDay();
         const stats = await client.stats({ link: dstCode }, params);
         expect(Object.fromEntries(stats.series.map((point) => [point.t.slice(0, 10), point.clicks]))).toEqual(expected);
         expect(stats.source).toBe('daily');

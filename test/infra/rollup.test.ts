@@ -92,7 +92,7 @@ describe('Rollup', () => {
     });
   });
 
-  it('alarms when a day has waited more than 15 minutes for its rollup, or no run reported, on the metric the rollup publishes', () => {
+  it('alarms when a day that is over has waited more than 15 minutes for its rollup, or no run reported, on the metric the rollup publishes', () => {
     // Powertools Metrics publishes under its namespace with one default dimension, service = POWERTOOLS_SERVICE_NAME.
     const rollupEnvironment = environmentOf(rollup.rollupFunction);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

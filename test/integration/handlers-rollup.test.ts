@@ -14,7 +14,7 @@ import { canonicalTimeZone } from '../../lambdas/domain/zoned-time';
 import { handler as aggregate } from '../../lambdas/handlers/aggregate';
 import { handler as rollup } from '../../lambdas/handlers/rollup';
 import { parseDailyItem, parseMonthlyItem } from '../../lambdas/tables/period-aggregates';
-import { markPending, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
+import { markPendingDays, PENDING_PARTITIONS, pendingMarker, pendingPartitionOf } from '../../lambdas/tables/pending-rollups';
 import { type DynamoForHandlers, startDynamoForHandlers } from '../fixtures/local/emulators';
 import { lambdaContext } from '../fixtures/lambda-context';
 import type { DynamoProxy } from '../fixtures/local/dynamo-proxy';
@@ -241,7 +241,7 @@ describe('rollup handler', () => {
     await rollup({});
     expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
     // Marked before the first click's write; marked again after the second's, which found the run's claim.
-    expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 2 }));
+    expect(await markers()).toContainEqual(expect.objectContaining({ marker }));
     expect(await markers()).not.toContainEqual(expect.objectContaining({ claimedAt: expect.anything() }));
 
     await rollup({});
@@ -262,14 +262,17 @@ describe('rollup handler', () => {
       // Between the listing and the claim, a new click marks the day again: the claim is refused.
       if (operation === 'UpdateItem' && body.TableName === PENDING_ROLLUPS_TABLE_NAME && JSON.stringify(body.Key).includes(marker) && !markedAgain) {
         markedAgain = true;
-        await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day: '2026-11-26' }, new Date());
+        expect(await markPendingDays(PENDING_ROLLUPS_TABLE_NAME, [{ target, day: '2026-11-26' }], new Date())).toEqual([]);
       }
       return undefined;
     });
     try {
       await rollup({});
       expect(await daily(target)).toEqual({});
-      expect(await markers()).toContainEqual(expect.objectContaining({ marker, version: 2 }));
+      // Marked again: unclaimed, at a version the run never listed.
+      const [again] = (await markers()).filter((item) => item.marker === marker);
+      expect(again).toBeDefined();
+      expect(again).not.toHaveProperty('claimedAt');
       await rollup({});
     } finally {
       proxy.intercept(undefined);
@@ -277,6 +280,25 @@ describe('rollup handler', () => {
     expect(claimsSeenByReads).toEqual([expect.any(String)]);
     expect(await daily(target)).toEqual({ '2026-11-26': { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
     expect((await markers()).filter((item) => item.marker === marker)).toEqual([]);
+  });
+
+  it('leaves a day that is not over pending, out of the waiting time, until its first run after the day ends', async () => {
+    const target = linkTarget('today');
+    const now = new Date();
+    const today = now.toISOString().slice(0, 10);
+    const todaysMarkers = [target, ownerTarget('today-owner')].map((each) => pendingMarker({ target: each, day: today })).sort();
+    await aggregateClicks([testClick('today', 'today-owner', { ts: now.toISOString() })]);
+
+    const during = await metricsOf(() => rollup({ 'detail-type': 'Scheduled Event', time: now.toISOString() }));
+    expect(during).toMatchObject({ PendingRollups: 2, RollupsApplied: 0, RollupsWaitingForDayEnd: 2, RollupsFailed: 0, OldestPendingRollupSeconds: 0 });
+    expect(await storedItems([target])).toEqual([]);
+    expect((await markers()).map((item) => item.marker).sort()).toEqual(todaysMarkers);
+
+    const dayEndMs = Date.parse(`${today}T00:00:00.000Z`) + 86_400_000;
+    const after = await metricsOf(() => rollup({ 'detail-type': 'Scheduled Event', time: new Date(dayEndMs + 90_000).toISOString() }));
+    expect(after).toMatchObject({ PendingRollups: 2, RollupsApplied: 2, RollupsWaitingForDayEnd: 0, OldestPendingRollupSeconds: 90 });
+    expect(await daily(target)).toEqual({ [today]: { clicks: 1, botClicks: 0, uniques: 1, tz: 'UTC' } });
+    expect(await markers()).toEqual([]);
   });
 
   it('publishes how many rollups are pending and how long the oldest has waited', async () => {

@@ -9,14 +9,14 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { linkTarget } from '../../lambdas/domain/aggregate-state';
 import { quarterOf } from '../../lambdas/domain/buckets';
 import { applyGroup, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import { rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
+import { rollupDay, rollupMonth, type PendingRollup, type PeriodItem } from '../../lambdas/domain/rollup';
 import { createLinkIfAbsent, findLink } from '../../lambdas/tables/links';
 import { putDailyItemUnlessNewer, putMonthlyItemUnlessNewer, queryDailyItems, queryDailyItemsOfMonth, queryMonthlyItems } from '../../lambdas/tables/period-aggregates';
 import {
   claimPendingMarker,
   deletePendingMarkerIfUnchanged,
   listPendingMarkers,
-  markPending,
+  markPendingDays,
   pendingMarker,
   pendingPartitionOf,
   queryPendingDays,
@@ -192,31 +192,48 @@ describe('pending rollups table', () => {
     return deletePendingMarkerIfUnchanged(PENDING_ROLLUPS_TABLE_NAME, marker);
   };
 
-  it('counts every mark, keeps the latest time, and lists the marker', async () => {
+  /** Marks the days, expecting every mark to be made. */
+  const mark = async (pendings: readonly PendingRollup[], at = NOW): Promise<void> => {
+    expect(await markPendingDays(PENDING_ROLLUPS_TABLE_NAME, pendings, at)).toEqual([]);
+  };
+
+  it('gives every mark a new version, keeps the latest time, and lists the marker', async () => {
     const pending = { target: linkTarget('pending-marks'), day: '2026-11-26' };
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, new Date('2026-11-26T05:00:00.000Z'));
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, new Date('2026-11-26T05:10:00.000Z'));
-    const marker = await listed(pendingMarker(pending));
-    expect(marker).toMatchObject({ version: 2, markedAtMs: Date.parse('2026-11-26T05:10:00.000Z') });
+    await mark([pending], new Date('2026-11-26T05:00:00.000Z'));
+    const first = await listedNow(pendingMarker(pending));
+    await mark([pending], new Date('2026-11-26T05:10:00.000Z'));
+    const marker = await listedNow(pendingMarker(pending));
+    expect(marker.markedAtMs).toBe(Date.parse('2026-11-26T05:10:00.000Z'));
+    expect(marker.version).not.toEqual(first.version);
     expect(await deleteIfUnchanged(marker)).toBe(true);
+  });
+
+  it('marks many days at once, 25 a BatchWriteItem, each with a version of its own', async () => {
+    const target = linkTarget('pending-many');
+    const days = Array.from({ length: 60 }, (_, index) => new Date(Date.UTC(2026, 5, 1 + index)).toISOString().slice(0, 10));
+    await mark(days.map((day) => ({ target, day })));
+    const markers = (await listPendingMarkers(PENDING_ROLLUPS_TABLE_NAME)).filter((each) => each.marker.startsWith(`${target}|`));
+    expect(markers.map((each) => each.marker).sort()).toEqual(days.map((day) => pendingMarker({ target, day })));
+    expect(new Set(markers.map((each) => each.version)).size).toBe(days.length);
+    for (const each of markers) expect(await deleteIfUnchanged(each)).toBe(true);
   });
 
   it('keeps a marker marked again after it was listed, and deletes it at the version listed', async () => {
     const pending = { target: linkTarget('pending-again'), day: '2026-11-26' };
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    await mark([pending]);
     const first = await listed(pendingMarker(pending));
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    await mark([pending]);
     expect(await deleteIfUnchanged(first)).toBe(false);
     const again = await listed(pendingMarker(pending));
-    expect(again?.version).toBe(2);
+    expect(again?.version).not.toEqual(first?.version);
     expect(await deleteIfUnchanged(again)).toBe(true);
     expect(await listed(pendingMarker(pending))).toBeUndefined();
   });
 
   it("reads a target's pending days within a range, leaving out other targets and malformed markers", async () => {
     const target = linkTarget('pending-days');
-    for (const day of ['2026-10-31', '2026-11-01', '2026-11-15', '2026-11-30', '2026-12-01']) await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day }, NOW);
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, { target: linkTarget('pending-days-other'), day: '2026-11-02' }, NOW);
+    await mark(['2026-10-31', '2026-11-01', '2026-11-15', '2026-11-30', '2026-12-01'].map((day) => ({ target, day })));
+    await mark([{ target: linkTarget('pending-days-other'), day: '2026-11-02' }]);
     const malformed = { partition: pendingPartitionOf(target), marker: `${target}|2026-11-1`, version: 1 };
     await dynamo.send(new PutItemCommand({ TableName: PENDING_ROLLUPS_TABLE_NAME, Item: marshall(malformed) }));
     expect(await queryPendingDays(PENDING_ROLLUPS_TABLE_NAME, target, '2026-11-01', '2026-11-30')).toEqual(['2026-11-01', '2026-11-15', '2026-11-30']);
@@ -226,7 +243,7 @@ describe('pending rollups table', () => {
     const target = linkTarget('pending-existing');
     const days = Array.from({ length: 150 }, (_, index) => new Date(Date.UTC(2026, 0, 1 + index)).toISOString().slice(0, 10));
     const marked = days.filter((_, index) => index % 7 === 0);
-    for (const day of marked) await markPending(PENDING_ROLLUPS_TABLE_NAME, { target, day }, NOW);
+    await mark(marked.map((day) => ({ target, day })));
     const claimed = marked.filter((_, index) => index % 2 === 0).map((day) => pendingMarker({ target, day }));
     for (const marker of claimed) expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, await listedNow(marker), NOW)).toBe(true);
     const states = await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, days.map((day) => ({ target, day })));
@@ -237,13 +254,13 @@ describe('pending rollups table', () => {
   it('claims a marker only at the version listed, and a mark clears the claim', async () => {
     const pending = { target: linkTarget('pending-claim'), day: '2026-11-26' };
     const marker = pendingMarker(pending);
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    await mark([pending]);
     const first = await listedNow(marker);
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    await mark([pending]);
     expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, first, NOW)).toBe(false);
     expect(await claimPendingMarker(PENDING_ROLLUPS_TABLE_NAME, await listedNow(marker), NOW)).toBe(true);
     expect((await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, [pending])).get(marker)).toBe('claimed');
-    await markPending(PENDING_ROLLUPS_TABLE_NAME, pending, NOW);
+    await mark([pending]);
     expect((await readPendingMarkers(PENDING_ROLLUPS_TABLE_NAME, [pending])).get(marker)).toBe('unclaimed');
   });
 

@@ -4,7 +4,7 @@ import { stateToAttributes } from '../../lambdas/domain/aggregate-state';
 import { QUARTER_MS, quarterStart } from '../../lambdas/domain/buckets';
 import type { RawClick } from '../../lambdas/domain/click';
 import { applyGroup, groupByTargetQuarter, type QuarterHourItem } from '../../lambdas/domain/quarter-hour';
-import { daysTouched, quarterRangeOfDay, rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
+import { daysTouched, dueSinceMs, isDayOver, quarterRangeOfDay, rollupDay, rollupMonth, type PeriodItem } from '../../lambdas/domain/rollup';
 import { parseDailyItem, parseMonthlyItem, toDailyAttributes, toMonthlyAttributes } from '../../lambdas/tables/period-aggregates';
 import { parsePendingMarker, pendingMarker, pendingPartitionOf, PENDING_PARTITIONS } from '../../lambdas/tables/pending-rollups';
 import { numberedEventId, numberedVisitor, rawClick } from '../fixtures/clicks';
@@ -141,6 +141,38 @@ describe('quarterRangeOfDay', () => {
 
   it('throws RangeError on a malformed day', () => {
     expect(() => quarterRangeOfDay('2026-02-30', 'UTC')).toThrow(RangeError);
+  });
+});
+
+describe('isDayOver and dueSinceMs', () => {
+  const at = (iso: string): number => Date.parse(iso);
+
+  it.each([
+    ['2026-12-01', 'UTC', '2026-12-01T23:59:59.999Z', false],
+    ['2026-12-01', 'UTC', '2026-12-02T00:00:00.000Z', true],
+    ['2026-12-02', 'UTC', '2026-12-01T12:00:00.000Z', false],
+    // Kolkata's day ends at 18:30 UTC; Apia's (UTC+13) long before UTC's, Honolulu's (UTC-10) long after.
+    ['2026-12-01', 'Asia/Kolkata', '2026-12-01T18:29:59.999Z', false],
+    ['2026-12-01', 'Asia/Kolkata', '2026-12-01T18:30:00.000Z', true],
+    ['2026-12-01', 'Pacific/Apia', '2026-12-01T11:00:00.000Z', true],
+    ['2026-12-01', 'Pacific/Honolulu', '2026-12-02T09:59:59.999Z', false],
+    ['2026-12-01', 'Pacific/Honolulu', '2026-12-02T10:00:00.000Z', true],
+    // New York's fall-back day lasts 25 hours.
+    ['2026-11-01', 'America/New_York', '2026-11-02T04:59:59.999Z', false],
+    ['2026-11-01', 'America/New_York', '2026-11-02T05:00:00.000Z', true],
+  ])('%s in %s is over at %s: %s', (day, tz, asOf, over) => {
+    expect(isDayOver(day, tz, at(asOf))).toBe(over);
+  });
+
+  it('is due from the end of its day, or from a mark after it (a late click)', () => {
+    expect(dueSinceMs('2026-12-01', 'UTC', at('2026-12-01T15:00:00.000Z'))).toBe(at('2026-12-02T00:00:00.000Z'));
+    expect(dueSinceMs('2026-12-01', 'UTC', at('2026-12-05T08:00:00.000Z'))).toBe(at('2026-12-05T08:00:00.000Z'));
+    expect(dueSinceMs('2026-12-01', 'Asia/Kolkata', at('2026-12-01T15:00:00.000Z'))).toBe(at('2026-12-01T18:30:00.000Z'));
+  });
+
+  it('throws RangeError on a malformed day', () => {
+    expect(() => isDayOver('2026-12-32', 'UTC', 0)).toThrow(RangeError);
+    expect(() => dueSinceMs('20261201', 'UTC', 0)).toThrow(RangeError);
   });
 });
 

@@ -1,4 +1,8 @@
-/** The handlers' DynamoDB document client, the two errors they tell apart, and what a conditional write's outcome was. */
+/**
+ * The handlers' DynamoDB document client, the two errors they tell apart, what a conditional write's
+ * outcome was, and the retry of what a batch request leaves unprocessed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { cachedBy } from './settings';
@@ -49,4 +53,24 @@ export function putIfAbsent(
  */
 export function isItemTooLarge(error: unknown): boolean {
   return error instanceof Error && error.name === 'ValidationException' && /item size/i.test(error.message);
+}
+
+/** BatchWriteItem's limit. */
+export const MAX_BATCH_WRITE_ITEMS = 25;
+/** Attempts at the keys a batch request leaves unprocessed (throttling), with full-jitter exponential backoff. */
+const MAX_BATCH_ATTEMPTS = 6;
+const BASE_BACKOFF_MS = 50;
+
+/**
+ * Sends `request` with the keys still pending until DynamoDB has processed them all; `request` answers
+ * the keys it left unprocessed. Throws once MAX_BATCH_ATTEMPTS requests left some.
+ */
+export async function untilProcessed(pending: ReadonlySet<string>, request: (keys: ReadonlySet<string>) => Promise<ReadonlySet<string>>): Promise<void> {
+  let keys = pending;
+  for (let attempt = 1; ; attempt++) {
+    keys = await request(keys);
+    if (keys.size === 0) return;
+    if (attempt === MAX_BATCH_ATTEMPTS) throw new Error(`${keys.size} items were still unprocessed after ${MAX_BATCH_ATTEMPTS} attempts`);
+    await sleep(Math.random() * BASE_BACKOFF_MS * 2 ** attempt);
+  }
 }
