@@ -107,6 +107,12 @@ const BACKFILL_MEMORY_GB = 0.5;
 const BACKFILL_READ_UNITS_PER_LINE = 0.5;
 /** The rate the fixed monthly charges are spread over, in the table below the per-click one. */
 const AMORTISED_AT_CLICKS_PER_SECOND = 100;
+/**
+ * Raw-click retentions the edge goal turns on (docs/cost.md): the brief's TTL, a month, and the shortest
+ * that keeps exactly once, the failure queues' 14-day retention and a day (a message redriven from the
+ * click DLQ after its raw item expired would be stored, and counted, again; the click queue keeps 7 days).
+ */
+const RETENTION_CHOICES_DAYS = [RAW_RETENTION_DAYS, 30, 15] as const;
 /** The fixed charges' share of the floor printed as a break-even rate. */
 const FIXED_SHARE_OF_FLOOR = 0.01;
 const DAYS_PER_MONTH = 365.25 / 12;
@@ -693,6 +699,23 @@ function costRows(columns: readonly Column[]): string[][] {
   return rows;
 }
 
+/** Each column's total ÷ floor were its raw clicks kept for another number of days, every other count as measured. */
+function retentionLines(columns: readonly Column[]): string[] {
+  const rows: string[][] = [['total / floor, raw clicks kept', ...columns.map((column) => `${column.mode} ${column.name}`)]];
+  for (const days of RETENTION_CHOICES_DAYS) {
+    const ratio = (column: Column): string => {
+      const counts = { ...column.counts, storageGbMonths: (column.counts.storageGbMonths * days) / RAW_RETENTION_DAYS };
+      return fixed(estimateCost(column.mode, counts).ratioToFloor, 3);
+    };
+    rows.push([`${days} days${days === RAW_RETENTION_DAYS ? " (the brief's TTL)" : ''}`, ...columns.map(ratio)]);
+  }
+  return [
+    `what the raw clicks' retention would do to the goal (≤ ${GOAL_RATIO_TO_FLOOR}), every other count as above; ` +
+      `${RETENTION_CHOICES_DAYS.at(-1)} days is the failure queues' 14 days and one more, below which a message redriven from the click DLQ counts again:`,
+    ...table(rows),
+  ];
+}
+
 function fixedCostLines(): string[] {
   const edgeFloor = estimateCost('edge', NO_COUNTS).floor;
   const lines = [
@@ -748,6 +771,8 @@ function reportLines(origin: RedirectPath, workloads: readonly WorkloadUse[], ed
     "  list prices, us-east-1, no free tier; not in the model: the event source's empty receives, dashboard reads' DynamoDB units,",
     '  log storage, data transfer (a redirect is a few hundred bytes), link and salt lookups (cached per environment, in both modes)',
     `  prices missing from the table: ${MISSING_PRICES.map((missing) => missing.item).join('; ')}`,
+    '',
+    ...retentionLines(columns),
     '',
     ...fixedCostLines(),
     `cost run took ${fixed(seconds, 0)} s`,
