@@ -5,10 +5,9 @@
  * - integration: handlers and local-stack components (pollers, provisioning, emulators, the
  *   Lambda runtime) run directly against DynamoDB Local, fauxqs or real child processes;
  * - e2e: `npm start` as a child process, driven over HTTP.
- * Under plain `npx jest`, the first three run in parallel, one worker per core (each suite starts its
- * own emulators), and e2e runs apart from them, one suite at a time (test/serial-runner.js): each suite
- * is a whole local stack, and some measure timings. `npm test` runs the e2e tier beside the other three
- * on one worker instead (test/run-tiers.js), so both cores stay busy.
+ * The first three run in parallel, one worker per core (each suite starts its own emulators). e2e
+ * runs apart from them, one suite at a time (test/serial-runner.js): each suite is a whole local
+ * stack, and some measure timings.
  */
 const tier = (name, extra = {}) => ({
   displayName: name,

@@ -109,13 +109,14 @@ describe('local Lambda runtime', () => {
         let count = 0;
         export const handler = async () => {
           const n = ++count;
-          setTimeout(() => writeFileSync(process.env.MARKER_DIR + '/after-' + n, 'x'), 30);
+          // Long enough that the freeze, however loaded the machine, comes first.
+          setTimeout(() => writeFileSync(process.env.MARKER_DIR + '/after-' + n, 'x'), 300);
           return { pid: process.pid, n };
         };`,
     });
     const first = (await pool.invoke({})) as { pid: number; n: number };
     expect(await eventually(() => processState(first.pid) === 'T')).toBe(true);
-    await sleep(400);
+    await sleep(1_000);
     expect(existsSync(path.join(dir, 'after-1'))).toBe(false);
 
     const second = (await pool.invoke({})) as { pid: number; n: number };
