@@ -43,6 +43,7 @@ import { API_V8_OPTIONS } from '../lib/constructs/statistics-api';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../local/stack';
 import type { EndpointOverrides } from '../local/lambda/functions';
 import { ADMIN_OWNER, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, METRIC } from '../lambdas/contract';
+import { afterTodayInEveryZone } from '../test/fixtures/stack-client';
 import { seededRandom } from '../test/fixtures/synthetic-traffic';
 import { startDynamoProxy, type DynamoProxy } from '../test/fixtures/local/dynamo-proxy';
 import { adoptHandlerEnvironment } from './handler-environment';
@@ -70,8 +71,6 @@ const ENRICH_BATCH = 100;
 const ENRICH_CONCURRENCY = 4;
 /** The rollup's schedule, rate(4 minutes). */
 export const ROLLUP_PERIOD_SECONDS = 240;
-/** A day: the rollup rolls each (target, day) up once, after the day ends (lambdas/handlers/rollup.ts). */
-export const ROLLED_UP_DAY_SECONDS = 86_400;
 /** The stack's reporting zone (the local stack's default). */
 const REPORTING_TZ = 'UTC';
 /** Per click, steady; a workload's goals, and the issue that set them. */
@@ -660,7 +659,7 @@ export async function measureWrites(stack: StackContext, workload: WriteWorkload
   const rollupDuringDay = await rollUpAll(stack, workload.isTarget);
   const rolledDuringDay = meter.take();
   // As the first run after the day ends in every zone: the clicks' days are over.
-  const rollupAfterDay = await rollUpAll(stack, workload.isTarget, new Date(Date.now() + 2 * DAY_MS));
+  const rollupAfterDay = await rollUpAll(stack, workload.isTarget, afterTodayInEveryZone());
   const rolledAfterDay = meter.take();
   return {
     ingestSeconds,
@@ -701,7 +700,8 @@ function perClick(measurement: WriteMeasurement, clicks: number, pendingTable: s
 }
 
 /** At CLICKS_PER_SECOND: the clicks a rollup run's and a day's work are spread over. */
-export const STEADY_SPREAD: Spread = { runClicks: CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS, dayClicks: CLICKS_PER_SECOND * ROLLED_UP_DAY_SECONDS };
+// A day's clicks: the rollup rolls each (target, day) up once, after the day ends (lambdas/handlers/rollup.ts).
+export const STEADY_SPREAD: Spread = { runClicks: CLICKS_PER_SECOND * ROLLUP_PERIOD_SECONDS, dayClicks: (CLICKS_PER_SECOND * DAY_MS) / 1000 };
 
 /** The workload's steady figures per click, its rollup runs amortised at CLICKS_PER_SECOND. */
 export function steadyPerClick(workload: WriteWorkload, measurement: WriteMeasurement, tables: Tables): SteadyPerClick {
